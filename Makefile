@@ -1,0 +1,55 @@
+# cfutures: `make` builds everything and runs the examples; `make test` runs every suite.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
+REL := $(CURDIR)/target/release
+LIB := $(REL)/libcfutures.so
+
+export CFUT_ROOT := $(CURDIR)
+
+.PHONY: all lib examples test test-rust test-header test-c install bench clean
+
+all: lib examples
+
+# The library, its soname link (programs record libcfutures.so.$(MAJOR)), and the header.
+lib:
+	cargo build --release
+	ln -sf libcfutures.so $(REL)/libcfutures.so.$(MAJOR)
+
+examples: lib
+	$(MAKE) -C examples/c run
+
+test: lib test-header test-rust test-c
+
+test-rust:
+	cargo test --release
+
+# The committed header must be what the code generates, and compile strictly as C and C++.
+test-header: lib
+	git diff --exit-code -- include/cfutures.h || (echo "include/cfutures.h is stale: commit the regenerated header" && exit 1)
+	echo '#include "cfutures.h"' | gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -x c -fsyntax-only -
+	echo '#include "cfutures.h"' | g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -fsyntax-only -
+
+test-c: lib
+	$(MAKE) -C tests/c test
+
+bench: lib
+	$(MAKE) -C benches run
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libcfutures.so.$(VERSION)
+	ln -sf libcfutures.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcfutures.so.$(MAJOR)
+	ln -sf libcfutures.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libcfutures.so
+	install -m 0644 $(REL)/libcfutures.a $(DESTDIR)$(LIBDIR)/libcfutures.a
+	install -m 0644 include/cfutures.h $(DESTDIR)$(INCLUDEDIR)/cfutures.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' cfutures.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cfutures.pc
+
+clean:
+	cargo clean
+	$(MAKE) -C tests/c clean
+	$(MAKE) -C examples/c clean

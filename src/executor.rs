@@ -1,0 +1,36 @@
+//! What every executor kind offers; the C `cfut_executor` is one of these.
+
+use crate::future::{Future, Job, Sink};
+use crate::status::Status;
+
+/// A task given as a function over input bytes. `func` is the function's address (a
+/// process pool resolves it again in the worker); `call` runs it in this process.
+#[derive(Clone, Copy)]
+pub struct BytesTask {
+    pub func: usize,
+    pub call: fn(func: usize, input: &[u8], sink: &mut Sink) -> i32,
+}
+
+/// The executor kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Threads,
+    Processes,
+}
+
+pub trait Executor: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// Queues `job`. On error the job is dropped (its argument's destructor runs).
+    fn submit(&self, job: Job) -> Result<Future, Status>;
+
+    /// Queues a bytes task; `input` is copied.
+    fn submit_bytes(&self, task: BytesTask, input: &[u8]) -> Result<Future, Status>;
+
+    /// Stops accepting work; `cancel_futures` cancels everything not started; `wait` blocks
+    /// until every worker has exited. Idempotent.
+    fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status;
+
+    /// How many workers run tasks at once at most.
+    fn max_workers(&self) -> usize;
+}

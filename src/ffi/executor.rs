@@ -1,0 +1,235 @@
+//! Executors: creation, submission, shutdown.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use super::{
+    c_str, cfut_drop_fn, cfut_future, cfut_result, cfut_status, future_into_raw, guard, guard_status,
+    non_null, owned, read_options, sink_as_raw, write_out, SendPtr,
+};
+use crate::executor::{BytesTask, Executor};
+use crate::future::{Future, Job, Sink};
+use crate::status::Status;
+use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
+
+/// A task for thread pools: runs `fn(arg, out)` on a worker thread. Return 0 for success
+/// (optionally after `cfut_result_set_value` / `cfut_result_set_bytes`); a non-zero return
+/// fails the future with `CFUT_TASK_FAILED` and that code.
+pub type cfut_task_fn = Option<unsafe extern "C" fn(arg: *mut c_void, out: *mut cfut_result) -> i32>;
+
+/// A task for any executor: runs on `len` input bytes (a copy owned by the library, valid
+/// during the call) and returns 0 for success; results go out as bytes through
+/// `cfut_result_set_bytes`.
+pub type cfut_bytes_fn = Option<unsafe extern "C" fn(input: *const c_void, len: usize, out: *mut cfut_result) -> i32>;
+
+/// A thread-pool initializer: runs `initializer(arg)` on each new worker thread before its
+/// first task. A non-zero return breaks the pool (`CFUT_BROKEN`).
+pub type cfut_initializer_fn = Option<unsafe extern "C" fn(arg: *mut c_void) -> i32>;
+
+/// Options for `cfut_thread_pool_new`. Always start from `cfut_thread_pool_options_init`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct cfut_thread_pool_options {
+    /// Must be `sizeof(cfut_thread_pool_options)` (set by the init function): lets the
+    /// struct grow without breaking the ABI.
+    pub struct_size: u32,
+    /// 0 = min(32, available CPUs + 4), Python's default.
+    pub max_workers: u32,
+    /// Worker threads are named `"<prefix>_<i>"` (i from 0); NULL = `"cfut-N"`, N counting
+    /// pools in this process. Copied. Linux shows the first 15 bytes of a thread name.
+    pub thread_name_prefix: *const c_char,
+    /// Optional; see `cfut_initializer_fn`.
+    pub initializer: cfut_initializer_fn,
+    /// Passed to `initializer`; must stay valid for the pool's lifetime (not owned).
+    pub initializer_arg: *mut c_void,
+}
+
+/// An executor handle: a thread pool or a process pool. Single owner; free it with
+/// `cfut_executor_free`. Its functions may be called from any thread.
+pub struct cfut_executor {
+    inner: Arc<dyn Executor>,
+}
+
+/// Borrows the executor behind a handle.
+fn executor_ref<'a>(ex: *const cfut_executor) -> Result<&'a cfut_executor, Status> {
+    non_null(ex)?;
+    // SAFETY: a non-NULL handle came from `Box::into_raw` in a `*_new` and is not yet freed.
+    Ok(unsafe { &*ex })
+}
+
+/// Fills `opts` with the defaults: all zero / NULL and the right `struct_size`.
+/// NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_options) {
+    guard((), || {
+        if !opts.is_null() {
+            write_out(
+                opts,
+                cfut_thread_pool_options {
+                    struct_size: std::mem::size_of::<cfut_thread_pool_options>() as u32,
+                    max_workers: 0,
+                    thread_name_prefix: std::ptr::null(),
+                    initializer: None,
+                    initializer_arg: std::ptr::null_mut(),
+                },
+            )
+        }
+    })
+}
+
+/// Python's `ThreadPoolExecutor(max_workers, thread_name_prefix, initializer)`.
+///
+/// Workers start lazily: a submit starts a thread only when no worker is idle and fewer
+/// than `max_workers` exist. If an initializer fails, the pool breaks: queued futures fail
+/// with `CFUT_BROKEN` and later submits return `CFUT_BROKEN`.
+///
+/// `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
+/// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
+/// unknown `struct_size`.
+#[no_mangle]
+pub extern "C" fn cfut_thread_pool_new(
+    opts: *const cfut_thread_pool_options,
+    executor_out: *mut *mut cfut_executor,
+) -> cfut_status {
+    guard_status(|| {
+        non_null(executor_out)?;
+        let mut o = ThreadPoolOptions::default();
+        if let Some(c) = read_options(opts)? {
+            o.max_workers = c.max_workers as usize;
+            o.thread_name_prefix = c_str(c.thread_name_prefix).map(|s| s.to_string_lossy().into_owned());
+            if let Some(init) = c.initializer {
+                let arg = SendPtr(c.initializer_arg as *mut u8);
+                // SAFETY: the caller promises the initializer may run on worker threads.
+                o.initializer = Some(Arc::new(move || unsafe { init(arg.get() as *mut c_void) }));
+            }
+        }
+        let ex = Box::new(cfut_executor { inner: Arc::new(ThreadPool::new(o)) });
+        write_out(executor_out, Box::into_raw(ex));
+        Ok(())
+    })
+}
+
+fn run_task(func: usize, arg: *mut c_void, sink: &mut Sink) -> i32 {
+    // SAFETY: `func` is a non-NULL `cfut_task_fn` stored by `cfut_executor_submit`.
+    let f: unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32 = unsafe { std::mem::transmute(func) };
+    // SAFETY: the C caller promised `fn` may be called with `arg` on a worker thread.
+    unsafe { f(arg, sink_as_raw(sink)) }
+}
+
+fn run_bytes_task(func: usize, input: &[u8], sink: &mut Sink) -> i32 {
+    // SAFETY: `func` is a non-NULL `cfut_bytes_fn` stored by `cfut_executor_submit_bytes`.
+    let f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32 = unsafe { std::mem::transmute(func) };
+    // SAFETY: the input copy is valid during the call.
+    unsafe { f(input.as_ptr() as *const c_void, input.len(), sink_as_raw(sink)) }
+}
+
+/// Hands the future to C, or drops it for fire-and-forget.
+fn give_future(f: Future, future_out: *mut *mut cfut_future) {
+    if !future_out.is_null() {
+        write_out(future_out, future_into_raw(f));
+    }
+}
+
+/// Python's `submit`: runs `fn(arg, out)` on a worker thread and returns its future.
+///
+/// `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,
+/// when the future is cancelled, or when a broken or shut-down pool discards the task.
+/// Ownership of `arg` passes in every case: when this returns an error, `arg_drop` has
+/// already run.
+///
+/// `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
+/// reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
+/// `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
+/// nothing in another process: use `cfut_executor_submit_bytes`), or
+/// `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `fn`.
+#[no_mangle]
+pub extern "C" fn cfut_executor_submit(
+    ex: *mut cfut_executor,
+    func: cfut_task_fn,
+    arg: *mut c_void,
+    arg_drop: cfut_drop_fn,
+    future_out: *mut *mut cfut_future,
+) -> cfut_status {
+    guard_status(|| {
+        let arg = owned(arg, arg_drop);
+        let ex = executor_ref(ex)?;
+        let func = func.ok_or(Status::InvalidArgument)? as usize;
+        let f = ex.inner.submit(Job::Foreign { run: run_task, func, arg })?;
+        give_future(f, future_out);
+        Ok(())
+    })
+}
+
+/// Submits a bytes task: `fn(copy_of_input, len, out)` runs on a worker thread (thread
+/// pool) or in a worker process (process pool), so code moves between the two by changing
+/// one constructor call. `input` is copied before this returns (it may be NULL when `len`
+/// is 0). `future_out` as for `cfut_executor_submit`.
+///
+/// Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
+/// `ex` or `fn`, or NULL `input` with a non-zero `len`.
+#[no_mangle]
+pub extern "C" fn cfut_executor_submit_bytes(
+    ex: *mut cfut_executor,
+    func: cfut_bytes_fn,
+    input: *const c_void,
+    len: usize,
+    future_out: *mut *mut cfut_future,
+) -> cfut_status {
+    guard_status(|| {
+        let ex = executor_ref(ex)?;
+        let func = func.ok_or(Status::InvalidArgument)? as usize;
+        let data: &[u8] = if len == 0 {
+            &[]
+        } else {
+            non_null(input)?;
+            // SAFETY: the caller passes `len` readable bytes.
+            unsafe { std::slice::from_raw_parts(input as *const u8, len) }
+        };
+        let f = ex.inner.submit_bytes(BytesTask { func, call: run_bytes_task }, data)?;
+        give_future(f, future_out);
+        Ok(())
+    })
+}
+
+/// Python's `shutdown(wait, cancel_futures)`. Stops accepting work (later submits return
+/// `CFUT_SHUTDOWN`); `cancel_futures` cancels every task not yet started (their futures
+/// complete as cancelled, callbacks run on this thread); `wait` blocks until queued work
+/// is done and every worker has exited. Idempotent, and safe from any thread.
+///
+/// Returns `CFUT_OK`; `CFUT_WOULD_DEADLOCK` when `wait` is asked from one of the pool's
+/// own workers (the shutdown still happens, without waiting); `CFUT_INVALID_ARGUMENT` for
+/// NULL.
+#[no_mangle]
+pub extern "C" fn cfut_executor_shutdown(ex: *mut cfut_executor, wait: bool, cancel_futures: bool) -> cfut_status {
+    guard_status(|| match executor_ref(ex)?.inner.shutdown(wait, cancel_futures) {
+        Status::Ok => Ok(()),
+        s => Err(s),
+    })
+}
+
+/// `cfut_executor_shutdown(ex, true, false)`, then frees the handle. Futures already handed
+/// out stay valid. Called from one of the pool's own workers it frees the handle without
+/// waiting. NULL is a no-op. Each executor is freed exactly once.
+#[no_mangle]
+pub extern "C" fn cfut_executor_free(ex: *mut cfut_executor) {
+    guard((), || {
+        if ex.is_null() {
+            return;
+        }
+        // SAFETY: a non-NULL handle came from `Box::into_raw` and is freed only here.
+        let ex = unsafe { Box::from_raw(ex) };
+        ex.inner.shutdown(true, false);
+    })
+}
+
+/// The maximum number of tasks the executor runs at once (its `max_workers` after
+/// defaults), or 0 for NULL.
+#[no_mangle]
+pub extern "C" fn cfut_executor_max_workers(ex: *const cfut_executor) -> u32 {
+    guard(0, || executor_ref(ex).map_or(0, |e| e.inner.max_workers() as u32))
+}
+
+pub(crate) fn executor_inner(ex: *const cfut_executor) -> Result<Arc<dyn Executor>, Status> {
+    Ok(executor_ref(ex)?.inner.clone())
+}
+

@@ -1,0 +1,157 @@
+//! The C ABI. Every exported function sits in a panic boundary; every pointer conversion
+//! goes through one of the helpers below. Doc comments here become `include/cfutures.h`.
+#![allow(non_camel_case_types)]
+
+use std::ffi::c_void;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::foreign::Owned;
+use crate::future::{Future, Inner, Sink};
+use crate::status::Status;
+
+pub mod status;
+pub mod result;
+pub mod future;
+pub mod executor;
+pub mod wait;
+pub mod map;
+
+pub use self::status::cfut_status;
+
+/// A destructor for a pointer handed to the library. Called exactly once, on whichever
+/// thread drops the last use of the pointer.
+pub type cfut_drop_fn = Option<unsafe extern "C" fn(ptr: *mut c_void)>;
+
+/// Runs `f`, turning a panic into `on_panic`: no panic ever crosses the C boundary.
+pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
+}
+
+/// `guard` for functions returning a status.
+pub(crate) fn guard_status(f: impl FnOnce() -> Result<(), Status>) -> cfut_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => Status::Ok as cfut_status,
+        Ok(Err(s)) => s as cfut_status,
+        Err(_) => Status::Panic as cfut_status,
+    }
+}
+
+/// Takes ownership of a foreign pointer and its destructor.
+pub(crate) fn owned(ptr: *mut c_void, drop: cfut_drop_fn) -> Owned {
+    // SAFETY: the C contract of every function taking a (pointer, drop) pair says the drop
+    // function may be called once with the pointer from any thread.
+    unsafe { Owned::new(ptr, drop) }
+}
+
+/// Fails with `InvalidArgument` when `p` is NULL.
+pub(crate) fn non_null<T>(p: *const T) -> Result<(), Status> {
+    if p.is_null() { Err(Status::InvalidArgument) } else { Ok(()) }
+}
+
+/// Writes `value` through an out-pointer that was checked non-NULL.
+pub(crate) fn write_out<T>(out: *mut T, value: T) {
+    // SAFETY: callers check `out` for NULL; the C caller promises it points to a T.
+    unsafe { out.write(value) }
+}
+
+/// Writes through an optional out-pointer.
+pub(crate) fn write_opt<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        write_out(out, value)
+    }
+}
+
+/// A future handle as seen from C.
+pub struct cfut_future {
+    _private: [u8; 0],
+}
+
+/// Borrows the future behind a handle without touching its reference count.
+pub(crate) fn future_ref(p: *const cfut_future) -> Result<ManuallyDrop<Future>, Status> {
+    non_null(p)?;
+    // SAFETY: a non-NULL handle came from `future_into_raw` and the caller holds a reference.
+    Ok(ManuallyDrop::new(Future(unsafe { Arc::from_raw(p as *const Inner) })))
+}
+
+/// Hands one reference to C.
+pub(crate) fn future_into_raw(f: Future) -> *mut cfut_future {
+    Arc::into_raw(f.0) as *mut cfut_future
+}
+
+/// The handle C code sees for a future we hold (no reference is transferred).
+pub(crate) fn future_as_raw(f: &Future) -> *mut cfut_future {
+    Arc::as_ptr(&f.0) as *mut cfut_future
+}
+
+/// Takes back one reference given to C.
+pub(crate) fn future_release(p: *const cfut_future) {
+    if !p.is_null() {
+        // SAFETY: the caller gives up one reference obtained from `future_into_raw`.
+        drop(unsafe { Arc::from_raw(p as *const Inner) })
+    }
+}
+
+/// Borrows an array of handles; NULL entries are invalid.
+pub(crate) fn future_array(fs: *const *mut cfut_future, count: usize) -> Result<Vec<ManuallyDrop<Future>>, Status> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    non_null(fs)?;
+    // SAFETY: the caller passes `count` readable handles.
+    let raw = unsafe { std::slice::from_raw_parts(fs, count) };
+    raw.iter().map(|p| future_ref(*p)).collect()
+}
+
+/// The sink a running task writes its result into, as seen from C.
+pub struct cfut_result {
+    _private: [u8; 0],
+}
+
+/// Lends a sink to C for the duration of a task call.
+pub(crate) fn sink_as_raw(s: &mut Sink) -> *mut cfut_result {
+    s as *mut Sink as *mut cfut_result
+}
+
+/// The sink behind a `cfut_result` lent to a running task.
+pub(crate) fn sink_mut<'a>(p: *mut cfut_result) -> Result<&'a mut Sink, Status> {
+    non_null(p)?;
+    // SAFETY: `p` came from `sink_as_raw` and is only valid during the task call.
+    Ok(unsafe { &mut *(p as *mut Sink) })
+}
+
+/// Reads a C string argument (NULL allowed).
+pub(crate) fn c_str<'a>(p: *const std::ffi::c_char) -> Option<&'a std::ffi::CStr> {
+    // SAFETY: the caller passes NULL or a NUL-terminated string.
+    (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) })
+}
+
+/// Reads an options struct whose first field is `struct_size`: `None` for NULL (defaults),
+/// `InvalidArgument` for a size this library does not know.
+pub(crate) fn read_options<T: Copy>(p: *const T) -> Result<Option<T>, Status> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: every options struct starts with `uint32_t struct_size`.
+    let size = unsafe { *(p as *const u32) } as usize;
+    if size != std::mem::size_of::<T>() {
+        return Err(Status::InvalidArgument);
+    }
+    // SAFETY: the caller's struct is `size` bytes long, which is a whole T.
+    Ok(Some(unsafe { *p }))
+}
+
+/// A raw pointer moved into a task that runs on another thread.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub *mut u8);
+// SAFETY: the C caller promises the memory stays valid and may be used from workers.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// Read through a method so closures capture the whole wrapper, not the raw field.
+    pub fn get(self) -> *mut u8 {
+        self.0
+    }
+}

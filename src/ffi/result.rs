@@ -1,0 +1,75 @@
+//! The result sink a running task writes into.
+
+use std::ffi::{c_char, c_void};
+
+use super::{c_str, cfut_drop_fn, cfut_result, cfut_status, guard, guard_status, owned, sink_mut};
+use crate::status::Status;
+
+/// Sets the task's value to a pointer. `value_drop`, when not NULL, is called exactly once
+/// with `value` when the last reference to the future goes (on whichever thread that is);
+/// without it the pointer stays the caller's. A second call replaces the value and drops
+/// the first one now. Ownership passes in every case: with a NULL `out`, or in a process
+/// pool (where a pointer means nothing in the parent; the task then fails with
+/// `CFUT_UNSUPPORTED` as its code), `value_drop` runs at once.
+///
+/// Only valid during the task call that received `out`, on that thread.
+#[no_mangle]
+pub extern "C" fn cfut_result_set_value(out: *mut cfut_result, value: *mut c_void, value_drop: cfut_drop_fn) {
+    guard((), || {
+        let v = owned(value, value_drop);
+        if let Ok(sink) = sink_mut(out) {
+            if sink.set_value(v) != Status::Ok {
+                sink.set_error(Status::Unsupported as i32, Some(c"cfut_result_set_value: only bytes cross a process boundary"));
+            }
+        }
+    })
+}
+
+/// Sets the task's value to a copy of `len` bytes at `data` (`data` may be NULL when `len`
+/// is 0). `cfut_future_result_bytes` then returns the copy and its length; the copy lives
+/// as long as the future. Works on every executor kind.
+///
+/// Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`, or NULL `data` with a
+/// non-zero `len`. Only valid during the task call that received `out`.
+#[no_mangle]
+pub extern "C" fn cfut_result_set_bytes(out: *mut cfut_result, data: *const c_void, len: usize) -> cfut_status {
+    guard_status(|| {
+        let sink = sink_mut(out)?;
+        if len == 0 {
+            sink.set_bytes(&[]);
+            return Ok(());
+        }
+        super::non_null(data)?;
+        // SAFETY: the caller passes `len` readable bytes.
+        sink.set_bytes(unsafe { std::slice::from_raw_parts(data as *const u8, len) });
+        Ok(())
+    })
+}
+
+/// Marks the task failed with `code` and a copy of `message` (may be NULL). If the task
+/// then returns non-zero, its return value wins for the code; if it returns 0 the task
+/// still fails, with this code. A NULL `out` is ignored. Only valid during the task call.
+#[no_mangle]
+pub extern "C" fn cfut_result_set_error(out: *mut cfut_result, code: i32, message: *const c_char) {
+    guard((), || {
+        if let Ok(sink) = sink_mut(out) {
+            sink.set_error(code, c_str(message));
+        }
+    })
+}
+
+/// Attaches an in-process error object (a C++ `std::exception_ptr`, a Go handle) to the
+/// failure and marks the task failed. `cfut_future_error` returns it as `payload`; `drop`
+/// runs exactly once when the future goes. In a process pool, or with a NULL `out`, `drop`
+/// runs at once and the task fails with `CFUT_UNSUPPORTED` as its code.
+#[no_mangle]
+pub extern "C" fn cfut_result_set_error_payload(out: *mut cfut_result, payload: *mut c_void, drop: cfut_drop_fn) {
+    guard((), || {
+        let p = owned(payload, drop);
+        if let Ok(sink) = sink_mut(out) {
+            if sink.set_error_payload(p) != Status::Ok {
+                sink.set_error(Status::Unsupported as i32, Some(c"cfut_result_set_error_payload: only bytes cross a process boundary"));
+            }
+        }
+    })
+}

@@ -1,0 +1,110 @@
+//! Waiting on many futures.
+
+use std::ptr;
+
+use super::{cfut_future, cfut_status, future_array, guard, guard_status, non_null, write_opt, write_out};
+use crate::future::Future;
+use crate::status::Status;
+use crate::time::Deadline;
+use crate::wait::{self, AsCompleted, ReturnWhen};
+
+/// `cfut_wait` returns when any future is done (cancelled ones included).
+pub const CFUT_FIRST_COMPLETED: u32 = 0;
+/// `cfut_wait` returns when any future fails, or when all are done if none fails.
+/// A cancelled future is completed, not failed.
+pub const CFUT_FIRST_EXCEPTION: u32 = 1;
+/// `cfut_wait` returns when every future is done.
+pub const CFUT_ALL_COMPLETED: u32 = 2;
+
+/// Python's `wait(fs, timeout, return_when)` over `count` futures (duplicates allowed;
+/// `futures` may be NULL when `count` is 0). Blocks until the `return_when` condition holds
+/// or `timeout_ns` passes. A future cancelled by anyone counts as completed (CPython's
+/// gh-92001 hang is not copied).
+///
+/// Returns `CFUT_OK` when the condition holds, `CFUT_TIMEOUT` when the deadline passed
+/// first; either way `done_out` (may be NULL; else `count` flags) says which futures are
+/// done (Python's `(done, not_done)` split) and `*done_count_out` (may be NULL) how many
+/// entries are. `CFUT_INVALID_ARGUMENT` for an unknown `return_when` or a NULL entry.
+#[no_mangle]
+pub extern "C" fn cfut_wait(
+    futures: *const *mut cfut_future,
+    count: usize,
+    timeout_ns: u64,
+    return_when: u32,
+    done_out: *mut bool,
+    done_count_out: *mut usize,
+) -> cfut_status {
+    guard_status(|| {
+        let when = ReturnWhen::from_u32(return_when).ok_or(Status::InvalidArgument)?;
+        let held = future_array(futures, count)?;
+        let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
+        let (status, flags) = wait::wait(&refs, Deadline::after_ns(timeout_ns), when);
+        if !done_out.is_null() {
+            // SAFETY: the caller passes room for `count` flags.
+            unsafe { ptr::copy_nonoverlapping(flags.as_ptr(), done_out, count) };
+        }
+        write_opt(done_count_out, flags.iter().filter(|d| **d).count());
+        match status {
+            Status::Ok => Ok(()),
+            s => Err(s),
+        }
+    })
+}
+
+/// An `as_completed` iterator. Single owner, used by one thread at a time; free it with
+/// `cfut_as_completed_free`.
+pub struct cfut_as_completed {
+    inner: AsCompleted,
+}
+
+/// Python's `as_completed(fs, timeout)`: an iterator over `count` futures (duplicates
+/// allowed; `futures` may be NULL when `count` is 0). The deadline counts from this call.
+/// The iterator holds its own references, so the caller may release its futures.
+/// On `CFUT_OK`, `*iter_out` is owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a
+/// NULL `iter_out` or entry.
+#[no_mangle]
+pub extern "C" fn cfut_as_completed_new(
+    futures: *const *mut cfut_future,
+    count: usize,
+    timeout_ns: u64,
+    iter_out: *mut *mut cfut_as_completed,
+) -> cfut_status {
+    guard_status(|| {
+        non_null(iter_out)?;
+        let held = future_array(futures, count)?;
+        let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
+        let it = AsCompleted::new(&refs, Deadline::after_ns(timeout_ns));
+        write_out(iter_out, Box::into_raw(Box::new(cfut_as_completed { inner: it })));
+        Ok(())
+    })
+}
+
+/// The next completed future, as the index of its first occurrence in the array given to
+/// `cfut_as_completed_new`: each distinct future once, those already done first (in array
+/// order), then in completion order. Returns `CFUT_OK` with `*index_out`;
+/// `CFUT_EXHAUSTED` when every future was yielded; `CFUT_TIMEOUT` when the deadline has
+/// passed and no further future is done (later calls still yield futures that complete
+/// after it); `CFUT_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub extern "C" fn cfut_as_completed_next(it: *mut cfut_as_completed, index_out: *mut usize) -> cfut_status {
+    guard_status(|| {
+        non_null(it)?;
+        non_null(index_out)?;
+        // SAFETY: a non-NULL iterator came from `cfut_as_completed_new`, used by one thread.
+        let it = unsafe { &mut *it };
+        let i = it.inner.next()?;
+        write_out(index_out, i);
+        Ok(())
+    })
+}
+
+/// Frees the iterator and its references. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn cfut_as_completed_free(it: *mut cfut_as_completed) {
+    guard((), || {
+        if !it.is_null() {
+            // SAFETY: from `cfut_as_completed_new`, freed once.
+            drop(unsafe { Box::from_raw(it) })
+        }
+    })
+}

@@ -1,0 +1,23 @@
+//! cfutures: Python's `concurrent.futures` as a native library.
+//!
+//! The core (futures, executors, collective waits, map) is safe Rust with its own API;
+//! `ffi` is the C ABI over it and the only place with `extern "C"` functions.
+
+pub mod executor;
+pub mod foreign;
+pub mod future;
+pub mod map;
+pub mod status;
+pub mod thread_pool;
+pub mod time;
+pub mod wait;
+
+mod spin;
+
+pub mod ffi;
+
+pub use executor::{BytesTask, Executor, Kind};
+pub use future::{Future, Job, Sink, State, TaskError, Value};
+pub use status::Status;
+pub use thread_pool::{ThreadPool, ThreadPoolOptions};
+pub use time::Deadline;

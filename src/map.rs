@@ -1,0 +1,342 @@
+//! Chunked map over an array: chunks are submitted as tasks (all at once, or a window of
+//! `max_in_flight`), results are yielded in input order, an item's failure does not stop
+//! the map, and the whole-map deadline cancels everything not started.
+
+use std::ffi::CString;
+use std::ops::Range;
+
+use crate::future::{Future, TaskError};
+use crate::status::Status;
+use crate::time::Deadline;
+
+/// The failure of one item inside a chunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemError {
+    pub index: usize,
+    pub code: i32,
+    pub message: Option<CString>,
+}
+
+/// What a chunk's future carries as its value (`Value::Any`): the failed items, by index.
+#[derive(Default, Debug)]
+pub struct ChunkReport {
+    pub errors: Vec<ItemError>,
+}
+
+/// Submits the chunk covering a range of items and returns its future.
+pub type ChunkSubmitter = Box<dyn Fn(Range<usize>) -> Result<Future, Status> + Send + Sync>;
+
+#[derive(Clone, Copy, Debug)]
+pub struct MapOptions {
+    /// 0 = automatic.
+    pub chunksize: usize,
+    pub deadline: Deadline,
+    /// 0 = submit every chunk at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions { chunksize: 0, deadline: Deadline::Never, max_in_flight: 0 }
+    }
+}
+
+/// Chunks of about `count / (8 * workers)` items: enough chunks to balance the load, few
+/// enough that per-chunk costs vanish.
+pub fn auto_chunksize(count: usize, workers: usize) -> usize {
+    let chunks = 8 * workers.max(1);
+    count.div_ceil(chunks).max(1)
+}
+
+/// How one item ended, as `Map::next` reports it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    Ok(usize),
+    /// The item (or its whole chunk) failed; `status` is `TaskFailed`, `WorkerDied`,
+    /// `Broken`, `Cancelled` or `Shutdown`.
+    Failed { index: usize, status: Status, code: i32, message: Option<&'a CString> },
+}
+
+pub struct Map {
+    count: usize,
+    chunksize: usize,
+    chunks: Vec<Option<Future>>,
+    /// Chunks submitted so far (a prefix); a chunk that could not be submitted keeps why.
+    submitted: usize,
+    unsubmittable: Option<Status>,
+    max_in_flight: usize,
+    deadline: Deadline,
+    cursor: usize,
+    finished: bool,
+    submit: ChunkSubmitter,
+    /// The current chunk's errors, sorted by index, and the next one to report.
+    errors: Vec<ItemError>,
+    next_error: usize,
+    message: Option<CString>,
+}
+
+impl Map {
+    /// Starts the map. Fails (cancelling what was submitted) if the first chunks cannot be
+    /// submitted.
+    pub fn new(count: usize, workers: usize, opts: MapOptions, submit: ChunkSubmitter) -> Result<Map, Status> {
+        let chunksize = if opts.chunksize == 0 { auto_chunksize(count, workers) } else { opts.chunksize };
+        let nchunks = count.div_ceil(chunksize);
+        let mut m = Map {
+            count,
+            chunksize,
+            chunks: (0..nchunks).map(|_| None).collect(),
+            submitted: 0,
+            unsubmittable: None,
+            max_in_flight: opts.max_in_flight,
+            deadline: opts.deadline,
+            cursor: 0,
+            finished: false,
+            submit,
+            errors: Vec::new(),
+            next_error: 0,
+            message: None,
+        };
+        m.refill(0);
+        if let Some(s) = m.unsubmittable {
+            if m.submitted == 0 || s != Status::Ok {
+                m.cancel_rest();
+                return Err(s);
+            }
+        }
+        Ok(m)
+    }
+
+    pub fn chunksize(&self) -> usize {
+        self.chunksize
+    }
+
+    /// Submits chunks so that those from `current` on, up to `max_in_flight`, are queued.
+    fn refill(&mut self, current: usize) {
+        let limit = match self.max_in_flight {
+            0 => self.chunks.len(),
+            n => (current + n).min(self.chunks.len()),
+        };
+        while self.submitted < limit && self.unsubmittable.is_none() {
+            let k = self.submitted;
+            let range = k * self.chunksize..((k + 1) * self.chunksize).min(self.count);
+            match (self.submit)(range) {
+                Ok(f) => {
+                    self.chunks[k] = Some(f);
+                    self.submitted += 1;
+                }
+                Err(s) => self.unsubmittable = Some(s),
+            }
+        }
+    }
+
+    /// Cancels every chunk not started yet; no more chunks will be submitted.
+    fn cancel_rest(&mut self) {
+        for f in self.chunks.iter().flatten() {
+            f.cancel();
+        }
+        self.submitted = self.chunks.len();
+        self.finished = true;
+    }
+
+    /// The next item in input order. `Err(Timeout)` once the deadline passes (everything
+    /// not started is cancelled and the map ends), `Err(Exhausted)` at the end.
+    pub fn next(&mut self) -> Result<Item<'_>, Status> {
+        if self.finished || self.cursor >= self.count {
+            self.finished = true;
+            return Err(Status::Exhausted);
+        }
+        let i = self.cursor;
+        let k = i / self.chunksize;
+        if i % self.chunksize == 0 {
+            self.refill(k);
+        }
+        let Some(f) = self.chunks[k].clone() else {
+            // Never submitted: the executor refused it.
+            self.advance(k);
+            let status = self.unsubmittable.unwrap_or(Status::Shutdown);
+            return Ok(Item::Failed { index: i, status, code: 0, message: None });
+        };
+        if !f.wait(self.deadline) {
+            self.cancel_rest();
+            return Err(Status::Timeout);
+        }
+        if i % self.chunksize == 0 {
+            self.errors.clear();
+            self.next_error = 0;
+            if let Some(Ok(v)) = f.outcome() {
+                if let Some(r) = v.downcast_ref::<ChunkReport>() {
+                    self.errors = r.errors.clone();
+                    self.errors.sort_by_key(|e| e.index);
+                }
+            }
+        }
+        self.advance(k);
+        let item = match f.outcome() {
+            Some(Ok(_)) => {
+                while self.next_error < self.errors.len() && self.errors[self.next_error].index < i {
+                    self.next_error += 1;
+                }
+                match self.errors.get(self.next_error) {
+                    Some(e) if e.index == i => {
+                        self.message = e.message.clone();
+                        Item::Failed { index: i, status: Status::TaskFailed, code: e.code, message: self.message.as_ref() }
+                    }
+                    _ => Item::Ok(i),
+                }
+            }
+            Some(Err(TaskError { status, code, message, .. })) => {
+                self.message = message.clone();
+                Item::Failed { index: i, status: *status, code: *code, message: self.message.as_ref() }
+            }
+            None => Item::Failed { index: i, status: Status::Cancelled, code: 0, message: None },
+        };
+        Ok(item)
+    }
+
+    fn advance(&mut self, k: usize) {
+        self.cursor += 1;
+        if self.cursor % self.chunksize == 0 || self.cursor == self.count {
+            // Done with this chunk: let its future go.
+            self.chunks[k] = None;
+        }
+    }
+
+    /// Consumes the items not yet yielded. `Ok(None)` if all succeeded, `Ok(Some((index,
+    /// status)))` for the first failure, `Err(Timeout)` if the deadline passed first.
+    pub fn wait_all(&mut self) -> Result<Option<(usize, Status)>, Status> {
+        let mut first = None;
+        loop {
+            match self.next() {
+                Ok(Item::Ok(_)) => {}
+                Ok(Item::Failed { index, status, .. }) => {
+                    first.get_or_insert((index, status));
+                }
+                Err(Status::Exhausted) => return Ok(first),
+                Err(s) => return Err(s),
+            }
+        }
+    }
+}
+
+impl Drop for Map {
+    /// Cancels what has not started and waits for running chunks, which write into the
+    /// caller's results.
+    fn drop(&mut self) {
+        for f in self.chunks.iter().flatten() {
+            f.cancel();
+        }
+        for f in self.chunks.iter().flatten() {
+            f.wait(Deadline::Never);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::Executor;
+    use crate::future::Job;
+    use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Squares items into a shared results vector; items equal to `fail` fail with code 7.
+    fn squares(pool: Arc<ThreadPool>, out: Arc<Vec<AtomicUsize>>, fail: usize, delay_at: usize) -> ChunkSubmitter {
+        Box::new(move |range: Range<usize>| {
+            let out = out.clone();
+            pool.submit(Job::boxed(move |sink| {
+                let mut report = ChunkReport::default();
+                for i in range {
+                    if i == delay_at {
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    if i == fail {
+                        report.errors.push(ItemError { index: i, code: 7, message: None });
+                    } else {
+                        out[i].store(i * i, Ordering::SeqCst);
+                    }
+                }
+                sink.set_any(Box::new(report));
+                0
+            }))
+        })
+    }
+
+    fn setup(n: usize) -> (Arc<ThreadPool>, Arc<Vec<AtomicUsize>>) {
+        let pool = Arc::new(ThreadPool::new(ThreadPoolOptions { max_workers: 3, ..Default::default() }));
+        (pool, Arc::new((0..n).map(|_| AtomicUsize::new(usize::MAX)).collect()))
+    }
+
+    #[test]
+    fn yields_in_order_and_goes_on_after_a_failure() {
+        for chunksize in [0, 1, 3, 100] {
+            let (pool, out) = setup(10);
+            let opts = MapOptions { chunksize, ..Default::default() };
+            let mut m = Map::new(10, 3, opts, squares(pool, out.clone(), 2, usize::MAX)).unwrap();
+            for i in 0..10 {
+                match m.next().unwrap() {
+                    Item::Ok(j) => {
+                        assert_eq!(j, i);
+                        assert_eq!(out[i].load(Ordering::SeqCst), i * i);
+                    }
+                    Item::Failed { index, status, code, .. } => {
+                        assert_eq!((index, status, code), (2, Status::TaskFailed, 7));
+                    }
+                }
+            }
+            assert_eq!(m.next(), Err(Status::Exhausted));
+            assert_eq!(m.next(), Err(Status::Exhausted));
+        }
+    }
+
+    #[test]
+    fn timeout_cancels_the_rest_and_ends_the_map() {
+        let (pool, out) = setup(30);
+        let opts = MapOptions { chunksize: 1, deadline: Deadline::after(Duration::from_millis(100)), max_in_flight: 0 };
+        let mut m = Map::new(30, 3, opts, squares(pool, out, usize::MAX, 1)).unwrap();
+        assert_eq!(m.next(), Ok(Item::Ok(0)));
+        assert_eq!(m.next(), Err(Status::Timeout));
+        assert_eq!(m.next(), Err(Status::Exhausted));
+    }
+
+    #[test]
+    fn max_in_flight_bounds_submissions() {
+        let (pool, out) = setup(100);
+        let submitted = Arc::new(AtomicUsize::new(0));
+        let inner = squares(pool, out, usize::MAX, usize::MAX);
+        let s2 = submitted.clone();
+        let counting: ChunkSubmitter = Box::new(move |r| {
+            s2.fetch_add(1, Ordering::SeqCst);
+            inner(r)
+        });
+        let opts = MapOptions { chunksize: 10, max_in_flight: 2, ..Default::default() };
+        let mut m = Map::new(100, 3, opts, counting).unwrap();
+        assert_eq!(submitted.load(Ordering::SeqCst), 2);
+        assert_eq!(m.next(), Ok(Item::Ok(0)));
+        assert!(submitted.load(Ordering::SeqCst) <= 2);
+        assert_eq!(m.wait_all(), Ok(None));
+        assert_eq!(submitted.load(Ordering::SeqCst), 10);
+    }
+
+    #[test]
+    fn wait_all_reports_the_first_failure() {
+        let (pool, out) = setup(50);
+        let mut m = Map::new(50, 3, MapOptions::default(), squares(pool, out, 17, usize::MAX)).unwrap();
+        assert_eq!(m.wait_all(), Ok(Some((17, Status::TaskFailed))));
+    }
+
+    #[test]
+    fn submit_after_shutdown_fails_the_map() {
+        let (pool, out) = setup(5);
+        pool.shutdown(true, false);
+        assert_eq!(Map::new(5, 3, MapOptions::default(), squares(pool, out, 9, 9)).err(), Some(Status::Shutdown));
+    }
+
+    #[test]
+    fn auto_chunksize_is_sane() {
+        assert_eq!(auto_chunksize(0, 4), 1);
+        assert_eq!(auto_chunksize(10, 6), 1);
+        assert_eq!(auto_chunksize(10_000_000, 6), 208_334);
+    }
+}

@@ -1,0 +1,482 @@
+//! The thread-pool executor: an MPMC queue, workers started lazily (only when no worker is
+//! idle), idle workers that spin briefly before parking, a broken state for failed
+//! initializers, and an idempotent shutdown that is safe from any thread.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use parking_lot::{Condvar, Mutex};
+
+use crate::executor::{BytesTask, Executor, Kind};
+use crate::future::{Future, Job, TaskError};
+use crate::spin::{spin_until, SPIN};
+use crate::status::Status;
+
+/// A pool initializer: runs on each worker before its first task; non-zero breaks the pool.
+pub type Initializer = Arc<dyn Fn() -> i32 + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct ThreadPoolOptions {
+    /// 0 = min(32, available CPUs + 4).
+    pub max_workers: usize,
+    /// `None` = "cfut-N" with N counting pools in this process.
+    pub thread_name_prefix: Option<String>,
+    pub initializer: Option<Initializer>,
+}
+
+enum Msg {
+    Run(Future),
+    /// Shutdown sentinel: a worker that takes it posts it again and exits.
+    Stop,
+}
+
+const SHUTDOWN: usize = 1;
+const BROKEN: usize = 2;
+/// Submitters in flight are counted above the flag bits.
+const SUBMITTER: usize = 4;
+
+static POOL_IDS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The id of the pool this thread works for (0 = none).
+    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Shared {
+    id: usize,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
+    gate: AtomicUsize,
+    /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
+    idle: AtomicUsize,
+    spinners: AtomicUsize,
+    started: AtomicUsize,
+    max_workers: usize,
+    prefix: String,
+    initializer: Option<Initializer>,
+    broken: OnceLock<(i32, String)>,
+    threads: Mutex<Threads>,
+    threads_cond: Condvar,
+}
+
+#[derive(Default)]
+struct Threads {
+    handles: Vec<JoinHandle<()>>,
+    live: usize,
+}
+
+/// Python's `ThreadPoolExecutor`.
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+/// min(32, available CPUs + 4), CPython's default.
+pub fn default_max_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus + 4).min(32)
+}
+
+impl ThreadPool {
+    pub fn new(opts: ThreadPoolOptions) -> ThreadPool {
+        let id = POOL_IDS.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let max_workers = if opts.max_workers == 0 { default_max_workers() } else { opts.max_workers };
+        ThreadPool {
+            shared: Arc::new(Shared {
+                id,
+                tx,
+                rx,
+                gate: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                spinners: AtomicUsize::new(0),
+                started: AtomicUsize::new(0),
+                max_workers,
+                prefix: opts.thread_name_prefix.unwrap_or_else(|| format!("cfut-{}", id - 1)),
+                initializer: opts.initializer,
+                broken: OnceLock::new(),
+                threads: Mutex::new(Threads::default()),
+                threads_cond: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Submits a Rust closure.
+    pub fn submit_fn(&self, f: impl FnOnce(&mut crate::future::Sink) -> i32 + Send + 'static) -> Result<Future, Status> {
+        self.submit(Job::boxed(f))
+    }
+
+    /// How many worker threads have been started so far.
+    pub fn threads_started(&self) -> usize {
+        self.shared.started.load(Ordering::Acquire)
+    }
+
+    /// Why the pool broke, if it did: the initializer's code and a message.
+    pub fn broken_reason(&self) -> Option<&(i32, String)> {
+        self.shared.broken.get()
+    }
+}
+
+impl Shared {
+    /// Admits one submitter unless the pool is shut down or broken.
+    fn enter(&self) -> Result<(), Status> {
+        let g = self.gate.fetch_add(SUBMITTER, Ordering::SeqCst);
+        if g & (SHUTDOWN | BROKEN) != 0 {
+            self.gate.fetch_sub(SUBMITTER, Ordering::SeqCst);
+            return Err(if g & BROKEN != 0 { Status::Broken } else { Status::Shutdown });
+        }
+        Ok(())
+    }
+
+    fn leave(&self) {
+        self.gate.fetch_sub(SUBMITTER, Ordering::SeqCst);
+    }
+
+    /// Sets `flag` and waits for submitters already admitted, so nothing lands in the queue
+    /// after it. Returns the previous flags.
+    fn close(&self, flag: usize) -> usize {
+        let prev = self.gate.fetch_or(flag, Ordering::SeqCst);
+        spin_until(std::time::Duration::MAX, || {
+            self.gate.load(Ordering::SeqCst) < SUBMITTER
+        });
+        prev & (SHUTDOWN | BROKEN)
+    }
+
+    /// Takes every queued task out of the queue, keeping the stop sentinel in place.
+    fn drain(&self) -> Vec<Future> {
+        let mut out = Vec::new();
+        let mut stop = false;
+        while let Ok(m) = self.rx.try_recv() {
+            match m {
+                Msg::Run(f) => out.push(f),
+                Msg::Stop => stop = true,
+            }
+        }
+        if stop {
+            let _ = self.tx.send(Msg::Stop);
+        }
+        out
+    }
+
+    /// Starts a worker unless an idle one can be claimed or the pool is at `max_workers`.
+    /// Returns an error message when no worker could be started at all.
+    fn adjust_workers(self: &Arc<Self>) -> Option<String> {
+        let mut idle = self.idle.load(Ordering::Acquire);
+        while idle > 0 {
+            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return None,
+                Err(v) => idle = v,
+            }
+        }
+        if self.started.load(Ordering::Acquire) >= self.max_workers {
+            return None;
+        }
+        let mut threads = self.threads.lock();
+        let n = self.started.load(Ordering::Acquire);
+        if n >= self.max_workers {
+            return None;
+        }
+        let shared = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}_{}", self.prefix, n))
+            .spawn(move || shared.worker());
+        match spawned {
+            Ok(h) => {
+                self.started.store(n + 1, Ordering::Release);
+                threads.live += 1;
+                threads.handles.push(h);
+                None
+            }
+            Err(e) if n == 0 => Some(format!("could not start a worker thread: {e}")),
+            Err(_) => None,
+        }
+    }
+
+    fn worker(self: Arc<Self>) {
+        CURRENT_POOL.with(|c| c.set(self.id));
+        let healthy = match &self.initializer {
+            None => true,
+            Some(init) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init())) {
+                    Ok(0) => true,
+                    Ok(rc) => {
+                        self.break_pool(rc, format!("a thread initializer failed with code {rc}; the thread pool is not usable anymore"));
+                        false
+                    }
+                    Err(_) => {
+                        self.break_pool(-1, "a thread initializer panicked; the thread pool is not usable anymore".into());
+                        false
+                    }
+                }
+            }
+        };
+        if healthy {
+            loop {
+                let msg = match self.rx.try_recv() {
+                    Ok(m) => m,
+                    Err(TryRecvError::Empty) => self.wait_idle(),
+                    Err(TryRecvError::Disconnected) => break,
+                };
+                match msg {
+                    Msg::Run(f) => f.run(true),
+                    Msg::Stop => {
+                        let _ = self.tx.send(Msg::Stop);
+                        break;
+                    }
+                }
+            }
+        }
+        let mut t = self.threads.lock();
+        t.live -= 1;
+        drop(t);
+        self.threads_cond.notify_all();
+    }
+
+    /// Waits for the next message as an idle worker: claimable by submitters, spinning
+    /// first if no other worker is spinning, then parked.
+    fn wait_idle(&self) -> Msg {
+        self.idle.fetch_add(1, Ordering::AcqRel);
+        let mut got = None;
+        if self.spinners.fetch_add(1, Ordering::AcqRel) == 0 {
+            spin_until(SPIN, || match self.rx.try_recv() {
+                Ok(m) => {
+                    got = Some(m);
+                    true
+                }
+                Err(_) => false,
+            });
+        }
+        self.spinners.fetch_sub(1, Ordering::AcqRel);
+        let msg = match got {
+            Some(m) => m,
+            None => self.rx.recv().unwrap_or(Msg::Stop),
+        };
+        // Withdraw from the idle count unless a submitter already claimed it.
+        let mut idle = self.idle.load(Ordering::Acquire);
+        while idle > 0 {
+            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(v) => idle = v,
+            }
+        }
+        msg
+    }
+
+    /// Marks the pool broken and fails everything queued with `Broken`.
+    fn break_pool(&self, code: i32, message: String) {
+        let _ = self.broken.set((code, message));
+        self.close(BROKEN);
+        let (code, message) = self.broken.get().expect("set above");
+        for f in self.drain() {
+            let _ = f.fail(TaskError::new(Status::Broken, *code, Some(message)));
+        }
+    }
+
+    fn join(&self) {
+        let mut t = self.threads.lock();
+        while t.live > 0 {
+            self.threads_cond.wait(&mut t);
+        }
+        let handles = std::mem::take(&mut t.handles);
+        drop(t);
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Executor for ThreadPool {
+    fn kind(&self) -> Kind {
+        Kind::Threads
+    }
+
+    fn submit(&self, job: Job) -> Result<Future, Status> {
+        let s = &self.shared;
+        s.enter()?;
+        let f = Future::with_job(job);
+        let _ = s.tx.send(Msg::Run(f.clone()));
+        let failed = s.adjust_workers();
+        s.leave();
+        if let Some(message) = failed {
+            s.break_pool(-1, message);
+        }
+        Ok(f)
+    }
+
+    fn submit_bytes(&self, task: BytesTask, input: &[u8]) -> Result<Future, Status> {
+        let data: Box<[u8]> = input.into();
+        self.submit(Job::boxed(move |sink| (task.call)(task.func, &data, sink)))
+    }
+
+    fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status {
+        let s = &self.shared;
+        let prev = s.close(SHUTDOWN);
+        if cancel_futures {
+            for f in s.drain() {
+                f.cancel();
+            }
+        }
+        if prev & SHUTDOWN == 0 {
+            let _ = s.tx.send(Msg::Stop);
+        }
+        if wait {
+            if CURRENT_POOL.with(|c| c.get()) == s.id {
+                return Status::WouldDeadlock;
+            }
+            s.join();
+        }
+        Status::Ok
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shutdown(true, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::future::Value;
+    use crate::time::Deadline;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Barrier;
+
+    fn pool(n: usize) -> ThreadPool {
+        ThreadPool::new(ThreadPoolOptions { max_workers: n, ..Default::default() })
+    }
+
+    #[test]
+    fn submit_runs_and_returns_bytes() {
+        let p = pool(2);
+        let f = p.submit_fn(|s| {
+            s.set_bytes(&256u32.to_le_bytes());
+            0
+        }).unwrap();
+        let v = f.result(Deadline::Never).unwrap();
+        assert!(matches!(v, Value::Bytes(b) if **b == 256u32.to_le_bytes()));
+    }
+
+    #[test]
+    fn saturation_starts_exactly_max_workers() {
+        let p = pool(4);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let fs: Vec<Future> = (0..60)
+            .map(|_| {
+                let g = gate.clone();
+                p.submit_fn(move |_| {
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                    0
+                })
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(p.threads_started(), 4);
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        for f in &fs {
+            assert!(f.result(Deadline::Never).is_ok());
+        }
+        assert_eq!(p.threads_started(), 4);
+    }
+
+    #[test]
+    fn sequential_tasks_reuse_one_thread() {
+        let p = pool(8);
+        for _ in 0..20 {
+            p.submit_fn(|_| 0).unwrap().result(Deadline::Never).unwrap();
+        }
+        assert_eq!(p.threads_started(), 1);
+    }
+
+    #[test]
+    fn shutdown_is_idempotent_and_rejects_submits() {
+        let p = pool(2);
+        let f = p.submit_fn(|_| 0).unwrap();
+        assert_eq!(p.shutdown(true, false), Status::Ok);
+        assert!(f.done());
+        assert_eq!(p.shutdown(true, true), Status::Ok);
+        assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Shutdown));
+    }
+
+    #[test]
+    fn cancel_futures_cancels_queued_work() {
+        let p = pool(1);
+        let started = Arc::new(Barrier::new(2));
+        let release = Arc::new(AtomicBool::new(false));
+        let (s2, r2) = (started.clone(), release.clone());
+        let first = p.submit_fn(move |_| {
+            s2.wait();
+            while !r2.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            0
+        }).unwrap();
+        started.wait();
+        let rest: Vec<Future> = (0..10).map(|_| p.submit_fn(|_| 0).unwrap()).collect();
+        assert_eq!(p.shutdown(false, true), Status::Ok);
+        assert!(rest.iter().all(|f| f.cancelled()));
+        release.store(true, Ordering::SeqCst);
+        assert!(first.result(Deadline::Never).is_ok());
+        assert_eq!(p.shutdown(true, false), Status::Ok);
+    }
+
+    #[test]
+    fn failing_initializer_breaks_the_pool() {
+        let p = ThreadPool::new(ThreadPoolOptions {
+            max_workers: 2,
+            initializer: Some(Arc::new(|| 3)),
+            ..Default::default()
+        });
+        let f = match p.submit_fn(|_| 0) {
+            Ok(f) => f,
+            Err(s) => {
+                assert_eq!(s, Status::Broken);
+                return;
+            }
+        };
+        assert_eq!(f.result(Deadline::Never).err(), Some(Status::Broken));
+        assert_eq!(f.error(Deadline::Poll).unwrap().unwrap().code, 3);
+        assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Broken));
+        assert_eq!(p.broken_reason().unwrap().0, 3);
+    }
+
+    #[test]
+    fn shutdown_wait_from_own_worker_would_deadlock() {
+        let p = Arc::new(pool(1));
+        let q = p.clone();
+        let f = p.submit_fn(move |s| {
+            s.set_bytes(&[q.shutdown(true, false) as u8]);
+            0
+        }).unwrap();
+        match f.result(Deadline::Never).unwrap() {
+            Value::Bytes(b) => assert_eq!(b[0], Status::WouldDeadlock as u8),
+            _ => panic!("expected bytes"),
+        }
+    }
+
+    #[test]
+    fn thread_names_use_the_prefix() {
+        let p = ThreadPool::new(ThreadPoolOptions {
+            max_workers: 1,
+            thread_name_prefix: Some("Special".into()),
+            ..Default::default()
+        });
+        let f = p.submit_fn(|s| {
+            s.set_bytes(std::thread::current().name().unwrap().as_bytes());
+            0
+        }).unwrap();
+        assert!(matches!(f.result(Deadline::Never).unwrap(), Value::Bytes(b) if &**b == b"Special_0"));
+    }
+}
