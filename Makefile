@@ -10,7 +10,7 @@ LIB := $(REL)/libcfutures.so
 
 export CFUT_ROOT := $(CURDIR)
 
-.PHONY: all lib examples test test-rust test-header test-c install bench clean
+.PHONY: all lib examples test test-rust test-header test-c test-install install bench clean
 
 all: lib examples
 
@@ -22,7 +22,7 @@ lib:
 examples: lib
 	$(MAKE) -C examples/c run
 
-test: lib test-header test-rust test-c
+test: lib test-header test-rust test-c test-install
 
 test-rust:
 	cargo test --release
@@ -32,6 +32,10 @@ test-header: lib
 	git diff --exit-code -- include/cfutures.h || (echo "include/cfutures.h is stale: commit the regenerated header" && exit 1)
 	echo '#include "cfutures.h"' | gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -x c -fsyntax-only -
 	echo '#include "cfutures.h"' | g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -fsyntax-only -
+
+# A program written only from the header, built against the installed library.
+test-install: lib
+	tests/install/run.sh
 
 test-c: lib
 	$(MAKE) -C tests/c test
