@@ -98,10 +98,8 @@ impl Map {
         };
         m.refill(0);
         if let Some(s) = m.unsubmittable {
-            if m.submitted == 0 || s != Status::Ok {
-                m.cancel_rest();
-                return Err(s);
-            }
+            m.cancel_rest();
+            return Err(s);
         }
         Ok(m)
     }
