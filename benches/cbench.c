@@ -1,0 +1,262 @@
+/*
+ * cbench: the cfutures side of the benchmark suite, through the public C API only.
+ *
+ *   cbench CASE [N]
+ *
+ * Cases (each prints "key value" lines on stdout; run.py collects them):
+ *   submit1 [N]      N empty tasks, 1 submitter, 2 workers: submit all, then result() each
+ *   submit2 [N]      same with 2 submitter threads (N/2 each)
+ *   lat [N]          N back-to-back one-shot submit->result samples on a warm 2-worker pool
+ *   tick [N]         N x (sleep 1 ms; submit no-op; result): process CPU (getrusage) and wall
+ *                    per tick, next to a bare sleep loop measured in the same process
+ *   map1|map1000|mapauto [N]   cfut_executor_map identity over N uint64 items, 2 workers
+ *   sleep [N]        N x sleep(10 ms) on a 100-worker pool: wall time
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cfutures.h"
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static double cpu_ns(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+}
+
+static void check(cfut_status s, const char *what) {
+    if (s != CFUT_OK) {
+        fprintf(stderr, "cbench: %s: %s\n", what, cfut_status_name(s));
+        exit(1);
+    }
+}
+
+static cfut_executor *pool(uint32_t workers) {
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    o.max_workers = workers;
+    o.thread_name_prefix = "cbench";
+    cfut_executor *ex;
+    check(cfut_thread_pool_new(&o, &ex), "cfut_thread_pool_new");
+    return ex;
+}
+
+static int32_t noop(void *arg, cfut_result *out) {
+    (void)arg;
+    (void)out;
+    return 0;
+}
+
+static void one_shot(cfut_executor *ex) {
+    cfut_future *f;
+    check(cfut_executor_submit(ex, noop, NULL, NULL, &f), "submit");
+    check(cfut_future_result(f, CFUT_FOREVER, NULL), "result");
+    cfut_future_release(f);
+}
+
+/* Warm up: start both workers (lazy start) and touch the paths once. */
+static void warm(cfut_executor *ex, int n) {
+    cfut_future **fs = malloc(sizeof *fs * (size_t)n);
+    for (int i = 0; i < n; i++) check(cfut_executor_submit(ex, noop, NULL, NULL, &fs[i]), "submit");
+    for (int i = 0; i < n; i++) {
+        check(cfut_future_result(fs[i], CFUT_FOREVER, NULL), "result");
+        cfut_future_release(fs[i]);
+    }
+    free(fs);
+}
+
+/* ---- submit throughput ---- */
+
+struct submitter {
+    cfut_executor *ex;
+    long n;
+    cfut_future **fs;
+    pthread_barrier_t *start;
+};
+
+static void *submit_run(void *p) {
+    struct submitter *s = p;
+    if (s->start) pthread_barrier_wait(s->start);
+    for (long i = 0; i < s->n; i++) check(cfut_executor_submit(s->ex, noop, NULL, NULL, &s->fs[i]), "submit");
+    for (long i = 0; i < s->n; i++) {
+        check(cfut_future_result(s->fs[i], CFUT_FOREVER, NULL), "result");
+        cfut_future_release(s->fs[i]);
+    }
+    return NULL;
+}
+
+static void case_submit(long n, int submitters) {
+    cfut_executor *ex = pool(2);
+    warm(ex, 64);
+    struct submitter s[2];
+    pthread_t th[2];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)submitters + 1);
+    for (int i = 0; i < submitters; i++) {
+        s[i].ex = ex;
+        s[i].n = n / submitters;
+        s[i].fs = malloc(sizeof(cfut_future *) * (size_t)s[i].n);
+        s[i].start = &start;
+        pthread_create(&th[i], NULL, submit_run, &s[i]);
+    }
+    double c0 = cpu_ns(), t0 = now_ns();
+    pthread_barrier_wait(&start);
+    for (int i = 0; i < submitters; i++) pthread_join(th[i], NULL);
+    double t1 = now_ns(), c1 = cpu_ns();
+    long total = (n / submitters) * submitters;
+    printf("tasks_per_s %.0f\n", (double)total / ((t1 - t0) / 1e9));
+    printf("cpu_us_per_task %.4f\n", (c1 - c0) / 1e3 / (double)total);
+    for (int i = 0; i < submitters; i++) free(s[i].fs);
+    cfut_executor_free(ex);
+}
+
+/* ---- one-shot latency ---- */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void case_lat(long n) {
+    cfut_executor *ex = pool(2);
+    warm(ex, 64);
+    for (int i = 0; i < 200; i++) one_shot(ex);
+    double *lat = malloc(sizeof *lat * (size_t)n);
+    for (long i = 0; i < n; i++) {
+        double t0 = now_ns();
+        one_shot(ex);
+        lat[i] = now_ns() - t0;
+    }
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    printf("p50_us %.3f\n", lat[n / 2] / 1e3);
+    printf("p99_us %.3f\n", lat[n * 99 / 100] / 1e3);
+    free(lat);
+    cfut_executor_free(ex);
+}
+
+/* ---- idle tick ---- */
+
+static void sleep_ns(long ns) {
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static void case_tick(long n) {
+    cfut_executor *ex = pool(2);
+    warm(ex, 64);
+    /* Bare sleep loop with the (idle) pool alive: the baseline. */
+    double c0 = cpu_ns(), t0 = now_ns();
+    for (long i = 0; i < n; i++) sleep_ns(1000000);
+    double c1 = cpu_ns(), t1 = now_ns();
+    for (long i = 0; i < n; i++) {
+        sleep_ns(1000000);
+        one_shot(ex);
+    }
+    double c2 = cpu_ns(), t2 = now_ns();
+    printf("bare_cpu_us_per_tick %.3f\n", (c1 - c0) / 1e3 / (double)n);
+    printf("bare_wall_us_per_tick %.3f\n", (t1 - t0) / 1e3 / (double)n);
+    printf("cpu_us_per_tick %.3f\n", (c2 - c1) / 1e3 / (double)n);
+    printf("wall_us_per_tick %.3f\n", (t2 - t1) / 1e3 / (double)n);
+    printf("net_cpu_us_per_tick %.3f\n", ((c2 - c1) - (c1 - c0)) / 1e3 / (double)n);
+    cfut_executor_free(ex);
+}
+
+/* ---- map ---- */
+
+static int32_t ident(const void *ctx, const void *item, void *slot) {
+    (void)ctx;
+    *(uint64_t *)slot = *(const uint64_t *)item;
+    return 0;
+}
+
+static void case_map(long n, size_t chunk) {
+    cfut_executor *ex = pool(2);
+    warm(ex, 64);
+    uint64_t *items = malloc(sizeof *items * (size_t)n);
+    for (long i = 0; i < n; i++) items[i] = (uint64_t)i;
+    cfut_map_options o;
+    cfut_map_options_init(&o);
+    o.chunksize = chunk;
+    double t0 = now_ns();
+    /* The result buffer is allocated inside the timed region, as rayon's collect() does. */
+    uint64_t *results = malloc(sizeof *results * (size_t)n);
+    cfut_map *m;
+    check(cfut_executor_map(ex, ident, NULL, 0, items, (size_t)n, sizeof *items, results,
+                            sizeof *results, &o, &m),
+          "cfut_executor_map");
+    size_t used = cfut_map_chunksize(m);
+    check(cfut_map_wait(m, NULL), "cfut_map_wait");
+    cfut_map_free(m);
+    double t1 = now_ns();
+    for (long i = 0; i < n; i += 4099) {
+        if (results[i] != (uint64_t)i) {
+            fprintf(stderr, "cbench: map result %ld wrong\n", i);
+            exit(1);
+        }
+    }
+    printf("items_per_s %.0f\n", (double)n / ((t1 - t0) / 1e9));
+    printf("chunksize %zu\n", used);
+    free(results);
+    free(items);
+    cfut_executor_free(ex);
+}
+
+/* ---- I/O-bound sleep ---- */
+
+static int32_t sleep10(void *arg, cfut_result *out) {
+    (void)arg;
+    (void)out;
+    sleep_ns(10000000);
+    return 0;
+}
+
+static void case_sleep(long n) {
+    double t0 = now_ns();
+    cfut_executor *ex = pool(100);
+    cfut_future **fs = malloc(sizeof *fs * (size_t)n);
+    for (long i = 0; i < n; i++) check(cfut_executor_submit(ex, sleep10, NULL, NULL, &fs[i]), "submit");
+    for (long i = 0; i < n; i++) {
+        check(cfut_future_result(fs[i], CFUT_FOREVER, NULL), "result");
+        cfut_future_release(fs[i]);
+    }
+    double t1 = now_ns();
+    printf("wall_ms %.3f\n", (t1 - t0) / 1e6);
+    free(fs);
+    cfut_executor_free(ex);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: cbench submit1|submit2|lat|tick|map1|map1000|mapauto|sleep [N]\n");
+        return 2;
+    }
+    const char *c = argv[1];
+    long n = argc > 2 ? atol(argv[2]) : 0;
+#define N(d) (n > 0 ? n : (d))
+    if (!strcmp(c, "submit1")) case_submit(N(200000), 1);
+    else if (!strcmp(c, "submit2")) case_submit(N(200000), 2);
+    else if (!strcmp(c, "lat")) case_lat(N(20000));
+    else if (!strcmp(c, "tick")) case_tick(N(1000));
+    else if (!strcmp(c, "map1")) case_map(N(1000000), 1);
+    else if (!strcmp(c, "map1000")) case_map(N(1000000), 1000);
+    else if (!strcmp(c, "mapauto")) case_map(N(1000000), 0);
+    else if (!strcmp(c, "sleep")) case_sleep(N(1000));
+    else {
+        fprintf(stderr, "cbench: unknown case %s\n", c);
+        return 2;
+    }
+    return 0;
+}
