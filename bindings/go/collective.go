@@ -1,0 +1,287 @@
+package cfutures
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"runtime/debug"
+	"time"
+)
+
+// Awaitable is what Wait and AsCompleted accept: any *Future[T].
+type Awaitable interface {
+	Done() <-chan struct{}
+	failed() bool
+}
+
+// WaitMode is Python's return_when.
+type WaitMode uint32
+
+const (
+	FirstCompleted WaitMode = 0 // any future done (cancelled ones included)
+	FirstException WaitMode = 1 // any future failed, or all done if none failed
+	AllCompleted   WaitMode = 2 // every future done
+)
+
+// Wait is Python's concurrent.futures.wait: it blocks until mode's condition holds or
+// timeout passes (Forever: no limit; 0 polls) and splits the futures into done and not
+// done (duplicates appear once). err is ErrTimeout if the deadline passed first. A
+// cancelled future counts as completed.
+func Wait[F Awaitable](futures []F, mode WaitMode, timeout time.Duration) (done, notDone []F, err error) {
+	if mode > AllCompleted {
+		return nil, nil, fmt.Errorf("%w: wait mode %d", ErrInvalidArgument, mode)
+	}
+	fs := dedupe(futures)
+	satisfied := func() bool {
+		nDone := 0
+		for _, f := range fs {
+			select {
+			case <-f.Done():
+				nDone++
+				if mode == FirstCompleted || mode == FirstException && f.failed() {
+					return true
+				}
+			default:
+			}
+		}
+		return nDone == len(fs)
+	}
+	if !satisfied() && timeout != 0 {
+		err = waitUntil(fs, timeout, satisfied)
+	}
+	for _, f := range fs {
+		select {
+		case <-f.Done():
+			done = append(done, f)
+		default:
+			notDone = append(notDone, f)
+		}
+	}
+	if err == nil && !satisfied() {
+		err = ErrTimeout
+	}
+	return done, notDone, err
+}
+
+// waitUntil blocks until cond() holds after some future completes, or the timeout passes.
+func waitUntil[F Awaitable](fs []F, timeout time.Duration, cond func() bool) error {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	ready := fanIn(fs, stop)
+	for {
+		select {
+		case <-ready:
+			if cond() {
+				return nil
+			}
+		case <-deadline:
+			return ErrTimeout
+		}
+	}
+}
+
+// fanIn sends the index of each future in fs as it completes, until stop is closed. It
+// starts one goroutine per pending future: waiting parks goroutines, not threads.
+func fanIn[F Awaitable](fs []F, stop <-chan struct{}) <-chan int {
+	ch := make(chan int, len(fs))
+	for i, f := range fs {
+		go func() {
+			select {
+			case <-f.Done():
+				ch <- i
+			case <-stop:
+			}
+		}()
+	}
+	return ch
+}
+
+func dedupe[F Awaitable](fs []F) []F {
+	seen := make(map[any]struct{}, len(fs))
+	out := make([]F, 0, len(fs))
+	for _, f := range fs {
+		if _, ok := seen[f]; !ok {
+			seen[f] = struct{}{}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// AsCompleted is Python's as_completed: it yields each distinct future once as it
+// completes, those already done first (in argument order), then in completion order. If
+// ctx ends first it yields (zero, err) once, err matching ErrTimeout for a deadline, and
+// stops. Breaking out of the loop is fine.
+//
+//	for f, err := range cfutures.AsCompleted(ctx, fs...) { ... }
+func AsCompleted[F Awaitable](ctx context.Context, futures ...F) iter.Seq2[F, error] {
+	return func(yield func(F, error) bool) {
+		fs := dedupe(futures)
+		var pending []F
+		for _, f := range fs {
+			select {
+			case <-f.Done():
+				if !yield(f, nil) {
+					return
+				}
+			default:
+				pending = append(pending, f)
+			}
+		}
+		if len(pending) == 0 {
+			return
+		}
+		stop := make(chan struct{})
+		defer close(stop)
+		ready := fanIn(pending, stop)
+		for range pending {
+			select {
+			case i := <-ready:
+				if !yield(pending[i], nil) {
+					return
+				}
+			case <-ctx.Done():
+				var zero F
+				yield(zero, ctxError(ctx.Err()))
+				return
+			}
+		}
+	}
+}
+
+type mapConfig struct {
+	chunkSize   int
+	timeout     time.Duration
+	ctx         context.Context
+	maxInFlight int
+}
+
+// MapOption configures Map, mirroring cfut_map_options.
+type MapOption func(*mapConfig)
+
+// WithChunkSize sets the items per task (default: chosen from the item count and workers).
+func WithChunkSize(n int) MapOption { return func(c *mapConfig) { c.chunkSize = n } }
+
+// WithTimeout sets a whole-map deadline counted from the Map call: when it passes, the
+// chunks not started are cancelled and iteration yields ErrTimeout and stops.
+func WithTimeout(d time.Duration) MapOption { return func(c *mapConfig) { c.timeout = d } }
+
+// WithContext ends the map like a timeout when ctx ends.
+func WithContext(ctx context.Context) MapOption { return func(c *mapConfig) { c.ctx = ctx } }
+
+// WithMaxInFlight bounds how many chunks are queued or running ahead of the consumer
+// (Python's buffersize); 0 submits every chunk at once.
+func WithMaxInFlight(n int) MapOption { return func(c *mapConfig) { c.maxInFlight = n } }
+
+type chunk[R any] struct {
+	vals []R
+	errs []error
+}
+
+// Map is Python's executor.map: fn runs over items on the executor, in chunks, and the
+// sequence yields each item's (result, error) in input order. Every chunk is submitted
+// before Map returns (unless WithMaxInFlight limits it), so the work runs even if the
+// sequence is never iterated. An item's failure (its error, or a *PanicError) is that
+// item's only; iteration goes on. A timeout or ended context yields (zero, err) once,
+// cancels the rest, and stops; so does breaking out of the loop (without the yield).
+// The sequence can be iterated once.
+func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOption) iter.Seq2[R, error] {
+	cfg := mapConfig{timeout: Forever, ctx: context.Background()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := cfg.ctx, context.CancelFunc(func() {})
+	if cfg.timeout >= 0 {
+		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
+	}
+	n := len(items)
+	size := cfg.chunkSize
+	if size <= 0 {
+		workers := max(ex.MaxWorkers(), 1)
+		size = max(1, (n+4*workers-1)/(4*workers))
+	}
+	nChunks := (n + size - 1) / size
+	futures := make([]*Future[chunk[R]], 0, nChunks)
+	submitNext := func() {
+		lo := len(futures) * size
+		part := items[lo:min(lo+size, n)]
+		futures = append(futures, Submit(ex, func() (chunk[R], error) {
+			c := chunk[R]{vals: make([]R, len(part)), errs: make([]error, len(part))}
+			for i, it := range part {
+				c.vals[i], c.errs[i] = callItem(fn, it)
+			}
+			return c, nil
+		}))
+	}
+	ahead := nChunks
+	if cfg.maxInFlight > 0 {
+		ahead = min(cfg.maxInFlight, nChunks)
+	}
+	for range ahead {
+		submitNext()
+	}
+	used := false
+	return func(yield func(R, error) bool) {
+		defer cancel()
+		if used {
+			return
+		}
+		used = true
+		defer func() { // whatever ends the iteration: nothing left queued or pending
+			for _, f := range futures {
+				f.Cancel()
+				f.Close()
+			}
+		}()
+		for ci := 0; ci < nChunks; ci++ {
+			f := futures[ci]
+			c, err := f.Result(ctx)
+			if err != nil && !isDone(f) {
+				var zero R
+				yield(zero, err) // the deadline or the context ended first
+				return
+			}
+			if len(futures) < nChunks {
+				submitNext() // keep max-in-flight chunks ahead
+			}
+			cnt := min(size, n-ci*size)
+			for i := range cnt {
+				var v R
+				var e error
+				if err != nil {
+					e = err // the chunk was cancelled, or the pool broke
+				} else {
+					v, e = c.vals[i], c.errs[i]
+				}
+				if !yield(v, e) {
+					return
+				}
+			}
+			f.Close()
+		}
+	}
+}
+
+func isDone[T any](f *Future[T]) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func callItem[T, R any](fn func(T) (R, error), item T) (v R, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn(item)
+}

@@ -1,0 +1,264 @@
+package cfutures
+
+/*
+#include <stdlib.h>
+#include "cfutures.h"
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Executor is a thread pool (or, once the library has one, a process pool). Its methods and
+// the Submit functions are safe for concurrent use. Close it when done; a cleanup closes a
+// forgotten one once it is unreachable, but only as a backstop.
+type Executor struct {
+	h       *exHandle
+	cleanup runtime.Cleanup
+}
+
+// exHandle owns the C executor. uses counts the calls in flight, plus closedBit once Close
+// ran; the C handle is freed when both say so, so Close racing a Submit never frees a
+// handle in use.
+type exHandle struct {
+	ptr  *C.cfut_executor
+	uses atomic.Int64
+	init *initializer // kept alive (and its handle valid) for the pool's lifetime
+}
+
+const closedBit = int64(1) << 62
+
+func (x *exHandle) acquire() *C.cfut_executor {
+	for {
+		s := x.uses.Load()
+		if s&closedBit != 0 {
+			return nil
+		}
+		if x.uses.CompareAndSwap(s, s+1) {
+			return x.ptr
+		}
+	}
+}
+
+func (x *exHandle) release() {
+	if x.uses.Add(-1) == closedBit {
+		x.free()
+	}
+}
+
+// close marks the handle closed; the last user (maybe this call) frees it.
+func (x *exHandle) close() {
+	if old := x.uses.Or(closedBit); old == 0 {
+		x.free()
+	}
+}
+
+func (x *exHandle) free() {
+	C.cfut_executor_free(x.ptr) // shutdown(wait) + free; from a pool worker, no wait
+	if x.init != nil {
+		x.init.h.Delete()
+	}
+}
+
+type threadPoolConfig struct {
+	maxWorkers int
+	prefix     string
+	init       func() error
+}
+
+// ThreadPoolOption configures NewThreadPool, mirroring cfut_thread_pool_options.
+type ThreadPoolOption func(*threadPoolConfig)
+
+// WithMaxWorkers sets the most threads the pool runs at once (default min(32, CPUs + 4)).
+func WithMaxWorkers(n int) ThreadPoolOption { return func(c *threadPoolConfig) { c.maxWorkers = n } }
+
+// WithThreadNamePrefix names the workers "<prefix>_<i>" (Linux shows 15 bytes).
+func WithThreadNamePrefix(p string) ThreadPoolOption {
+	return func(c *threadPoolConfig) { c.prefix = p }
+}
+
+// WithInitializer runs fn on each new worker thread before its first task. An error (or a
+// panic) breaks the pool: queued futures fail with ErrBroken, later submits too.
+func WithInitializer(fn func() error) ThreadPoolOption {
+	return func(c *threadPoolConfig) { c.init = fn }
+}
+
+type initializer struct {
+	fn func() error
+	h  cgo.Handle
+}
+
+func (in *initializer) run() (code C.int32_t) {
+	defer func() {
+		if recover() != nil {
+			code = -1
+		}
+	}()
+	if in.fn() != nil {
+		return 1
+	}
+	return 0
+}
+
+// NewThreadPool is Python's ThreadPoolExecutor: workers start lazily, idle ones are reused,
+// and at most max-workers run at once.
+func NewThreadPool(opts ...ThreadPoolOption) (*Executor, error) {
+	var cfg threadPoolConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxWorkers < 0 || cfg.maxWorkers > 1<<31 {
+		return nil, fmt.Errorf("%w: max workers %d", ErrInvalidArgument, cfg.maxWorkers)
+	}
+	var prefix *C.char
+	if cfg.prefix != "" {
+		prefix = C.CString(cfg.prefix)
+		defer C.free(unsafe.Pointer(prefix))
+	}
+	var in *initializer
+	hasInit := C.int(0)
+	var h C.uintptr_t
+	if cfg.init != nil {
+		in = &initializer{fn: cfg.init}
+		in.h = cgo.NewHandle(in)
+		h, hasInit = C.uintptr_t(in.h), 1
+	}
+	var ptr *C.cfut_executor
+	if st := C.cfutgo_thread_pool_new(C.uint32_t(cfg.maxWorkers), prefix, hasInit, h, &ptr); st != C.CFUT_OK {
+		if in != nil {
+			in.h.Delete()
+		}
+		return nil, Status(st)
+	}
+	return newExecutor(ptr, in), nil
+}
+
+func newExecutor(ptr *C.cfut_executor, in *initializer) *Executor {
+	e := &Executor{h: &exHandle{ptr: ptr, init: in}}
+	// Backstop only: free off the cleanup goroutine, since freeing waits for queued work.
+	e.cleanup = runtime.AddCleanup(e, func(x *exHandle) { go x.close() }, e.h)
+	return e
+}
+
+// Shutdown is Python's shutdown(wait, cancel_futures): no new work is accepted (submits
+// then fail with ErrShutdown); cancelFutures cancels what has not started; wait blocks (an
+// OS thread) until the queued work is done. Idempotent. From one of the pool's own tasks,
+// wait returns ErrWouldDeadlock (the shutdown still happens).
+func (e *Executor) Shutdown(wait, cancelFutures bool) error {
+	ptr := e.h.acquire()
+	if ptr == nil {
+		return nil // closed: already shut down
+	}
+	defer e.h.release()
+	return statusErr(C.cfut_executor_shutdown(ptr, C.bool(wait), C.bool(cancelFutures)))
+}
+
+// Close shuts the executor down, waits for its queued work, and frees it. Futures already
+// handed out stay valid. Safe to call more than once and from any goroutine; from one of
+// the pool's own tasks it does not wait.
+func (e *Executor) Close() error {
+	err := e.Shutdown(true, false)
+	e.cleanup.Stop()
+	e.h.close()
+	if err == ErrWouldDeadlock {
+		return nil
+	}
+	return err
+}
+
+// MaxWorkers is the most tasks the executor runs at once (0 once closed).
+func (e *Executor) MaxWorkers() int {
+	ptr := e.h.acquire()
+	if ptr == nil {
+		return 0
+	}
+	defer e.h.release()
+	return int(C.cfut_executor_max_workers(ptr))
+}
+
+// Raw returns the C executor (cfut_executor*) for other cgo code, or nil once closed. It is
+// valid until Close; keep the Executor reachable (runtime.KeepAlive) while using it.
+func (e *Executor) Raw() unsafe.Pointer {
+	ptr := e.h.acquire()
+	if ptr == nil {
+		return nil
+	}
+	e.h.release()
+	return unsafe.Pointer(ptr)
+}
+
+// Submit runs fn on one of the executor's worker threads and returns its future. The value
+// and error stay in Go memory; a panic in fn becomes a *PanicError on the future. If the
+// executor refuses the task (shut down, broken, a process pool), the future is returned
+// already failed with ErrShutdown, ErrBroken or ErrUnsupported.
+func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
+	f := newFuture[T]()
+	f.fn = fn
+	ptr := ex.h.acquire()
+	if ptr == nil {
+		f.fail(ErrShutdown)
+		return f
+	}
+	h := cgo.NewHandle(goTask(f))
+	var cf *C.cfut_future
+	st := C.cfutgo_submit_go(ptr, C.uintptr_t(h), &cf)
+	ex.h.release()
+	f.attach(cf, st, h)
+	return f
+}
+
+// SubmitC runs a C task at native speed: fn is a cfut_task_fn
+// (int32_t fn(void *arg, cfut_result *out)), written in C and passed as
+// unsafe.Pointer(C.my_task); arg must be C memory (or an integer), never a Go pointer;
+// argDrop, a cfut_drop_fn or nil, runs exactly once after arg's last use. The value is the
+// pointer the task set with cfut_result_set_value (borrowed: valid until the future's Close).
+// A non-zero return fails the future with a *TaskError.
+func SubmitC(ex *Executor, fn, arg, argDrop unsafe.Pointer) *Future[unsafe.Pointer] {
+	f := newFuture[unsafe.Pointer]()
+	f.extract = extractPointer
+	ptr := ex.h.acquire()
+	if ptr == nil {
+		if argDrop != nil {
+			C.cfutgo_call_drop(argDrop, arg)
+		}
+		f.fail(ErrShutdown)
+		return f
+	}
+	h := cgo.NewHandle(goTask(f))
+	var cf *C.cfut_future
+	st := C.cfutgo_submit_c(ptr, fn, arg, argDrop, C.uintptr_t(h), &cf)
+	ex.h.release()
+	f.attach(cf, st, h)
+	return f
+}
+
+// SubmitBytes runs a C bytes task (cfut_bytes_fn:
+// int32_t fn(const void *in, size_t len, cfut_result *out)) on a copy of input; the bytes
+// it sets with cfut_result_set_bytes come back as the value, copied into Go memory. It is
+// the one form that works on every executor kind, process pools included.
+func SubmitBytes(ex *Executor, fn unsafe.Pointer, input []byte) *Future[[]byte] {
+	f := newFuture[[]byte]()
+	f.extract = extractBytes
+	ptr := ex.h.acquire()
+	if ptr == nil {
+		f.fail(ErrShutdown)
+		return f
+	}
+	h := cgo.NewHandle(goTask(f))
+	var cf *C.cfut_future
+	var in unsafe.Pointer
+	if len(input) > 0 {
+		in = unsafe.Pointer(&input[0])
+	}
+	st := C.cfutgo_submit_bytes(ptr, fn, in, C.size_t(len(input)), C.uintptr_t(h), &cf)
+	runtime.KeepAlive(input)
+	ex.h.release()
+	f.attach(cf, st, h)
+	return f
+}

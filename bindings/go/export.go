@@ -1,0 +1,41 @@
+package cfutures
+
+// The Go functions the library calls (through shim.c). This file's preamble may only hold
+// declarations (cgo's rule for files with //export). None of these lets a panic escape:
+// a Go panic must never unwind into Rust or C frames.
+
+/*
+#include <stdint.h>
+#include "cfutures.h"
+*/
+import "C"
+
+import "runtime/cgo"
+
+// goTask is what a handle given to the library refers to: a future that can run a Go
+// closure (for Submit) and that learns of its completion (for every kind of submit).
+type goTask interface {
+	run(out *C.cfut_result) C.int32_t
+	onDone(f *C.cfut_future)
+}
+
+//export cfutGoTask
+func cfutGoTask(h C.uintptr_t, out *C.cfut_result) C.int32_t {
+	return cgo.Handle(h).Value().(goTask).run(out)
+}
+
+// cfutGoDone is the done-callback of every future this package creates. It owns the
+// handle: the callback runs exactly once per future, after the task (if it ran) returned.
+//
+//export cfutGoDone
+func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
+	ch := cgo.Handle(h)
+	t := ch.Value().(goTask)
+	ch.Delete()
+	t.onDone(f)
+}
+
+//export cfutGoInit
+func cfutGoInit(h C.uintptr_t) C.int32_t {
+	return cgo.Handle(h).Value().(*initializer).run()
+}

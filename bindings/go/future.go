@@ -1,0 +1,362 @@
+package cfutures
+
+/*
+#include <stdlib.h>
+#include "cfutures.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Future is the eventual outcome of a task. Waiting (Result, Err, Done) parks a goroutine
+// on a channel, never an OS thread. Methods are safe for concurrent use. Close releases the
+// C future early; a cleanup releases a forgotten one once the Future is unreachable.
+type Future[T any] struct {
+	done chan struct{} // closed once the outcome below is set
+
+	mu        sync.Mutex // guards the fields below until done is closed
+	fn        func() (T, error)
+	val       T
+	err       error
+	cancelled bool
+	fired     bool
+	callbacks []func(*Future[T])
+
+	extract func(f *C.cfut_future) T // C tasks: reads the value on success
+
+	ref     futRef
+	cleanup runtime.Cleanup
+}
+
+// futRef owns one reference to the C future; see exHandle for the uses/closedBit scheme.
+type futRef struct {
+	ptr  *C.cfut_future
+	uses atomic.Int64
+}
+
+func (r *futRef) acquire() *C.cfut_future {
+	for {
+		s := r.uses.Load()
+		if s&closedBit != 0 || r.ptr == nil {
+			return nil
+		}
+		if r.uses.CompareAndSwap(s, s+1) {
+			return r.ptr
+		}
+	}
+}
+
+func (r *futRef) release() {
+	if r.uses.Add(-1) == closedBit {
+		C.cfut_future_release(r.ptr)
+	}
+}
+
+func (r *futRef) close() {
+	if old := r.uses.Or(closedBit); old == 0 && r.ptr != nil {
+		C.cfut_future_release(r.ptr)
+	}
+}
+
+func newFuture[T any]() *Future[T] {
+	return &Future[T]{done: make(chan struct{})}
+}
+
+// fail completes a future that never reached the library.
+func (f *Future[T]) fail(err error) {
+	f.mu.Lock()
+	f.err, f.fn, f.fired = err, nil, true
+	f.mu.Unlock()
+	close(f.done)
+}
+
+// attach records the submit's outcome: the C future, or the refusal.
+func (f *Future[T]) attach(cf *C.cfut_future, st C.cfut_status, h cgo.Handle) {
+	if st != C.CFUT_OK {
+		h.Delete() // the done-callback was never registered
+		f.fail(Status(st))
+		return
+	}
+	f.ref.ptr = cf
+	f.cleanup = runtime.AddCleanup(f, func(p *C.cfut_future) { C.cfut_future_release(p) }, cf)
+}
+
+// run executes the Go closure on a library worker (called through cfutGoTask).
+func (f *Future[T]) run(out *C.cfut_result) (code C.int32_t) {
+	f.mu.Lock()
+	fn := f.fn
+	f.fn = nil
+	f.mu.Unlock()
+	var v T
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		f.mu.Lock()
+		f.val, f.err = v, err
+		f.mu.Unlock()
+		if err != nil {
+			code = 1
+			setErrorMessage(out, code, err)
+		}
+	}()
+	v, err = fn()
+	return 0
+}
+
+// setErrorMessage copies the Go error's text into the C future (for C observers, Raw).
+func setErrorMessage(out *C.cfut_result, code C.int32_t, err error) {
+	msg := safeErrorString(err)
+	cmsg := C.CString(msg)
+	C.cfut_result_set_error(out, code, cmsg)
+	C.free(unsafe.Pointer(cmsg))
+}
+
+func safeErrorString(err error) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("error (its Error method panicked: %v)", r)
+		}
+	}()
+	return err.Error()
+}
+
+// onDone runs once, on the thread that completed or cancelled the future (through
+// cfutGoDone): it settles the Go-side outcome, closes Done, then runs the callbacks.
+func (f *Future[T]) onDone(cf *C.cfut_future) {
+	var e C.cfut_error
+	st := C.cfut_future_error(cf, 0, &e)
+	var val T
+	var err error
+	switch {
+	case st == C.CFUT_CANCELLED:
+		err = ErrCancelled
+	case st != C.CFUT_OK:
+		err = Status(st) // not expected: the future is done
+	case e.status == C.CFUT_OK:
+		if f.extract != nil {
+			val = f.extract(cf)
+		}
+	default:
+		err = &TaskError{Status: Status(e.status), Code: int32(e.code)}
+		if e.message != nil {
+			err.(*TaskError).Message = C.GoString(e.message)
+		}
+	}
+	f.mu.Lock()
+	if f.extract != nil || err != nil && (f.err == nil || st == C.CFUT_CANCELLED) {
+		f.val, f.err = val, err
+	} // else: a Go task, whose own value and error run() stored
+	f.cancelled = st == C.CFUT_CANCELLED
+	f.fn = nil
+	f.fired = true
+	cbs := f.callbacks
+	f.callbacks = nil
+	f.mu.Unlock()
+	close(f.done)
+	for _, cb := range cbs {
+		f.callback(cb)
+	}
+}
+
+func (f *Future[T]) callback(cb func(*Future[T])) {
+	defer func() { _ = recover() }() // as Python: a failing callback does not hurt the others
+	cb(f)
+}
+
+func extractPointer(cf *C.cfut_future) unsafe.Pointer {
+	var v unsafe.Pointer
+	C.cfut_future_result(cf, 0, &v)
+	return v
+}
+
+func extractBytes(cf *C.cfut_future) []byte {
+	var p unsafe.Pointer
+	var n C.size_t
+	C.cfut_future_result_bytes(cf, 0, &p, &n)
+	if p == nil {
+		return nil
+	}
+	return C.GoBytes(p, C.int(n))
+}
+
+// Done is closed once the future has a value, an error, or was cancelled.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// outcome is valid once done is closed (the close publishes it).
+func (f *Future[T]) outcome() (T, error) { return f.val, f.err }
+
+// Result waits for the outcome or for ctx to end. A task's own error is returned as
+// itself; a cancelled future gives ErrCancelled; a context deadline gives an error matching
+// both ErrTimeout and context.DeadlineExceeded (a cancelled context: context.Canceled).
+func (f *Future[T]) Result(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.outcome()
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.outcome()
+	case <-ctx.Done():
+		var zero T
+		return zero, ctxError(ctx.Err())
+	}
+}
+
+// Forever, as a timeout, waits without limit.
+const Forever time.Duration = -1
+
+// ResultTimeout is Python's result(timeout): it waits up to d (Forever: no limit; 0 polls)
+// and returns ErrTimeout if the future is not done by then.
+func (f *Future[T]) ResultTimeout(d time.Duration) (T, error) {
+	select {
+	case <-f.done:
+		return f.outcome()
+	default:
+	}
+	if d < 0 {
+		<-f.done
+		return f.outcome()
+	}
+	var zero T
+	if d == 0 {
+		return zero, ErrTimeout
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return f.outcome()
+	case <-t.C:
+		return zero, ErrTimeout
+	}
+}
+
+// Err waits until the future is done and returns its error (nil on success). Select on
+// Done first to avoid waiting.
+func (f *Future[T]) Err() error {
+	<-f.done
+	return f.err
+}
+
+// Cancel is Python's cancel(): it cancels a pending future and returns true (true also if
+// it was already cancelled); false once it runs or finished. Callbacks run before it returns.
+func (f *Future[T]) Cancel() bool {
+	select {
+	case <-f.done:
+		return f.cancelled
+	default:
+	}
+	ptr := f.ref.acquire()
+	if ptr == nil {
+		return f.Cancelled()
+	}
+	ok := C.cfut_future_cancel(ptr)
+	f.ref.release()
+	runtime.KeepAlive(f)
+	return bool(ok)
+}
+
+// Cancelled reports whether the future was cancelled.
+func (f *Future[T]) Cancelled() bool {
+	select {
+	case <-f.done:
+		return f.cancelled
+	default:
+	}
+	ptr := f.ref.acquire()
+	if ptr == nil {
+		return false
+	}
+	c := C.cfut_future_cancelled(ptr)
+	f.ref.release()
+	runtime.KeepAlive(f)
+	return bool(c)
+}
+
+// Running reports whether the task is running right now.
+func (f *Future[T]) Running() bool {
+	select {
+	case <-f.done:
+		return false
+	default:
+	}
+	ptr := f.ref.acquire()
+	if ptr == nil {
+		return false
+	}
+	r := C.cfut_future_running(ptr)
+	f.ref.release()
+	runtime.KeepAlive(f)
+	return bool(r)
+}
+
+// AddDoneCallback calls fn(f) once the future is done, on the thread that completes or
+// cancels it (a library worker: keep fn short, or start a goroutine), or at once on this
+// goroutine if it is already done. Callbacks run in the order added; a panic in one is
+// recovered and ignored.
+func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
+	f.mu.Lock()
+	if !f.fired {
+		f.callbacks = append(f.callbacks, fn)
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	<-f.done
+	f.callback(fn)
+}
+
+// Close releases the C future. The outcome stays readable (for SubmitC futures the value
+// pointer is no longer valid). Closing never cancels a task. Idempotent.
+func (f *Future[T]) Close() {
+	f.cleanup.Stop()
+	f.ref.close()
+}
+
+// Raw returns the C future (cfut_future*), borrowed: valid until Close, nil if the submit
+// failed or after Close. Keep f reachable (runtime.KeepAlive) while C code uses it.
+func (f *Future[T]) Raw() unsafe.Pointer {
+	ptr := f.ref.acquire()
+	if ptr == nil {
+		return nil
+	}
+	f.ref.release()
+	return unsafe.Pointer(ptr)
+}
+
+// failed reports a done future that ended with an error other than cancellation
+// (what FIRST_EXCEPTION waits for). Valid once done is closed.
+func (f *Future[T]) failed() bool { return f.err != nil && !f.cancelled }
+
+// String describes the state, like Python's Future repr.
+func (f *Future[T]) String() string {
+	select {
+	case <-f.done:
+		switch {
+		case f.cancelled:
+			return "Future(cancelled)"
+		case f.err != nil:
+			return fmt.Sprintf("Future(finished, error: %v)", f.err)
+		default:
+			return fmt.Sprintf("Future(finished, %v)", f.val)
+		}
+	default:
+	}
+	if f.Running() {
+		return "Future(running)"
+	}
+	return "Future(pending)"
+}

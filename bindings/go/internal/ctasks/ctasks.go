@@ -1,0 +1,83 @@
+// Package ctasks holds small C tasks for the tests, benchmarks and examples of package
+// cfutures (cgo is not allowed in _test.go files).
+package ctasks
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cfutures.h"
+
+static int32_t ct_noop(void *arg, cfut_result *out) { (void)arg; (void)out; return 0; }
+
+// arg is an integer n: the value is (void *)(n * n), with no drop function.
+static int32_t ct_square(void *arg, cfut_result *out) {
+	intptr_t n = (intptr_t)arg;
+	cfut_result_set_value(out, (void *)(n * n), NULL);
+	return 0;
+}
+
+// arg is an integer code: fails with it and a message.
+static int32_t ct_fail(void *arg, cfut_result *out) {
+	cfut_result_set_error(out, (int32_t)(intptr_t)arg, "ct_fail says no");
+	return (int32_t)(intptr_t)arg;
+}
+
+// arg is a number of milliseconds to sleep.
+static int32_t ct_sleep_ms(void *arg, cfut_result *out) {
+	(void)out;
+	usleep((useconds_t)((intptr_t)arg * 1000));
+	return 0;
+}
+
+static int64_t ct_drops;
+static void ct_count_drop(void *arg) { (void)arg; __atomic_add_fetch(&ct_drops, 1, __ATOMIC_SEQ_CST); }
+static int64_t ct_drop_count(void) { return __atomic_load_n(&ct_drops, __ATOMIC_SEQ_CST); }
+
+// Bytes task: returns the input upper-cased.
+static int32_t ct_upper(const void *in, size_t len, cfut_result *out) {
+	char *buf = malloc(len ? len : 1);
+	if (!buf) return 12;
+	for (size_t i = 0; i < len; i++) {
+		char c = ((const char *)in)[i];
+		buf[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+	}
+	cfut_status st = cfut_result_set_bytes(out, buf, len);
+	free(buf);
+	return st == CFUT_OK ? 0 : 1;
+}
+
+static void *ct_noop_ptr(void) { return (void *)ct_noop; }
+static void *ct_square_ptr(void) { return (void *)ct_square; }
+static void *ct_fail_ptr(void) { return (void *)ct_fail; }
+static void *ct_sleep_ms_ptr(void) { return (void *)ct_sleep_ms; }
+static void *ct_count_drop_ptr(void) { return (void *)ct_count_drop; }
+static void *ct_upper_ptr(void) { return (void *)ct_upper; }
+static void ct_empty(void) {}
+*/
+import "C"
+
+import "unsafe"
+
+// C function pointers, for cfutures.SubmitC (cfut_task_fn) and SubmitBytes (cfut_bytes_fn).
+var (
+	Noop      = C.ct_noop_ptr()       // returns 0
+	Square    = C.ct_square_ptr()     // arg n (an integer) -> value (void*)(n*n)
+	Fail      = C.ct_fail_ptr()       // arg code -> fails with code, "ct_fail says no"
+	SleepMs   = C.ct_sleep_ms_ptr()   // arg milliseconds
+	CountDrop = C.ct_count_drop_ptr() // a cfut_drop_fn counting its calls
+	Upper     = C.ct_upper_ptr()      // bytes task: upper-cases its input
+)
+
+// Int makes an integer argument (an integer disguised as a pointer, as C code does).
+func Int(n int) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), n) }
+
+// Value reads an integer value back.
+func Value(p unsafe.Pointer) int { return int(uintptr(p)) }
+
+// Drops is how many times CountDrop has run.
+func Drops() int64 { return int64(C.ct_drop_count()) }
+
+// CgoNoop is an empty Go -> C call, for measuring a crossing.
+func CgoNoop() { C.ct_empty() }
