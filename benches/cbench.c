@@ -5,6 +5,7 @@
  *
  * Cases (each prints "key value" lines on stdout; run.py collects them):
  *   submit1 [N]      N empty tasks, 1 submitter, 2 workers: submit all, then result() each
+ *   submit1t [N]     same, but the one submitter is a thread started for it (not main)
  *   submit2 [N]      same with 2 submitter threads (N/2 each)
  *   lat [N]          N back-to-back one-shot submit->result samples on a warm 2-worker pool
  *   tick [N]         N x (sleep 1 ms; submit no-op; result): process CPU (getrusage) and wall
@@ -97,7 +98,7 @@ static void *submit_run(void *p) {
     return NULL;
 }
 
-static void case_submit(long n, int submitters) {
+static void case_submit(long n, int submitters, int on_main) {
     cfut_executor *ex = pool(2);
     warm(ex, 64);
     struct submitter s[2];
@@ -108,12 +109,16 @@ static void case_submit(long n, int submitters) {
         s[i].ex = ex;
         s[i].n = n / submitters;
         s[i].fs = malloc(sizeof(cfut_future *) * (size_t)s[i].n);
-        s[i].start = &start;
-        pthread_create(&th[i], NULL, submit_run, &s[i]);
+        s[i].start = on_main ? NULL : &start;
+        if (!on_main) pthread_create(&th[i], NULL, submit_run, &s[i]);
     }
     double c0 = cpu_ns(), t0 = now_ns();
-    pthread_barrier_wait(&start);
-    for (int i = 0; i < submitters; i++) pthread_join(th[i], NULL);
+    if (on_main) {
+        submit_run(&s[0]); /* 1 submitter: the main thread itself, the common case */
+    } else {
+        pthread_barrier_wait(&start);
+        for (int i = 0; i < submitters; i++) pthread_join(th[i], NULL);
+    }
     double t1 = now_ns(), c1 = cpu_ns();
     long total = (n / submitters) * submitters;
     printf("tasks_per_s %.0f\n", (double)total / ((t1 - t0) / 1e9));
@@ -240,14 +245,15 @@ static void case_sleep(long n) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: cbench submit1|submit2|lat|tick|map1|map1000|mapauto|sleep [N]\n");
+        fprintf(stderr, "usage: cbench submit1|submit1t|submit2|lat|tick|map1|map1000|mapauto|sleep [N]\n");
         return 2;
     }
     const char *c = argv[1];
     long n = argc > 2 ? atol(argv[2]) : 0;
 #define N(d) (n > 0 ? n : (d))
-    if (!strcmp(c, "submit1")) case_submit(N(200000), 1);
-    else if (!strcmp(c, "submit2")) case_submit(N(200000), 2);
+    if (!strcmp(c, "submit1")) case_submit(N(200000), 1, 1);
+    else if (!strcmp(c, "submit1t")) case_submit(N(200000), 1, 0);
+    else if (!strcmp(c, "submit2")) case_submit(N(200000), 2, 0);
     else if (!strcmp(c, "lat")) case_lat(N(20000));
     else if (!strcmp(c, "tick")) case_tick(N(1000));
     else if (!strcmp(c, "map1")) case_map(N(1000000), 1);

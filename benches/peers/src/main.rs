@@ -2,7 +2,7 @@
 //! Mutex/Condvar futures ("cb") and rayon 1.12. Same cases and "key value" output as
 //! cbench.c:
 //!
-//!     peers cb_submit1|cb_submit2|cb_lat|cb_tick|cb_map1|cb_map1000|cb_sleep [N]
+//!     peers cb_submit1|cb_submit1t|cb_submit2|cb_lat|cb_tick|cb_map1|cb_map1000|cb_sleep [N]
 //!     peers rayon_submit1|rayon_lat|rayon_tick|rayon_map1|rayon_map1000|rayon_mapauto [N]
 
 use crossbeam_channel::{unbounded, Sender};
@@ -120,9 +120,21 @@ fn warm(p: &dyn Submit) {
     }
 }
 
-fn submit_case(p: &dyn Submit, n: usize, submitters: usize) {
+fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool) {
     warm(p);
     let per = n / submitters;
+    if on_main {
+        // 1 submitter: the main thread itself, the common case.
+        let (c0, t0) = (cpu_ns(), Instant::now());
+        let fs: Vec<_> = (0..n).map(|_| p.go()).collect();
+        for f in fs {
+            f.get();
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        println!("tasks_per_s {:.0}", n as f64 / dt);
+        println!("cpu_us_per_task {:.4}", (cpu_ns() - c0) / 1e3 / n as f64);
+        return;
+    }
     let start = Barrier::new(submitters + 1);
     let (c0, t0) = std::thread::scope(|sc| {
         for _ in 0..submitters {
@@ -240,15 +252,16 @@ fn main() {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let nn = |d: usize| if n > 0 { n } else { d };
     match case {
-        "cb_submit1" => submit_case(&Pool::new(2), nn(200_000), 1),
-        "cb_submit2" => submit_case(&Pool::new(2), nn(200_000), 2),
+        "cb_submit1" => submit_case(&Pool::new(2), nn(200_000), 1, true),
+        "cb_submit1t" => submit_case(&Pool::new(2), nn(200_000), 1, false),
+        "cb_submit2" => submit_case(&Pool::new(2), nn(200_000), 2, false),
         "cb_lat" => lat_case(&Pool::new(2), nn(20_000)),
         "cb_tick" => tick_case(&Pool::new(2), nn(1000)),
         "cb_map1" => cb_map(nn(1_000_000), 1),
         "cb_map1000" => cb_map(nn(1_000_000), 1000),
         "cb_sleep" => cb_sleep(nn(1000)),
-        "rayon_submit1" => submit_case(&rayon_pool(2), nn(200_000), 1),
-        "rayon_submit2" => submit_case(&rayon_pool(2), nn(200_000), 2),
+        "rayon_submit1" => submit_case(&rayon_pool(2), nn(200_000), 1, true),
+        "rayon_submit2" => submit_case(&rayon_pool(2), nn(200_000), 2, false),
         "rayon_lat" => lat_case(&rayon_pool(2), nn(20_000)),
         "rayon_tick" => tick_case(&rayon_pool(2), nn(1000)),
         "rayon_map1" => rayon_map(nn(1_000_000), Some(1)),
