@@ -55,6 +55,7 @@ static void *ct_sleep_ms_ptr(void) { return (void *)ct_sleep_ms; }
 static void *ct_count_drop_ptr(void) { return (void *)ct_count_drop; }
 static void *ct_upper_ptr(void) { return (void *)ct_upper; }
 static void ct_empty(void) {}
+static void *ct_int(intptr_t n) { return (void *)n; }
 */
 import "C"
 
@@ -71,7 +72,7 @@ var (
 )
 
 // Int makes an integer argument (an integer disguised as a pointer, as C code does).
-func Int(n int) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), n) }
+func Int(n int) unsafe.Pointer { return C.ct_int(C.intptr_t(n)) }
 
 // Value reads an integer value back.
 func Value(p unsafe.Pointer) int { return int(uintptr(p)) }
