@@ -1,0 +1,1325 @@
+// cfutures.hpp: the C++17 face of cfutures (Python's concurrent.futures for native code).
+//
+// Header-only; needs nothing but cfutures.h and the standard library. Link with -lcfutures.
+//
+//     cfut::ThreadPool pool;                                  // min(32, CPUs + 4) workers
+//     cfut::Future<int> f = pool.submit([](int a, int b) { return a + b; }, 2, 3);
+//     int five = f.get();                                     // or rethrows the task's exception
+//
+// The types mirror the C handles one to one:
+//
+//   C handle                 C++ type                  ownership
+//   cfut_executor (thread)   cfut::ThreadPool          move-only; destructor = shutdown(wait) + free
+//   cfut_executor (process)  cfut::ProcessPool         same (when the library has process pools)
+//   cfut_future              cfut::Future<T>           copy = retain, move = steal, dtor = release
+//   cfut_map                 cfut::MapRange<R>         move-only; destructor = cancel rest + wait
+//   cfut_as_completed        cfut::AsCompleted<T>      move-only range, usable in range-for
+//
+// Rules worth knowing:
+//  - Every function pointer this header hands to the library (task, callback, initializer,
+//    map item, drop) is a noexcept trampoline with catch (...): no C++ exception ever unwinds
+//    into the library. A task's exception is captured as a std::exception_ptr (through
+//    cfut_result_set_error_payload) and rethrown, with its own type, by Future<T>::get().
+//    Exceptions from done-callbacks and initializers are caught and reported through
+//    cfut::callback_error_handler() (default: a line on stderr), never propagated.
+//  - Values travel through void * inside a box that carries a per-type tag; reading a value
+//    as another type throws std::logic_error instead of being undefined behaviour.
+//  - A task's value is destroyed on whichever thread drops the future's last reference, so
+//    T's destructor must not care which thread it runs on.
+//  - A Future<T> may only adopt (Future<T>::adopt) a C future whose value was set by this
+//    header or through cfut_result_set_bytes; a foreign pointer value cannot be checked.
+//  - Thread-pool submit/map take any callable. The *_bytes forms (and every ProcessPool call)
+//    move only bytes: the callable, the arguments and the result must be trivially copyable
+//    (checked by static_assert), so the same code runs on a thread pool or a process pool.
+
+#ifndef CFUTURES_HPP
+#define CFUTURES_HPP
+
+#include "cfutures.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <future>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+namespace cfut {
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/// Base of every error this header throws: a cfut_status, the task's code, and a message.
+class error : public std::runtime_error {
+ public:
+  error(cfut_status status, const char *message, std::int32_t code = 0)
+      : std::runtime_error(message && *message ? message : cfut_status_str(status)),
+        status_(status),
+        code_(code) {}
+  /// The C status (CFUT_TIMEOUT, CFUT_CANCELLED, ...).
+  cfut_status status() const noexcept { return status_; }
+  /// The status's constant name, e.g. "CFUT_TIMEOUT".
+  const char *status_name() const noexcept { return cfut_status_name(status_); }
+  /// The task's code (CFUT_TASK_FAILED), the signal (negative) or exit code
+  /// (CFUT_WORKER_DIED), the initializer's code (CFUT_BROKEN); 0 otherwise.
+  std::int32_t code() const noexcept { return code_; }
+
+ private:
+  cfut_status status_;
+  std::int32_t code_;
+};
+
+/// The deadline passed first (Python's TimeoutError).
+class timeout_error : public error {
+ public:
+  explicit timeout_error(const char *message = nullptr) : error(CFUT_TIMEOUT, message) {}
+};
+/// The future was cancelled (Python's CancelledError).
+class cancelled_error : public error {
+ public:
+  explicit cancelled_error(const char *message = nullptr) : error(CFUT_CANCELLED, message) {}
+};
+/// The executor is broken: an initializer failed or workers could not start.
+class broken_executor : public error {
+ public:
+  explicit broken_executor(const char *message = nullptr, std::int32_t code = 0)
+      : error(CFUT_BROKEN, message, code) {}
+};
+/// Process pools: the worker process running the task died; code() is the negative signal
+/// number or the exit code.
+class worker_died : public error {
+ public:
+  explicit worker_died(const char *message = nullptr, std::int32_t code = 0)
+      : error(CFUT_WORKER_DIED, message, code) {}
+};
+/// The executor was shut down and accepts no new work (Python's RuntimeError).
+class shutdown_error : public error {
+ public:
+  explicit shutdown_error(const char *message = nullptr) : error(CFUT_SHUTDOWN, message) {}
+};
+/// A task failed without a C++ exception to rethrow: a C task's non-zero code, or a task of
+/// a process pool / bytes path, whose exception could not cross (message = its what()).
+class task_failed : public error {
+ public:
+  explicit task_failed(const char *message = nullptr, std::int32_t code = 0)
+      : error(CFUT_TASK_FAILED, message, code) {}
+};
+
+/// Throws the typed error for a non-OK status.
+[[noreturn]] inline void throw_status(cfut_status status, const char *message = nullptr,
+                                      std::int32_t code = 0) {
+  switch (status) {
+    case CFUT_TIMEOUT: throw timeout_error(message);
+    case CFUT_CANCELLED: throw cancelled_error(message);
+    case CFUT_BROKEN: throw broken_executor(message, code);
+    case CFUT_WORKER_DIED: throw worker_died(message, code);
+    case CFUT_SHUTDOWN: throw shutdown_error(message);
+    case CFUT_TASK_FAILED: throw task_failed(message, code);
+    case CFUT_NO_MEMORY: throw std::bad_alloc();
+    default: throw error(status, message, code);
+  }
+}
+
+/// The code a C++ task's future carries when the task threw (Python has no codes; the
+/// exception itself is what get() rethrows).
+inline constexpr std::int32_t exception_code = 1;
+
+/// Receives exceptions thrown by done-callbacks and thread-pool initializers, which are
+/// never propagated into the library. `where` says which ("done-callback", "initializer").
+using callback_error_handler_t = std::function<void(std::exception_ptr, const char *where)>;
+
+namespace detail {
+inline std::mutex &handler_mutex() {
+  static std::mutex m;
+  return m;
+}
+inline callback_error_handler_t &handler_slot() {
+  static callback_error_handler_t h;
+  return h;
+}
+inline std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception &x) {
+    return x.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+}  // namespace detail
+
+/// Installs a handler for exceptions escaping done-callbacks and initializers; returns the
+/// previous one. An empty handler restores the default (one line on stderr). The handler
+/// runs on the thread that ran the callback; an exception from the handler itself is dropped.
+inline callback_error_handler_t set_callback_error_handler(callback_error_handler_t h) {
+  std::lock_guard<std::mutex> lock(detail::handler_mutex());
+  std::swap(detail::handler_slot(), h);
+  return h;
+}
+
+namespace detail {
+/// Reports an exception caught at the boundary. noexcept: it must never throw itself.
+inline void report(std::exception_ptr e, const char *where) noexcept {
+  try {
+    callback_error_handler_t h;
+    {
+      std::lock_guard<std::mutex> lock(handler_mutex());
+      h = handler_slot();
+    }
+    if (h) {
+      h(e, where);
+    } else {
+      std::fprintf(stderr, "cfut: exception in %s ignored: %s\n", where, describe(e).c_str());
+    }
+  } catch (...) {
+    std::fputs("cfut: exception in the callback error handler ignored\n", stderr);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------------------
+
+/// A std::chrono duration as the library's nanoseconds: negative polls, huge waits forever.
+template <class Rep, class Period>
+inline std::uint64_t to_ns(const std::chrono::duration<Rep, Period> &d) noexcept {
+  if (d <= d.zero()) return 0;
+  // Compare in floating point first so that e.g. hours::max() cannot overflow the cast.
+  const std::chrono::duration<long double, std::nano> f = d;
+  if (f.count() >= 9.0e18L) return CFUT_FOREVER;
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+inline std::uint64_t to_ns(const std::optional<std::chrono::nanoseconds> &d) noexcept {
+  return d ? to_ns(*d) : CFUT_FOREVER;
+}
+
+// ---------------------------------------------------------------------------------------
+// Type tags: every void * this header creates starts with a header naming its type.
+// ---------------------------------------------------------------------------------------
+
+inline constexpr std::uint64_t box_magic = 0x6366757462786f31ULL;  // "cfutbxo1"
+
+/// One address per type: the tag. A static data member of a class template has one
+/// definition across translation units (and shared objects with default visibility).
+template <class T>
+struct type_tag {
+  static const char id;
+};
+template <class T>
+const char type_tag<T>::id = 0;
+
+/// The start of every box: the void * handed to the library is always a box_header *.
+struct box_header {
+  std::uint64_t magic;
+  const void *tag;
+};
+
+template <class T>
+struct value_box : box_header {
+  T value;
+  template <class... A>
+  explicit value_box(std::in_place_t, A &&...a)
+      : box_header{box_magic, &type_tag<value_box>::id}, value(std::forward<A>(a)...) {}
+  void *to_void() noexcept { return static_cast<box_header *>(this); }
+  static void destroy(void *p) noexcept {
+    delete static_cast<value_box *>(static_cast<box_header *>(p));
+  }
+};
+
+struct error_box : box_header {
+  std::exception_ptr error;
+  explicit error_box(std::exception_ptr e)
+      : box_header{box_magic, &type_tag<error_box>::id}, error(std::move(e)) {}
+  void *to_void() noexcept { return static_cast<box_header *>(this); }
+  static void destroy(void *p) noexcept {
+    delete static_cast<error_box *>(static_cast<box_header *>(p));
+  }
+};
+
+/// The value box behind `p` if it is one of ours for T, else throws std::logic_error.
+template <class T>
+inline value_box<T> *checked_box(void *p) {
+  if (p == nullptr) throw std::logic_error("cfut::Future::get: the task set no value");
+  box_header *h = static_cast<box_header *>(p);
+  if (h->magic != box_magic)
+    throw std::logic_error("cfut::Future::get: the value was not set by cfutures.hpp");
+  if (h->tag != &type_tag<value_box<T>>::id)
+    throw std::logic_error("cfut::Future::get: the value was set as another type");
+  return static_cast<value_box<T> *>(h);
+}
+
+/// A stable fingerprint of a type for the bytes path, the same in every process running the
+/// same program (FNV-1a of the mangled name).
+template <class T>
+inline std::uint64_t type_hash() noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char *s = typeid(T).name(); *s; ++s) {
+    h ^= static_cast<unsigned char>(*s);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+/// Records the in-flight exception on `out`: its what() as the message, and the
+/// exception_ptr itself as the payload (thread pools; a process pool drops the payload).
+inline void set_exception(cfut_result *out, std::exception_ptr e, bool with_payload) noexcept {
+  try {
+    const std::string what = describe(e);
+    cfut_result_set_error(out, exception_code, what.c_str());
+  } catch (...) {
+    cfut_result_set_error(out, exception_code, "C++ exception (message unavailable)");
+  }
+  if (!with_payload) return;
+  error_box *box = new (std::nothrow) error_box(std::move(e));
+  if (box) cfut_result_set_error_payload(out, box->to_void(), &error_box::destroy);
+}
+
+/// The exception_ptr behind a payload if it is ours, else nullptr.
+inline const std::exception_ptr *our_exception(void *payload) noexcept {
+  if (!payload) return nullptr;
+  box_header *h = static_cast<box_header *>(payload);
+  if (h->magic != box_magic || h->tag != &type_tag<error_box>::id) return nullptr;
+  return &static_cast<error_box *>(h)->error;
+}
+
+template <class T>
+using decay_result_t = std::remove_cv_t<std::remove_reference_t<T>>;
+
+/// Reads a trivially copyable T from bytes that may not be aligned.
+template <class T>
+inline T load(const void *p) noexcept {
+  static_assert(std::is_trivially_copyable_v<T>);
+  alignas(T) unsigned char buf[sizeof(T)];
+  std::memcpy(buf, p, sizeof(T));
+  return *std::launder(reinterpret_cast<T *>(buf));
+}
+
+/// sizeof(T), 0 for void.
+template <class T>
+inline constexpr std::size_t size_of_v = sizeof(T);
+template <>
+inline constexpr std::size_t size_of_v<void> = 0;
+
+/// A duration as an optional nanoseconds (empty = forever), saturating.
+template <class Rep, class Period>
+inline std::optional<std::chrono::nanoseconds> to_opt_ns(const std::chrono::duration<Rep, Period> &d) noexcept {
+  const std::uint64_t ns = to_ns(d);
+  if (ns == CFUT_FOREVER) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(ns));
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// Future
+// ---------------------------------------------------------------------------------------
+
+template <class T>
+class Future;
+
+/// What every Future<T> shares, whatever T: the handle, state queries and waits.
+class FutureBase {
+ public:
+  /// An empty future (valid() is false). Most calls on it throw cfut::error(INVALID_ARGUMENT).
+  FutureBase() noexcept = default;
+  FutureBase(const FutureBase &o) noexcept : f_(cfut_future_retain(o.f_)) {}
+  FutureBase(FutureBase &&o) noexcept : f_(std::exchange(o.f_, nullptr)) {}
+  FutureBase &operator=(const FutureBase &o) noexcept {
+    if (this != &o) {
+      cfut_future *n = cfut_future_retain(o.f_);
+      cfut_future_release(std::exchange(f_, n));
+    }
+    return *this;
+  }
+  FutureBase &operator=(FutureBase &&o) noexcept {
+    if (this != &o) cfut_future_release(std::exchange(f_, std::exchange(o.f_, nullptr)));
+    return *this;
+  }
+  ~FutureBase() { cfut_future_release(f_); }
+
+  bool valid() const noexcept { return f_ != nullptr; }
+  explicit operator bool() const noexcept { return valid(); }
+  /// The C handle, borrowed.
+  cfut_future *capi() const noexcept { return f_; }
+  /// Gives up the reference: the caller must cfut_future_release it.
+  cfut_future *capi_release() noexcept { return std::exchange(f_, nullptr); }
+
+  /// Python's cancel(): true if the future is now cancelled (or already was); false if it
+  /// runs or finished. Runs the done-callbacks on this thread.
+  bool cancel() noexcept { return cfut_future_cancel(f_); }
+  bool cancelled() const noexcept { return cfut_future_cancelled(f_); }
+  bool running() const noexcept { return cfut_future_running(f_); }
+  bool done() const noexcept { return cfut_future_done(f_); }
+
+  /// Blocks until done (a result, an error or cancellation).
+  void wait() const { check(cfut_future_wait(f_, CFUT_FOREVER)); }
+  /// std::future_status::ready once done, or ::timeout.
+  template <class Rep, class Period>
+  std::future_status wait_for(const std::chrono::duration<Rep, Period> &d) const {
+    const cfut_status s = cfut_future_wait(f_, detail::to_ns(d));
+    if (s == CFUT_TIMEOUT) return std::future_status::timeout;
+    check(s);
+    return std::future_status::ready;
+  }
+  template <class Clock, class Duration>
+  std::future_status wait_until(const std::chrono::time_point<Clock, Duration> &t) const {
+    return wait_for(t - Clock::now());
+  }
+
+  /// Python's exception(timeout): nullptr if the task succeeded, else the exception get()
+  /// would throw. Throws cancelled_error / timeout_error like Python.
+  template <class Rep = std::int64_t, class Period = std::nano>
+  std::exception_ptr exception(const std::chrono::duration<Rep, Period> &d =
+                                   std::chrono::duration<Rep, Period>::max()) const {
+    cfut_error e{};
+    check(cfut_future_error(f_, detail::to_ns(d), &e));
+    if (e.status == CFUT_OK) return nullptr;
+    try {
+      rethrow(e);
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
+
+ protected:
+  explicit FutureBase(cfut_future *adopt) noexcept : f_(adopt) {}
+
+  static void check(cfut_status s) {
+    if (s != CFUT_OK) throw_status(s);
+  }
+  [[noreturn]] static void rethrow(const cfut_error &e) {
+    if (const std::exception_ptr *x = detail::our_exception(e.payload)) std::rethrow_exception(*x);
+    throw_status(e.status, e.message, e.code);
+  }
+  /// Waits up to `ns`; returns the outcome's (pointer, length) or throws its error.
+  std::pair<const void *, std::size_t> outcome(std::uint64_t ns) const {
+    const void *data = nullptr;
+    std::size_t len = 0;
+    const cfut_status s = cfut_future_result_bytes(f_, ns, &data, &len);
+    if (s == CFUT_OK) return {data, len};
+    if (s == CFUT_TASK_FAILED || s == CFUT_WORKER_DIED || s == CFUT_BROKEN) {
+      cfut_error e{};
+      if (cfut_future_error(f_, 0, &e) == CFUT_OK && e.status != CFUT_OK) rethrow(e);
+    }
+    throw_status(s);
+  }
+
+  cfut_future *f_ = nullptr;
+};
+
+/// A typed, shared handle to one C future (like std::shared_future): copies share the task.
+/// get() returns T by value when T is trivially copyable, else a const T& that lives as long
+/// as any copy of this future.
+template <class T>
+class Future : public FutureBase {
+  static_assert(!std::is_reference_v<T>, "Future<T&> is not supported: return a value");
+
+ public:
+  using value_type = T;
+  using get_type = std::conditional_t<std::is_trivially_copyable_v<T>, T, const T &>;
+
+  Future() noexcept = default;
+  /// Takes over one reference to `f` (e.g. from a C call's future_out).
+  static Future adopt(cfut_future *f) noexcept { return Future(f); }
+  /// Adds a reference to `f` (e.g. the borrowed future in a C callback).
+  static Future borrow(cfut_future *f) noexcept { return Future(cfut_future_retain(f)); }
+
+  /// Waits, then returns the value or rethrows the task's exception with its own type
+  /// (cancelled_error, broken_executor, worker_died, task_failed for non-C++ failures).
+  get_type get() const { return read(outcome(CFUT_FOREVER)); }
+  /// get() with a deadline: throws timeout_error when it passes first.
+  template <class Rep, class Period>
+  get_type get_for(const std::chrono::duration<Rep, Period> &d) const {
+    return read(outcome(detail::to_ns(d)));
+  }
+  template <class Clock, class Duration>
+  get_type get_until(const std::chrono::time_point<Clock, Duration> &t) const {
+    return get_for(t - Clock::now());
+  }
+  /// Waits, then moves the value out of the shared state (for move-only T such as
+  /// std::unique_ptr). Other copies of this future then see a moved-from value.
+  T take() {
+    if constexpr (std::is_trivially_copyable_v<T>) {
+      return get();
+    } else {
+      auto [data, len] = outcome(CFUT_FOREVER);
+      if (len != 0) throw std::logic_error("cfut::Future::take: the task set bytes, not a value");
+      return std::move(detail::checked_box<T>(const_cast<void *>(data))->value);
+    }
+  }
+
+  /// Python's add_done_callback: `cb(future)` runs once the future is done, on the thread
+  /// that completes (or cancels) it, or now on this thread if it is already done. Callbacks
+  /// run in the order added. An exception from `cb` is reported, never propagated.
+  void add_done_callback(std::function<void(Future)> cb) {
+    auto *box = new std::function<void(Future)>(std::move(cb));
+    check(cfut_future_add_done_callback(f_, &callback_trampoline, box, &callback_drop));
+  }
+
+ private:
+  explicit Future(cfut_future *adopt) noexcept : FutureBase(adopt) {}
+
+  static get_type read(std::pair<const void *, std::size_t> o) {
+    if (o.second != 0) {
+      if constexpr (std::is_trivially_copyable_v<T>) {
+        // A bytes result: [type hash][T], written by a bytes task (thread or process pool).
+        if (o.second != sizeof(std::uint64_t) + sizeof(T) ||
+            detail::load<std::uint64_t>(o.first) != detail::type_hash<T>())
+          throw std::logic_error("cfut::Future::get: the bytes result is of another type");
+        return detail::load<T>(static_cast<const unsigned char *>(o.first) + sizeof(std::uint64_t));
+      } else {
+        throw std::logic_error("cfut::Future::get: the task set bytes, not a value");
+      }
+    }
+    return detail::checked_box<T>(const_cast<void *>(o.first))->value;
+  }
+
+  static void callback_trampoline(cfut_future *f, void *arg) noexcept {
+    try {
+      (*static_cast<std::function<void(Future)> *>(arg))(Future::borrow(f));
+    } catch (...) {
+      detail::report(std::current_exception(), "done-callback");
+    }
+  }
+  static void callback_drop(void *arg) noexcept {
+    delete static_cast<std::function<void(Future)> *>(arg);
+  }
+};
+
+/// A future with no value: get() waits and rethrows the task's exception.
+template <>
+class Future<void> : public FutureBase {
+ public:
+  using value_type = void;
+  using get_type = void;
+
+  Future() noexcept = default;
+  static Future adopt(cfut_future *f) noexcept { return Future(f); }
+  static Future borrow(cfut_future *f) noexcept { return Future(cfut_future_retain(f)); }
+
+  void get() const { (void)outcome(CFUT_FOREVER); }
+  template <class Rep, class Period>
+  void get_for(const std::chrono::duration<Rep, Period> &d) const {
+    (void)outcome(detail::to_ns(d));
+  }
+  template <class Clock, class Duration>
+  void get_until(const std::chrono::time_point<Clock, Duration> &t) const {
+    get_for(t - Clock::now());
+  }
+  void take() { get(); }
+
+  void add_done_callback(std::function<void(Future)> cb) {
+    auto *box = new std::function<void(Future)>(std::move(cb));
+    check(cfut_future_add_done_callback(f_, &callback_trampoline, box, &callback_drop));
+  }
+
+ private:
+  explicit Future(cfut_future *adopt) noexcept : FutureBase(adopt) {}
+  static void callback_trampoline(cfut_future *f, void *arg) noexcept {
+    try {
+      (*static_cast<std::function<void(Future)> *>(arg))(Future::borrow(f));
+    } catch (...) {
+      detail::report(std::current_exception(), "done-callback");
+    }
+  }
+  static void callback_drop(void *arg) noexcept {
+    delete static_cast<std::function<void(Future)> *>(arg);
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Tasks: the trampolines the library calls
+// ---------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// A thread-pool task: the decayed callable and arguments, run once on a worker.
+template <class F, class... Args>
+struct task {
+  using R = decay_result_t<std::invoke_result_t<F, Args...>>;
+  F fn;
+  std::tuple<Args...> args;
+
+  static std::int32_t run(void *self, cfut_result *out) noexcept {
+    task *t = static_cast<task *>(self);
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::apply([&](Args &...a) { std::invoke(std::move(t->fn), std::move(a)...); }, t->args);
+      } else {
+        auto *box = new value_box<R>(
+            std::in_place,
+            std::apply([&](Args &...a) -> decltype(auto) { return std::invoke(std::move(t->fn), std::move(a)...); },
+                       t->args));
+        cfut_result_set_value(out, box->to_void(), &value_box<R>::destroy);
+      }
+      return 0;
+    } catch (...) {
+      set_exception(out, std::current_exception(), true);
+      return exception_code;
+    }
+  }
+  static void destroy(void *self) noexcept { delete static_cast<task *>(self); }
+};
+
+// ----- the bytes path: trivially copyable callables, arguments and results -------------
+
+template <class T>
+inline constexpr bool is_bytes_safe_v =
+    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
+
+template <class F, class... Args>
+constexpr void check_bytes_signature() {
+  static_assert(std::is_trivially_copyable_v<F>,
+                "cfut bytes/process-pool task: the callable must be trivially copyable (a "
+                "captureless lambda, or one capturing trivially copyable values by copy); for a "
+                "plain function write submit<&fn>(args...)");
+  static_assert(!std::is_pointer_v<F> && !std::is_member_pointer_v<F>,
+                "cfut bytes/process-pool task: a function pointer means nothing in another "
+                "process; write submit<&fn>(args...) instead");
+  static_assert((std::is_trivially_copyable_v<Args> && ...),
+                "cfut bytes/process-pool task: every argument must be trivially copyable "
+                "(no std::string, std::vector, ...; pass fixed-size structs or arrays)");
+  static_assert((!std::is_pointer_v<Args> && ...),
+                "cfut bytes/process-pool task: a pointer argument means nothing in another process");
+  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>,
+                "cfut bytes/process-pool task: the result must be trivially copyable (or void)");
+  static_assert(std::is_void_v<R> || !std::is_pointer_v<R>,
+                "cfut bytes/process-pool task: a pointer result means nothing in another process");
+}
+
+/// Offsets of the callable and each argument in a packed input buffer.
+template <class F, class... Args>
+struct bytes_layout {
+  static constexpr std::size_t sizes[] = {sizeof(F), sizeof(Args)...};
+  static constexpr std::size_t total() {
+    std::size_t n = 0;
+    for (std::size_t s : sizes) n += s;
+    return n;
+  }
+  static constexpr std::size_t offset(std::size_t i) {
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < i; ++k) n += sizes[k];
+    return n;
+  }
+};
+
+/// A task that runs on bytes only: input = [F][Args...], output = [type hash][R].
+template <class F, class... Args>
+struct bytes_task {
+  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  using layout = bytes_layout<F, Args...>;
+
+  static std::vector<unsigned char> pack(const F &f, const Args &...args) {
+    std::vector<unsigned char> buf(layout::total());
+    std::memcpy(buf.data(), &f, sizeof(F));
+    std::size_t i = 1;
+    ((std::memcpy(buf.data() + layout::offset(i), &args, sizeof(Args)), ++i), ...);
+    return buf;
+  }
+
+  template <std::size_t... I>
+  static R call(const unsigned char *in, std::index_sequence<I...>) {
+    const F f = load<F>(in);
+    std::tuple<Args...> args{load<Args>(in + layout::offset(I + 1))...};
+    return std::invoke(f, std::get<I>(args)...);
+  }
+
+  static std::int32_t run(const void *input, std::size_t len, cfut_result *out) noexcept {
+    if (len != layout::total()) {
+      cfut_result_set_error(out, exception_code, "cfut bytes task: input of unexpected size");
+      return exception_code;
+    }
+    try {
+      const unsigned char *in = static_cast<const unsigned char *>(input);
+      if constexpr (std::is_void_v<R>) {
+        call(in, std::index_sequence_for<Args...>{});
+      } else {
+        const R r = call(in, std::index_sequence_for<Args...>{});
+        unsigned char buf[sizeof(std::uint64_t) + sizeof(R)];
+        const std::uint64_t h = type_hash<R>();
+        std::memcpy(buf, &h, sizeof h);
+        std::memcpy(buf + sizeof h, &r, sizeof(R));
+        const cfut_status s = cfut_result_set_bytes(out, buf, sizeof buf);
+        if (s != CFUT_OK) {
+          cfut_result_set_error(out, static_cast<std::int32_t>(s), "cfut_result_set_bytes failed");
+          return static_cast<std::int32_t>(s);
+        }
+      }
+      return 0;
+    } catch (...) {
+      set_exception(out, std::current_exception(), false);
+      return exception_code;
+    }
+  }
+};
+
+/// Adapts a function known at compile time (submit<&fn>) into an empty callable.
+template <auto Fn>
+struct static_fn {
+  template <class... A>
+  decltype(auto) operator()(A &&...a) const {
+    return std::invoke(Fn, std::forward<A>(a)...);
+  }
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// Map
+// ---------------------------------------------------------------------------------------
+
+/// Options for map, mirroring cfut_map_options.
+struct MapOptions {
+  /// Items per task; 0 = chosen from the item count and the executor's workers.
+  std::size_t chunksize = 0;
+  /// Whole-map deadline counted from the map call; none by default.
+  std::optional<std::chrono::nanoseconds> timeout;
+  /// 0 = submit every chunk at once; else at most this many chunks ahead of the consumer.
+  std::size_t max_in_flight = 0;
+
+  cfut_map_options capi() const noexcept {
+    cfut_map_options o;
+    cfut_map_options_init(&o);
+    o.chunksize = chunksize;
+    o.timeout_ns = detail::to_ns(timeout);
+    o.max_in_flight = max_in_flight;
+    return o;
+  }
+};
+
+namespace detail {
+
+/// What a running map owns: everything the chunks read or write, kept at a stable address
+/// until cfut_map_free has returned.
+template <class R>
+struct map_state_base {
+  virtual ~map_state_base() = default;
+  /// Rethrows item i's failure (status from cfut_map_next) in the most precise form.
+  [[noreturn]] virtual void fail(std::size_t i, cfut_status s, const cfut_error &e) = 0;
+  /// Moves item i's result out.
+  virtual R take(std::size_t i) = 0;
+};
+
+template <class T>
+struct result_slot {  // a thread-pool map's per-item outcome
+  std::optional<T> value;
+  std::exception_ptr error;
+};
+template <>
+struct result_slot<void> {
+  std::exception_ptr error;
+};
+
+/// Thread-pool map: items are pointers into the (borrowed or owned) container, results
+/// are result_slots, the callable is passed as a pointer (ctx_len == 0).
+template <class F, class Holder, class Elem, class R>
+struct pointer_map_state final : map_state_base<R> {
+  F fn;
+  Holder holder;  // owns the container for rvalue inputs (a no-op for lvalues)
+  std::vector<const Elem *> items;
+  std::vector<result_slot<R>> results;
+
+  pointer_map_state(F f, Holder h) : fn(std::move(f)), holder(std::move(h)) {}
+
+  static std::int32_t run(const void *ctx, const void *item, void *slot) noexcept {
+    const auto *self = static_cast<const pointer_map_state *>(ctx);
+    auto *out = static_cast<result_slot<R> *>(slot);
+    const Elem &e = **static_cast<const Elem *const *>(item);
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::invoke(self->fn, e);
+      } else {
+        out->value.emplace(std::invoke(self->fn, e));
+      }
+      return 0;
+    } catch (...) {
+      out->error = std::current_exception();
+      return exception_code;
+    }
+  }
+  [[noreturn]] void fail(std::size_t i, cfut_status s, const cfut_error &e) override {
+    if (s == CFUT_TASK_FAILED && results[i].error) std::rethrow_exception(results[i].error);
+    throw_status(s, e.message, e.code);
+  }
+  R take(std::size_t i) override {
+    if constexpr (!std::is_void_v<R>) return std::move(*results[i].value);
+  }
+};
+
+/// Bytes map (thread or process pool): the callable's bytes are the context (ctx_len > 0),
+/// items and results are packed arrays of trivially copyable values.
+template <class F, class Elem, class R>
+struct bytes_map_state final : map_state_base<R> {
+  std::vector<Elem> items;
+  std::vector<unsigned char> results;  // count * sizeof(R), unaligned reads via load<R>
+
+  static std::int32_t run(const void *ctx, const void *item, void *slot) noexcept {
+    try {
+      const F f = load<F>(ctx);
+      const Elem e = load<Elem>(item);
+      if constexpr (std::is_void_v<R>) {
+        std::invoke(f, e);
+      } else {
+        const R r = std::invoke(f, e);
+        std::memcpy(slot, &r, sizeof(R));
+      }
+      return 0;
+    } catch (...) {
+      return exception_code;  // a map item has no message channel: only the code crosses
+    }
+  }
+  [[noreturn]] void fail(std::size_t, cfut_status s, const cfut_error &e) override {
+    if (s == CFUT_TASK_FAILED && (!e.message || !*e.message))
+      throw_status(s, "a map item threw a C++ exception (bytes map: only its code crosses)", e.code);
+    throw_status(s, e.message, e.code);
+  }
+  R take(std::size_t i) override {
+    if constexpr (!std::is_void_v<R>) return load<R>(results.data() + i * sizeof(R));
+  }
+};
+
+}  // namespace detail
+
+/// A running map, consumed in input order (Python's map iterator). Move-only; its
+/// destructor cancels the chunks not started and waits for running ones.
+template <class R>
+class MapRange {
+ public:
+  MapRange(MapRange &&o) noexcept
+      : state_(std::move(o.state_)), m_(std::exchange(o.m_, nullptr)), count_(o.count_),
+        next_(o.next_), finished_(o.finished_) {}
+  MapRange &operator=(MapRange &&o) noexcept {
+    if (this != &o) {
+      cfut_map_free(m_);
+      state_ = std::move(o.state_);
+      m_ = std::exchange(o.m_, nullptr);
+      count_ = o.count_;
+      next_ = o.next_;
+      finished_ = o.finished_;
+    }
+    return *this;
+  }
+  MapRange(const MapRange &) = delete;
+  MapRange &operator=(const MapRange &) = delete;
+  ~MapRange() { cfut_map_free(m_); }  // before state_ goes: running chunks write into it
+
+  std::size_t size() const noexcept { return count_; }
+  /// The chunk size the map uses after automatic sizing.
+  std::size_t chunksize() const noexcept { return cfut_map_chunksize(m_); }
+  cfut_map *capi() const noexcept { return m_; }
+
+  /// The next result in input order, or nullopt at the end (void maps: true / false).
+  /// Throws the item's exception (its own type on thread pools), or timeout_error once the
+  /// whole-map deadline passed (the rest is then cancelled).
+  std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> next() {
+    if (finished_) return {};
+    std::size_t i = 0;
+    cfut_error e{};
+    const cfut_status s = cfut_map_next(m_, &i, &e);
+    if (s == CFUT_EXHAUSTED) {
+      finished_ = true;
+      return {};
+    }
+    if (s == CFUT_TIMEOUT) {
+      finished_ = true;
+      throw timeout_error();
+    }
+    if (s == CFUT_INVALID_ARGUMENT) throw_status(s);
+    next_ = i + 1;
+    if (s != CFUT_OK) state_->fail(i, s, e);
+    if constexpr (std::is_void_v<R>) {
+      return true;
+    } else {
+      return state_->take(i);
+    }
+  }
+
+  /// An input iterator; advancing it may throw (see next()).
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    using pointer = R *;
+    using reference = R &;
+    iterator() = default;
+    R &operator*() { return *cur_; }
+    R *operator->() { return &*cur_; }
+    iterator &operator++() {
+      cur_ = r_->next();
+      if (!cur_) r_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator &a, const iterator &b) { return a.r_ == b.r_; }
+    friend bool operator!=(const iterator &a, const iterator &b) { return a.r_ != b.r_; }
+
+   private:
+    friend class MapRange;
+    explicit iterator(MapRange *r) : r_(r) { ++*this; }
+    MapRange *r_ = nullptr;
+    std::optional<R> cur_;
+  };
+  iterator begin() {
+    static_assert(!std::is_void_v<R>, "iterate a void map with next()");
+    return iterator(this);
+  }
+  iterator end() { return iterator(); }
+
+  /// Collects every remaining result (stops at the first failure, which it throws).
+  auto collect() {
+    if constexpr (std::is_void_v<R>) {
+      while (next()) {
+      }
+    } else {
+      std::vector<R> out;
+      out.reserve(count_ - next_);
+      while (auto r = next()) out.push_back(std::move(*r));
+      return out;
+    }
+  }
+
+ private:
+  friend class Executor;
+  MapRange(std::unique_ptr<detail::map_state_base<R>> st, cfut_map *m, std::size_t count) noexcept
+      : state_(std::move(st)), m_(m), count_(count) {}
+
+  std::unique_ptr<detail::map_state_base<R>> state_;
+  cfut_map *m_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t next_ = 0;
+  bool finished_ = false;
+};
+
+// ---------------------------------------------------------------------------------------
+// Executors
+// ---------------------------------------------------------------------------------------
+
+/// What thread and process pools share: ownership of one cfut_executor, shutdown, and the
+/// bytes-only submit/map that run unchanged on both kinds.
+class Executor {
+ public:
+  Executor(const Executor &) = delete;
+  Executor &operator=(const Executor &) = delete;
+  Executor(Executor &&o) noexcept : ex_(std::exchange(o.ex_, nullptr)) {}
+  Executor &operator=(Executor &&o) noexcept {
+    if (this != &o) {
+      cfut_executor_free(ex_);
+      ex_ = std::exchange(o.ex_, nullptr);
+    }
+    return *this;
+  }
+  /// shutdown(wait = true), then frees the executor. Futures handed out stay valid.
+  ~Executor() { cfut_executor_free(ex_); }
+
+  /// Python's shutdown(wait, cancel_futures). Idempotent. From one of the pool's own
+  /// workers, wait = true throws cfut::error(CFUT_WOULD_DEADLOCK) after shutting down.
+  void shutdown(bool wait = true, bool cancel_futures = false) {
+    const cfut_status s = cfut_executor_shutdown(ex_, wait, cancel_futures);
+    if (s != CFUT_OK) throw_status(s);
+  }
+  std::uint32_t max_workers() const noexcept { return cfut_executor_max_workers(ex_); }
+  cfut_executor *capi() const noexcept { return ex_; }
+  /// Gives up ownership: the caller must cfut_executor_free the handle.
+  cfut_executor *capi_release() noexcept { return std::exchange(ex_, nullptr); }
+
+  /// Runs `f(args...)` where only bytes may travel (any executor kind, e.g. a process
+  /// pool): `f`, `args` and the result must be trivially copyable. An exception from `f`
+  /// comes back as cfut::task_failed carrying its what().
+  template <class F, class... Args>
+  auto submit_bytes(F f, Args... args) -> Future<detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>> {
+    detail::check_bytes_signature<F, Args...>();
+    using T = detail::bytes_task<F, Args...>;
+    using R = detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+    const std::vector<unsigned char> in = T::pack(f, args...);
+    cfut_future *out = nullptr;
+    check(cfut_executor_submit_bytes(ex_, &T::run, in.data(), in.size(), &out));
+    return Future<R>::adopt(out);
+  }
+  /// submit_bytes for a function known at compile time: pool.submit_bytes<&fn>(args...).
+  template <auto Fn, class... Args>
+  auto submit_bytes(Args... args) {
+    return submit_bytes(detail::static_fn<Fn>{}, args...);
+  }
+
+  /// A lazy map where only bytes travel: `f(item)` over the container's items, chunked,
+  /// results in input order. Items and results are copied into packed arrays.
+  template <class F, class Container>
+  auto map_bytes_lazy(F f, const Container &items, const MapOptions &opts = {}) {
+    using Elem = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(items))>>;
+    detail::check_bytes_signature<F, Elem>();
+    using R = detail::decay_result_t<std::invoke_result_t<const F &, Elem &>>;
+    auto st = std::make_unique<detail::bytes_map_state<F, Elem, R>>();
+    st->items.assign(std::begin(items), std::end(items));
+    const std::size_t n = st->items.size();
+    constexpr std::size_t rsize = detail::size_of_v<R>;
+    st->results.resize(n * rsize);
+    const cfut_map_options o = opts.capi();
+    cfut_map *m = nullptr;
+    check(cfut_executor_map(ex_, &detail::bytes_map_state<F, Elem, R>::run, &f, sizeof(F),
+                            st->items.data(), n, sizeof(Elem), n && rsize ? st->results.data() : nullptr,
+                            n ? rsize : 0, &o, &m));
+    return MapRange<R>(std::move(st), m, n);
+  }
+  /// The eager form: every result in input order (void for a void callable).
+  template <class F, class Container>
+  auto map_bytes(F f, const Container &items, const MapOptions &opts = {}) {
+    return map_bytes_lazy(f, items, opts).collect();
+  }
+
+ protected:
+  Executor() noexcept = default;
+  explicit Executor(cfut_executor *ex) noexcept : ex_(ex) {}
+  static void check(cfut_status s) {
+    if (s != CFUT_OK) throw_status(s);
+  }
+  template <class T>
+  static Future<T> adopt(cfut_future *f) noexcept {
+    return Future<T>::adopt(f);
+  }
+  template <class R>
+  static MapRange<R> make_range(std::unique_ptr<detail::map_state_base<R>> st, cfut_map *m,
+                                std::size_t n) noexcept {
+    return MapRange<R>(std::move(st), m, n);
+  }
+
+  cfut_executor *ex_ = nullptr;
+};
+
+/// Options for ThreadPool, mirroring cfut_thread_pool_options.
+struct ThreadPoolOptions {
+  /// 0 = min(32, available CPUs + 4), Python's default.
+  std::uint32_t max_workers = 0;
+  /// Workers are named "<prefix>_<i>"; empty = "cfut-N".
+  std::string thread_name_prefix;
+  /// Runs on each new worker before its first task; throwing breaks the pool (queued and
+  /// later futures fail with broken_executor). The exception is reported, not propagated.
+  std::function<void()> initializer;
+};
+
+/// Python's ThreadPoolExecutor. Move-only; the destructor shuts down and waits.
+class ThreadPool : public Executor {
+ public:
+  /// The default pool: min(32, CPUs + 4) workers.
+  ThreadPool() : ThreadPool(ThreadPoolOptions{}) {}
+  /// A pool of `max_workers` workers (0 = the default).
+  explicit ThreadPool(std::uint32_t max_workers) : ThreadPool(ThreadPoolOptions{max_workers, {}, {}}) {}
+  explicit ThreadPool(ThreadPoolOptions opts) {
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    o.max_workers = opts.max_workers;
+    if (!opts.thread_name_prefix.empty()) o.thread_name_prefix = opts.thread_name_prefix.c_str();
+    if (opts.initializer) {
+      // Must outlive the pool's workers: owned here, freed after cfut_executor_free.
+      init_ = std::make_unique<std::function<void()>>(std::move(opts.initializer));
+      o.initializer = &initializer_trampoline;
+      o.initializer_arg = init_.get();
+    }
+    check(cfut_thread_pool_new(&o, &ex_));
+  }
+  ThreadPool(ThreadPool &&) noexcept = default;
+  ThreadPool &operator=(ThreadPool &&o) noexcept {
+    if (this != &o) {
+      Executor::operator=(std::move(o));  // frees our executor first
+      init_ = std::move(o.init_);
+    }
+    return *this;
+  }
+  ~ThreadPool() {
+    cfut_executor_free(std::exchange(ex_, nullptr));  // workers gone before init_ is freed
+  }
+
+  /// Python's submit: runs std::invoke(f, args...) on a worker. Any callable: lambdas with
+  /// captures, function pointers, member function pointers with an object (pointer,
+  /// reference_wrapper or copy). `f` and `args` are decay-copied (moved for rvalues);
+  /// move-only results work. Throws shutdown_error / broken_executor if refused.
+  template <class F, class... Args>
+  auto submit(F &&f, Args &&...args)
+      -> Future<detail::decay_result_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>> {
+    using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
+    using R = typename T::R;
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    cfut_future *out = nullptr;
+    check(cfut_executor_submit(ex_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    return adopt<R>(out);
+  }
+
+  /// A lazy map: `f(item)` for each item of `items`, chunked, yielding results in input
+  /// order (Python's executor.map). `f` is called concurrently from several workers (as
+  /// const). An rvalue container is moved into the range; an lvalue one must outlive it.
+  template <class F, class Container>
+  auto map_lazy(F &&f, Container &&items, const MapOptions &opts = {}) {
+    using C = std::remove_reference_t<Container>;
+    using Elem = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(std::declval<C &>()))>>;
+    using Fn = std::decay_t<F>;
+    using R = detail::decay_result_t<std::invoke_result_t<const Fn &, const Elem &>>;
+    using Holder = std::conditional_t<std::is_lvalue_reference_v<Container>, C *, std::unique_ptr<C>>;
+    Holder h;
+    if constexpr (std::is_lvalue_reference_v<Container>) {
+      h = &items;
+    } else {
+      h = std::make_unique<C>(std::move(items));
+    }
+    using State = detail::pointer_map_state<Fn, Holder, Elem, R>;
+    auto st = std::make_unique<State>(std::forward<F>(f), std::move(h));
+    for (const auto &e : *st->holder) st->items.push_back(&e);
+    const std::size_t n = st->items.size();
+    st->results.resize(n);
+    const cfut_map_options o = opts.capi();
+    cfut_map *m = nullptr;
+    // (An empty map passes no results array: the C API refuses NULL results with a size.)
+    check(cfut_executor_map(ex_, &State::run, st.get(), 0, st->items.data(), n,
+                            sizeof(const Elem *), n ? st->results.data() : nullptr,
+                            n ? sizeof(detail::result_slot<R>) : 0, &o, &m));
+    return make_range<R>(std::move(st), m, n);
+  }
+  /// The eager map: a std::vector of every result in input order (void for a void
+  /// callable). Throws the first failing item's exception, with its own type, or
+  /// timeout_error; the rest of the map is then cancelled.
+  template <class F, class Container>
+  auto map(F &&f, Container &&items, const MapOptions &opts = {}) {
+    return map_lazy(std::forward<F>(f), std::forward<Container>(items), opts).collect();
+  }
+
+ private:
+  static std::int32_t initializer_trampoline(void *arg) noexcept {
+    try {
+      (*static_cast<std::function<void()> *>(arg))();
+      return 0;
+    } catch (...) {
+      detail::report(std::current_exception(), "initializer");
+      return exception_code;
+    }
+  }
+  std::unique_ptr<std::function<void()>> init_;
+};
+
+#if defined(CFUT_REPLACE_WORKER) && defined(CFUT_START_SPAWN)
+/// Options for ProcessPool, mirroring cfut_process_pool_options.
+struct ProcessPoolOptions {
+  std::uint32_t max_workers = 0;          ///< 0 = available CPUs
+  std::uint32_t max_tasks_per_child = 0;  ///< 0 = unlimited
+  std::optional<std::chrono::nanoseconds> task_timeout;  ///< per task; the worker is replaced
+  std::uint32_t on_worker_death = CFUT_REPLACE_WORKER;
+  std::uint32_t start_method = CFUT_START_SPAWN;
+  std::string worker_exe;  ///< empty = next to the library
+};
+
+/// Python's ProcessPoolExecutor over bytes: submit/map accept only trivially copyable
+/// callables, arguments and results (a static_assert says so otherwise).
+class ProcessPool : public Executor {
+ public:
+  ProcessPool() : ProcessPool(ProcessPoolOptions{}) {}
+  explicit ProcessPool(std::uint32_t max_workers) : ProcessPool(make(max_workers)) {}
+  explicit ProcessPool(const ProcessPoolOptions &opts) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = opts.max_workers;
+    o.max_tasks_per_child = opts.max_tasks_per_child;
+    o.task_timeout_ns = detail::to_ns(opts.task_timeout);
+    o.on_worker_death = opts.on_worker_death;
+    o.start_method = opts.start_method;
+    if (!opts.worker_exe.empty()) o.worker_exe = opts.worker_exe.c_str();
+    check(cfut_process_pool_new(&o, &ex_));
+  }
+  template <class F, class... Args>
+  auto submit(F f, Args... args) {
+    return submit_bytes(f, args...);
+  }
+  template <auto Fn, class... Args>
+  auto submit(Args... args) {
+    return submit_bytes<Fn>(args...);
+  }
+  template <class F, class Container>
+  auto map_lazy(F f, const Container &items, const MapOptions &opts = {}) {
+    return map_bytes_lazy(f, items, opts);
+  }
+  template <class F, class Container>
+  auto map(F f, const Container &items, const MapOptions &opts = {}) {
+    return map_bytes(f, items, opts);
+  }
+
+ private:
+  static ProcessPoolOptions make(std::uint32_t n) {
+    ProcessPoolOptions o;
+    o.max_workers = n;
+    return o;
+  }
+};
+#endif
+
+// ---------------------------------------------------------------------------------------
+// Waiting on many futures
+// ---------------------------------------------------------------------------------------
+
+/// cfut::wait's condition (Python's FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED).
+enum class ReturnWhen : std::uint32_t {
+  first_completed = CFUT_FIRST_COMPLETED,
+  first_exception = CFUT_FIRST_EXCEPTION,
+  all_completed = CFUT_ALL_COMPLETED,
+};
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::first_completed;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::first_exception;
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::all_completed;
+
+/// Python's (done, not_done) pair: each distinct future once, in input order.
+template <class Fut>
+struct WaitResult {
+  std::vector<Fut> done;
+  std::vector<Fut> not_done;
+  /// false when the timeout passed before the condition held.
+  bool condition_met = true;
+};
+
+namespace detail {
+template <class Range>
+using future_of_t = std::decay_t<decltype(*std::begin(std::declval<const Range &>()))>;
+
+template <class Range>
+std::vector<cfut_future *> handles(const Range &fs) {
+  std::vector<cfut_future *> h;
+  for (const auto &f : fs) {
+    if (!f.valid()) throw error(CFUT_INVALID_ARGUMENT, "cfut: an empty future in the list");
+    h.push_back(f.capi());
+  }
+  return h;
+}
+}  // namespace detail
+
+/// Python's wait(fs, timeout, return_when) over any range of futures (duplicates allowed).
+/// Never throws timeout_error: a timeout shows as condition_met == false and a not_done part.
+template <class Range>
+WaitResult<detail::future_of_t<Range>> wait(const Range &fs, ReturnWhen return_when = ALL_COMPLETED,
+                                            std::optional<std::chrono::nanoseconds> timeout = {}) {
+  using Fut = detail::future_of_t<Range>;
+  const std::vector<cfut_future *> h = detail::handles(fs);
+  std::unique_ptr<bool[]> flags(new bool[h.size() ? h.size() : 1]());
+  const cfut_status s = cfut_wait(h.data(), h.size(), detail::to_ns(timeout),
+                                  static_cast<std::uint32_t>(return_when), flags.get(), nullptr);
+  if (s != CFUT_OK && s != CFUT_TIMEOUT) throw_status(s);
+  WaitResult<Fut> r;
+  r.condition_met = s == CFUT_OK;
+  std::size_t i = 0;
+  std::vector<cfut_future *> seen;
+  for (const auto &f : fs) {
+    const bool dup = std::find(seen.begin(), seen.end(), h[i]) != seen.end();
+    if (!dup) {
+      seen.push_back(h[i]);
+      (flags[i] ? r.done : r.not_done).push_back(f);
+    }
+    ++i;
+  }
+  return r;
+}
+template <class Range, class Rep, class Period>
+WaitResult<detail::future_of_t<Range>> wait(const Range &fs, ReturnWhen return_when,
+                                            const std::chrono::duration<Rep, Period> &timeout) {
+  return wait(fs, return_when, detail::to_opt_ns(timeout));
+}
+
+/// Python's as_completed(fs, timeout): a move-only range yielding each distinct future
+/// once, those already done first, then in completion order. Advancing past the deadline
+/// (counted from the as_completed call) throws timeout_error.
+template <class Fut>
+class AsCompleted {
+ public:
+  AsCompleted(AsCompleted &&o) noexcept : futures_(std::move(o.futures_)), it_(std::exchange(o.it_, nullptr)) {}
+  AsCompleted &operator=(AsCompleted &&o) noexcept {
+    if (this != &o) {
+      cfut_as_completed_free(it_);
+      futures_ = std::move(o.futures_);
+      it_ = std::exchange(o.it_, nullptr);
+    }
+    return *this;
+  }
+  AsCompleted(const AsCompleted &) = delete;
+  AsCompleted &operator=(const AsCompleted &) = delete;
+  ~AsCompleted() { cfut_as_completed_free(it_); }
+
+  /// The next completed future, or nullopt when all were yielded; throws timeout_error.
+  std::optional<Fut> next() {
+    std::size_t i = 0;
+    const cfut_status s = cfut_as_completed_next(it_, &i);
+    if (s == CFUT_EXHAUSTED) return std::nullopt;
+    if (s != CFUT_OK) throw_status(s);
+    return futures_[i];
+  }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Fut;
+    using difference_type = std::ptrdiff_t;
+    using pointer = Fut *;
+    using reference = Fut &;
+    iterator() = default;
+    Fut &operator*() { return *cur_; }
+    Fut *operator->() { return &*cur_; }
+    iterator &operator++() {
+      cur_ = r_->next();
+      if (!cur_) r_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator &a, const iterator &b) { return a.r_ == b.r_; }
+    friend bool operator!=(const iterator &a, const iterator &b) { return a.r_ != b.r_; }
+
+   private:
+    friend class AsCompleted;
+    explicit iterator(AsCompleted *r) : r_(r) { ++*this; }
+    AsCompleted *r_ = nullptr;
+    std::optional<Fut> cur_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+  cfut_as_completed *capi() const noexcept { return it_; }
+
+  /// Takes over `it`, created over exactly `fs` (use cfut::as_completed).
+  AsCompleted(std::vector<Fut> fs, cfut_as_completed *it) noexcept : futures_(std::move(fs)), it_(it) {}
+
+ private:
+  std::vector<Fut> futures_;
+  cfut_as_completed *it_ = nullptr;
+};
+
+/// See AsCompleted. `timeout` empty = none.
+template <class Range>
+AsCompleted<detail::future_of_t<Range>> as_completed(const Range &fs,
+                                                     std::optional<std::chrono::nanoseconds> timeout = {}) {
+  using Fut = detail::future_of_t<Range>;
+  std::vector<Fut> copy(std::begin(fs), std::end(fs));
+  const std::vector<cfut_future *> h = detail::handles(copy);
+  cfut_as_completed *it = nullptr;
+  const cfut_status s = cfut_as_completed_new(h.data(), h.size(), detail::to_ns(timeout), &it);
+  if (s != CFUT_OK) throw_status(s);
+  return AsCompleted<Fut>(std::move(copy), it);
+}
+
+template <class Range, class Rep, class Period>
+AsCompleted<detail::future_of_t<Range>> as_completed(const Range &fs,
+                                                     const std::chrono::duration<Rep, Period> &timeout) {
+  return as_completed(fs, detail::to_opt_ns(timeout));
+}
+
+/// The library's version string, e.g. "0.1.0" (compare with CFUT_VERSION_STRING).
+inline const char *version() noexcept { return cfut_version_string(); }
+
+}  // namespace cfut
+
+#endif  // CFUTURES_HPP
