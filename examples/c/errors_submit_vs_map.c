@@ -21,6 +21,8 @@
  * says CFUT_TASK_FAILED and cfut_future_error gives the code and message. Through
  * cfut_executor_map, cfut_map_next reports that one item as CFUT_TASK_FAILED (with its
  * code) and the iteration goes on: unlike Python, one failure does not lose the rest.
+ * cfut_map_wait is the all-at-once form: it waits for every item, then names the first
+ * failure.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdint.h>

@@ -208,7 +208,7 @@ int main(void) {
            BIG_N * t_per_task_us / 1e3, BIG_N, t_per_task_us, chunked,
            (BIG_N + chunked - 1) / chunked);
     if (t_serial / t_chunked < 1.2)
-        printf("(Little or no speed-up this time: other programs are busy on the same cores,\n"
+        printf("(Little or no speed-up this time: other programs are probably busy on the cores,\n"
                "so the workers wait for CPU time. On an idle machine expect most of %ux.)\n",
                workers);
     free(nums);

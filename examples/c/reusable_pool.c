@@ -49,7 +49,7 @@ static void check(cfut_status status, const char *what) {
 
 /* ---- counting worker threads --------------------------------------------------------- */
 
-static atomic_int workers_started;   /* incremented once per new worker thread */
+static atomic_int workers_started = 0; /* incremented once per new worker thread */
 static _Thread_local int worker_id = -1; /* each worker thread's own number */
 
 /* The pool's initializer: runs on each new worker before its first task. Returning
