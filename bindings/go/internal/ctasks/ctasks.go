@@ -55,6 +55,23 @@ static void *ct_sleep_ms_ptr(void) { return (void *)ct_sleep_ms; }
 static void *ct_count_drop_ptr(void) { return (void *)ct_count_drop; }
 static void *ct_upper_ptr(void) { return (void *)ct_upper; }
 static void ct_empty(void) {}
+
+// The library's own floor: n no-op tasks submitted and waited for from C, in windows.
+static int ct_c_batch(cfut_executor *ex, int n) {
+	enum { W = 1024 };
+	cfut_future *fs[W];
+	for (int done = 0; done < n;) {
+		int k = n - done < W ? n - done : W;
+		for (int i = 0; i < k; i++)
+			if (cfut_executor_submit(ex, ct_noop, NULL, NULL, &fs[i]) != CFUT_OK) return 1;
+		for (int i = 0; i < k; i++) {
+			cfut_future_wait(fs[i], CFUT_FOREVER);
+			cfut_future_release(fs[i]);
+		}
+		done += k;
+	}
+	return 0;
+}
 static void *ct_int(intptr_t n) { return (void *)n; }
 */
 import "C"
@@ -82,3 +99,7 @@ func Drops() int64 { return int64(C.ct_drop_count()) }
 
 // CgoNoop is an empty Go -> C call, for measuring a crossing.
 func CgoNoop() { C.ct_empty() }
+
+// CBatch submits n no-op C tasks to ex (a cfut_executor*, from Executor.Raw) and waits for
+// them, all in C: the library's per-task cost without Go.
+func CBatch(ex unsafe.Pointer, n int) bool { return C.ct_c_batch((*C.cfut_executor)(ex), C.int(n)) == 0 }

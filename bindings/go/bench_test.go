@@ -1,0 +1,187 @@
+package cfutures_test
+
+import (
+	"context"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"testing"
+	"unsafe"
+
+	cf "github.com/cfutures/cfutures/bindings/go"
+	"github.com/cfutures/cfutures/bindings/go/internal/ctasks"
+)
+
+// Per-task overhead of an empty task, in windows of 1024 submitted then awaited. Every
+// variant uses the same number of workers.
+const window = 1024
+
+var workers = runtime.GOMAXPROCS(0) + 4 // the library's default on small machines
+
+func benchPool(b *testing.B) *cf.Executor {
+	ex, err := cf.NewThreadPool(cf.WithMaxWorkers(workers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ex.Close() })
+	// Warm the workers (the first callback on each thread is costlier).
+	for range workers * 4 {
+		cf.Submit(ex, func() (int, error) { return 0, nil }).Err()
+	}
+	return ex
+}
+
+func batched[F interface {
+	Done() <-chan struct{}
+	Close()
+}](b *testing.B, submit func() F) {
+	fs := make([]F, 0, window)
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		fs = fs[:0]
+		for ; i < b.N && len(fs) < window; i++ {
+			fs = append(fs, submit())
+		}
+		for _, f := range fs {
+			<-f.Done()
+			f.Close()
+		}
+	}
+}
+
+func BenchmarkGoClosure(b *testing.B) {
+	ex := benchPool(b)
+	batched(b, func() *cf.Future[int] { return cf.Submit(ex, func() (int, error) { return 1, nil }) })
+}
+
+func BenchmarkGoClosureParallel(b *testing.B) {
+	ex := benchPool(b)
+	b.RunParallel(func(pb *testing.PB) {
+		fs := make([]*cf.Future[int], 0, 64)
+		for pb.Next() {
+			fs = append(fs, cf.Submit(ex, func() (int, error) { return 1, nil }))
+			if len(fs) == cap(fs) {
+				for _, f := range fs {
+					f.Err()
+					f.Close()
+				}
+				fs = fs[:0]
+			}
+		}
+		for _, f := range fs {
+			f.Err()
+		}
+	})
+}
+
+func BenchmarkGoClosureRoundTrip(b *testing.B) {
+	ex := benchPool(b)
+	ctx := context.Background()
+	for b.Loop() {
+		f := cf.Submit(ex, func() (int, error) { return 1, nil })
+		f.Result(ctx)
+		f.Close()
+	}
+}
+
+func BenchmarkCTask(b *testing.B) {
+	ex := benchPool(b)
+	batched(b, func() *cf.Future[unsafe.Pointer] { return cf.SubmitC(ex, ctasks.Noop, nil, nil) })
+}
+
+func BenchmarkBytesTask(b *testing.B) {
+	ex := benchPool(b)
+	in := []byte("0123456789abcdef")
+	batched(b, func() *cf.Future[[]byte] { return cf.SubmitBytes(ex, ctasks.Upper, in) })
+}
+
+// The library alone: submit and wait from C, no Go crossing.
+func BenchmarkCTaskFromC(b *testing.B) {
+	ex := benchPool(b)
+	b.ResetTimer()
+	if !ctasks.CBatch(ex.Raw(), b.N) {
+		b.Fatal("CBatch failed")
+	}
+	runtime.KeepAlive(ex)
+}
+
+func BenchmarkGoroutinePerTask(b *testing.B) {
+	var wg sync.WaitGroup
+	for i := 0; i < b.N; {
+		for j := 0; i < b.N && j < window; i, j = i+1, j+1 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = 1 }()
+		}
+		wg.Wait()
+	}
+}
+
+func BenchmarkChannelWorkerPool(b *testing.B) {
+	tasks := make(chan func(), window)
+	var wg sync.WaitGroup
+	for range workers {
+		go func() {
+			for t := range tasks {
+				t()
+			}
+		}()
+	}
+	defer close(tasks)
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		for j := 0; i < b.N && j < window; i, j = i+1, j+1 {
+			wg.Add(1)
+			tasks <- func() { wg.Done() }
+		}
+		wg.Wait()
+	}
+}
+
+// Channel pool with a result channel per task (what a Future costs in pure Go).
+func BenchmarkChannelWorkerPoolFutures(b *testing.B) {
+	type fut struct {
+		v    int
+		done chan struct{}
+	}
+	tasks := make(chan *fut, window)
+	for range workers {
+		go func() {
+			for t := range tasks {
+				t.v = 1
+				close(t.done)
+			}
+		}()
+	}
+	defer close(tasks)
+	fs := make([]*fut, 0, window)
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		fs = fs[:0]
+		for ; i < b.N && len(fs) < window; i++ {
+			f := &fut{done: make(chan struct{})}
+			tasks <- f
+			fs = append(fs, f)
+		}
+		for _, f := range fs {
+			<-f.done
+		}
+	}
+}
+
+func BenchmarkCgoCall(b *testing.B) {
+	for b.Loop() {
+		ctasks.CgoNoop()
+	}
+}
+
+func BenchmarkHandleNewDelete(b *testing.B) {
+	v := new(int)
+	for b.Loop() {
+		cgo.NewHandle(v).Delete()
+	}
+}
+
+// C -> Go from a C-created thread (what each library worker pays per Go task and per
+// done-callback), and from C called by Go.
+func BenchmarkCallbackFromCThread(b *testing.B) { ctasks.CrossingsForeign(b.N) }
+func BenchmarkCallbackFromGoThread(b *testing.B) { ctasks.CrossingsLocal(b.N) }
