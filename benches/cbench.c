@@ -37,6 +37,13 @@ static double cpu_ns(void) {
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
 }
 
+/* Voluntary + involuntary context switches of the whole process so far. */
+static double csw(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_nvcsw + (double)ru.ru_nivcsw;
+}
+
 static void check(cfut_status s, const char *what) {
     if (s != CFUT_OK) {
         fprintf(stderr, "cbench: %s: %s\n", what, cfut_status_name(s));
@@ -112,17 +119,18 @@ static void case_submit(long n, int submitters, int on_main) {
         s[i].start = on_main ? NULL : &start;
         if (!on_main) pthread_create(&th[i], NULL, submit_run, &s[i]);
     }
-    double c0 = cpu_ns(), t0 = now_ns();
+    double x0 = csw(), c0 = cpu_ns(), t0 = now_ns();
     if (on_main) {
         submit_run(&s[0]); /* 1 submitter: the main thread itself, the common case */
     } else {
         pthread_barrier_wait(&start);
         for (int i = 0; i < submitters; i++) pthread_join(th[i], NULL);
     }
-    double t1 = now_ns(), c1 = cpu_ns();
+    double t1 = now_ns(), c1 = cpu_ns(), x1 = csw();
     long total = (n / submitters) * submitters;
     printf("tasks_per_s %.0f\n", (double)total / ((t1 - t0) / 1e9));
     printf("cpu_us_per_task %.4f\n", (c1 - c0) / 1e3 / (double)total);
+    printf("csw_per_task %.4f\n", (x1 - x0) / (double)total);
     for (int i = 0; i < submitters; i++) free(s[i].fs);
     cfut_executor_free(ex);
 }
@@ -139,11 +147,15 @@ static void case_lat(long n) {
     warm(ex, 64);
     for (int i = 0; i < 200; i++) one_shot(ex);
     double *lat = malloc(sizeof *lat * (size_t)n);
+    double x0 = csw(), c0 = cpu_ns();
     for (long i = 0; i < n; i++) {
         double t0 = now_ns();
         one_shot(ex);
         lat[i] = now_ns() - t0;
     }
+    double c1 = cpu_ns(), x1 = csw();
+    printf("cpu_us_per_sample %.3f\n", (c1 - c0) / 1e3 / (double)n);
+    printf("csw_per_sample %.3f\n", (x1 - x0) / (double)n);
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
     printf("p50_us %.3f\n", lat[n / 2] / 1e3);
     printf("p99_us %.3f\n", lat[n * 99 / 100] / 1e3);
@@ -163,14 +175,15 @@ static void case_tick(long n) {
     cfut_executor *ex = pool(2);
     warm(ex, 64);
     /* Bare sleep loop with the (idle) pool alive: the baseline. */
-    double c0 = cpu_ns(), t0 = now_ns();
+    double c0 = cpu_ns(), t0 = now_ns(), x0 = csw();
     for (long i = 0; i < n; i++) sleep_ns(1000000);
-    double c1 = cpu_ns(), t1 = now_ns();
+    double c1 = cpu_ns(), t1 = now_ns(), x1 = csw();
     for (long i = 0; i < n; i++) {
         sleep_ns(1000000);
         one_shot(ex);
     }
-    double c2 = cpu_ns(), t2 = now_ns();
+    double c2 = cpu_ns(), t2 = now_ns(), x2 = csw();
+    printf("net_csw_per_tick %.3f\n", ((x2 - x1) - (x1 - x0)) / (double)n);
     printf("bare_cpu_us_per_tick %.3f\n", (c1 - c0) / 1e3 / (double)n);
     printf("bare_wall_us_per_tick %.3f\n", (t1 - t0) / 1e3 / (double)n);
     printf("cpu_us_per_tick %.3f\n", (c2 - c1) / 1e3 / (double)n);

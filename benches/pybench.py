@@ -25,6 +25,11 @@ def cpu_ns():
     return (r.ru_utime + r.ru_stime) * 1e9
 
 
+def csw():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_nvcsw + r.ru_nivcsw
+
+
 def warm(ex, n=64):
     for f in [ex.submit(noop) for _ in range(n)]:
         f.result()
@@ -35,13 +40,14 @@ def submit(n, submitters):
         warm(ex)
         per = n // submitters
         if submitters == 1:  # the main thread itself, the common case
-            c0, t0 = cpu_ns(), time.perf_counter_ns()
+            x0, c0, t0 = csw(), cpu_ns(), time.perf_counter_ns()
             fs = [ex.submit(noop) for _ in range(n)]
             for f in fs:
                 f.result()
             t1, c1 = time.perf_counter_ns(), cpu_ns()
             print("tasks_per_s %.0f" % (n / ((t1 - t0) / 1e9)))
             print("cpu_us_per_task %.4f" % ((c1 - c0) / 1e3 / n))
+            print("csw_per_task %.4f" % ((csw() - x0) / n))
             return
         start = threading.Barrier(submitters + 1)
 
@@ -54,7 +60,7 @@ def submit(n, submitters):
         ths = [threading.Thread(target=run) for _ in range(submitters)]
         for t in ths:
             t.start()
-        c0, t0 = cpu_ns(), time.perf_counter_ns()
+        x0, c0, t0 = csw(), cpu_ns(), time.perf_counter_ns()
         start.wait()
         for t in ths:
             t.join()
@@ -62,6 +68,7 @@ def submit(n, submitters):
         total = per * submitters
         print("tasks_per_s %.0f" % (total / ((t1 - t0) / 1e9)))
         print("cpu_us_per_task %.4f" % ((c1 - c0) / 1e3 / total))
+        print("csw_per_task %.4f" % ((csw() - x0) / total))
 
 
 def lat(n):
@@ -70,10 +77,13 @@ def lat(n):
         for _ in range(200):
             ex.submit(noop).result()
         out = []
+        x0, c0 = csw(), cpu_ns()
         for _ in range(n):
             t = time.perf_counter_ns()
             ex.submit(noop).result()
             out.append(time.perf_counter_ns() - t)
+        print("cpu_us_per_sample %.3f" % ((cpu_ns() - c0) / 1e3 / n))
+        print("csw_per_sample %.3f" % ((csw() - x0) / n))
         out.sort()
         print("p50_us %.3f" % (out[n // 2] / 1e3))
         print("p99_us %.3f" % (out[n * 99 // 100] / 1e3))
@@ -82,14 +92,15 @@ def lat(n):
 def tick(n):
     with ThreadPoolExecutor(max_workers=2) as ex:
         warm(ex)
-        c0, t0 = cpu_ns(), time.perf_counter_ns()
+        c0, t0, x0 = cpu_ns(), time.perf_counter_ns(), csw()
         for _ in range(n):
             time.sleep(0.001)
-        c1, t1 = cpu_ns(), time.perf_counter_ns()
+        c1, t1, x1 = cpu_ns(), time.perf_counter_ns(), csw()
         for _ in range(n):
             time.sleep(0.001)
             ex.submit(noop).result()
-        c2, t2 = cpu_ns(), time.perf_counter_ns()
+        c2, t2, x2 = cpu_ns(), time.perf_counter_ns(), csw()
+        print("net_csw_per_tick %.3f" % (((x2 - x1) - (x1 - x0)) / n))
         print("bare_cpu_us_per_tick %.3f" % ((c1 - c0) / 1e3 / n))
         print("bare_wall_us_per_tick %.3f" % ((t1 - t0) / 1e3 / n))
         print("cpu_us_per_tick %.3f" % ((c2 - c1) / 1e3 / n))

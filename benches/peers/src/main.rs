@@ -85,6 +85,13 @@ struct Rusage {
 extern "C" {
     fn getrusage(who: i32, usage: *mut Rusage) -> i32;
 }
+/// Voluntary + involuntary context switches of the whole process so far.
+fn csw() -> f64 {
+    let mut r = Rusage { utime: [0; 2], stime: [0; 2], rest: [0; 14] };
+    unsafe { getrusage(0, &mut r) };
+    (r.rest[12] + r.rest[13]) as f64 // ru_nvcsw, ru_nivcsw: the last two longs
+}
+
 fn cpu_ns() -> f64 {
     let mut r = Rusage { utime: [0; 2], stime: [0; 2], rest: [0; 14] };
     unsafe { getrusage(0, &mut r) };
@@ -125,7 +132,7 @@ fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool) {
     let per = n / submitters;
     if on_main {
         // 1 submitter: the main thread itself, the common case.
-        let (c0, t0) = (cpu_ns(), Instant::now());
+        let (x0, c0, t0) = (csw(), cpu_ns(), Instant::now());
         let fs: Vec<_> = (0..n).map(|_| p.go()).collect();
         for f in fs {
             f.get();
@@ -133,9 +140,11 @@ fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool) {
         let dt = t0.elapsed().as_secs_f64();
         println!("tasks_per_s {:.0}", n as f64 / dt);
         println!("cpu_us_per_task {:.4}", (cpu_ns() - c0) / 1e3 / n as f64);
+        println!("csw_per_task {:.4}", (csw() - x0) / n as f64);
         return;
     }
     let start = Barrier::new(submitters + 1);
+    let x0 = csw();
     let (c0, t0) = std::thread::scope(|sc| {
         for _ in 0..submitters {
             sc.spawn(|| {
@@ -156,6 +165,7 @@ fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool) {
     let total = per * submitters;
     println!("tasks_per_s {:.0}", total as f64 / dt);
     println!("cpu_us_per_task {:.4}", c / 1e3 / total as f64);
+    println!("csw_per_task {:.4}", (csw() - x0) / total as f64);
 }
 
 fn lat_case(p: &dyn Submit, n: usize) {
@@ -164,11 +174,14 @@ fn lat_case(p: &dyn Submit, n: usize) {
         p.go().get();
     }
     let mut lat: Vec<f64> = Vec::with_capacity(n);
+    let (x0, c0) = (csw(), cpu_ns());
     for _ in 0..n {
         let t = Instant::now();
         p.go().get();
         lat.push(t.elapsed().as_nanos() as f64);
     }
+    println!("cpu_us_per_sample {:.3}", (cpu_ns() - c0) / 1e3 / n as f64);
+    println!("csw_per_sample {:.3}", (csw() - x0) / n as f64);
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("p50_us {:.3}", lat[n / 2] / 1e3);
     println!("p99_us {:.3}", lat[n * 99 / 100] / 1e3);
@@ -177,17 +190,18 @@ fn lat_case(p: &dyn Submit, n: usize) {
 fn tick_case(p: &dyn Submit, n: usize) {
     warm(p);
     let ms = Duration::from_millis(1);
-    let (c0, t0) = (cpu_ns(), Instant::now());
+    let (c0, t0, x0) = (cpu_ns(), Instant::now(), csw());
     for _ in 0..n {
         std::thread::sleep(ms);
     }
-    let (c1, t1) = (cpu_ns(), Instant::now());
+    let (c1, t1, x1) = (cpu_ns(), Instant::now(), csw());
     for _ in 0..n {
         std::thread::sleep(ms);
         p.go().get();
     }
-    let (c2, t2) = (cpu_ns(), Instant::now());
+    let (c2, t2, x2) = (cpu_ns(), Instant::now(), csw());
     let nf = n as f64;
+    println!("net_csw_per_tick {:.3}", ((x2 - x1) - (x1 - x0)) / nf);
     println!("bare_cpu_us_per_tick {:.3}", (c1 - c0) / 1e3 / nf);
     println!("bare_wall_us_per_tick {:.3}", (t1 - t0).as_nanos() as f64 / 1e3 / nf);
     println!("cpu_us_per_tick {:.3}", (c2 - c1) / 1e3 / nf);
