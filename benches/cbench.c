@@ -11,6 +11,8 @@
  *   tick [N]         N x (sleep 1 ms; submit no-op; result): process CPU (getrusage) and wall
  *                    per tick, next to a bare sleep loop measured in the same process
  *   map1|map1000|mapauto [N]   cfut_executor_map identity over N uint64 items, 2 workers
+ *   mapmanual [N]    diagnostic: the same identity work in 16 chunks submitted by hand
+ *                    (cfut_executor_submit + cfut_future_result per chunk)
  *   sleep [N]        N x sleep(10 ms) on a 100-worker pool: wall time
  */
 #define _GNU_SOURCE
@@ -232,6 +234,55 @@ static void case_map(long n, size_t chunk) {
     cfut_executor_free(ex);
 }
 
+/* The same work split by hand into 8 chunks per worker, one cfut_executor_submit per chunk
+ * and one cfut_future_result per chunk: what the pool itself delivers when the consumer
+ * waits per chunk rather than per item (a diagnostic for cfut_executor_map). */
+struct chunk {
+    const uint64_t *items;
+    uint64_t *results;
+    size_t lo, hi;
+};
+
+static int32_t chunk_task(void *arg, cfut_result *out) {
+    (void)out;
+    struct chunk *c = arg;
+    for (size_t i = c->lo; i < c->hi; i++) ident(NULL, &c->items[i], &c->results[i]);
+    return 0;
+}
+
+static void case_mapmanual(long n) {
+    cfut_executor *ex = pool(2);
+    warm(ex, 64);
+    uint64_t *items = malloc(sizeof *items * (size_t)n);
+    for (long i = 0; i < n; i++) items[i] = (uint64_t)i;
+    enum { CHUNKS = 16 };
+    struct chunk cs[CHUNKS];
+    cfut_future *fs[CHUNKS];
+    size_t per = ((size_t)n + CHUNKS - 1) / CHUNKS;
+    double t0 = now_ns();
+    uint64_t *results = malloc(sizeof *results * (size_t)n);
+    for (int k = 0; k < CHUNKS; k++) {
+        size_t lo = (size_t)k * per, hi = lo + per > (size_t)n ? (size_t)n : lo + per;
+        cs[k] = (struct chunk){items, results, lo, hi};
+        check(cfut_executor_submit(ex, chunk_task, &cs[k], NULL, &fs[k]), "submit");
+    }
+    for (int k = 0; k < CHUNKS; k++) {
+        check(cfut_future_result(fs[k], CFUT_FOREVER, NULL), "result");
+        cfut_future_release(fs[k]);
+    }
+    double t1 = now_ns();
+    for (long i = 0; i < n; i += 4099) {
+        if (results[i] != (uint64_t)i) {
+            fprintf(stderr, "cbench: map result %ld wrong\n", i);
+            exit(1);
+        }
+    }
+    printf("items_per_s %.0f\n", (double)n / ((t1 - t0) / 1e9));
+    free(results);
+    free(items);
+    cfut_executor_free(ex);
+}
+
 /* ---- I/O-bound sleep ---- */
 
 static int32_t sleep10(void *arg, cfut_result *out) {
@@ -258,7 +309,7 @@ static void case_sleep(long n) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: cbench submit1|submit1t|submit2|lat|tick|map1|map1000|mapauto|sleep [N]\n");
+        fprintf(stderr, "usage: cbench submit1|submit1t|submit2|lat|tick|map1|map1000|mapauto|mapmanual|sleep [N]\n");
         return 2;
     }
     const char *c = argv[1];
@@ -272,6 +323,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "map1")) case_map(N(1000000), 1);
     else if (!strcmp(c, "map1000")) case_map(N(1000000), 1000);
     else if (!strcmp(c, "mapauto")) case_map(N(1000000), 0);
+    else if (!strcmp(c, "mapmanual")) case_mapmanual(N(1000000));
     else if (!strcmp(c, "sleep")) case_sleep(N(1000));
     else {
         fprintf(stderr, "cbench: unknown case %s\n", c);

@@ -66,6 +66,7 @@ def case_table(a):
         "cf:map1000_10M": [cb, "map1000", "10000000"],
         "cf:mapauto_1M": [cb, "mapauto", "1000000"],
         "cf:mapauto_10M": [cb, "mapauto", "10000000"],
+        "cf:mapmanual_10M": [cb, "mapmanual", "10000000"],
         "py:map_50k": py + ["map1", "50000"],
         "cb:map1_1M": [pe, "cb_map1", "1000000"],
         "cb:map1000_1M": [pe, "cb_map1000", "1000000"],
@@ -125,6 +126,9 @@ ROWS = [
      {"cf": "mapauto_1M", "py": "map_50k", "rayon": "mapauto_1M"}, ""),
     (None, "10 M items, auto", "items_per_s", True,
      {"cf": "mapauto_10M", "py": "map_50k", "rayon": "mapauto_10M"}, "≥ 50% of rayon"),
+    (None, "diagnostic: 10 M items as 16 hand-made chunks (cfutures: one `cfut_executor_submit` + "
+     "`cfut_future_result` per chunk, not `cfut_executor_map`)", "items_per_s", True,
+     {"cf": "mapmanual_10M", "rayon": "mapauto_10M"}, ""),
     ("5. I/O-bound: 1000 × sleep(10 ms) on 100 workers (ideal 100 ms; includes pool start)",
      "wall (ms)", "wall_ms", False, {"cf": "sleep", "py": "sleep", "cb": "sleep"}, ""),
 ]
@@ -156,7 +160,9 @@ def fmt(v):
         return "%.0f" % v
     if a >= 10:
         return "%.1f" % v
-    return "%.2f" % v
+    if a >= 0.1 or a == 0:
+        return "%.2f" % v
+    return "%.3f" % v
 
 
 def cell(vals):
