@@ -1,0 +1,7 @@
+module github.com/cfutures/cfutures/examples/go
+
+go 1.24
+
+require github.com/cfutures/cfutures/bindings/go v0.0.0
+
+replace github.com/cfutures/cfutures/bindings/go => ../../bindings/go
