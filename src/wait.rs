@@ -186,7 +186,21 @@ impl AsCompleted {
                     Some(t) => self.waiter.cond.wait_until(&mut s, t).timed_out(),
                 };
                 if timed_out && s.order.as_ref().is_some_and(|o| o.is_empty()) {
-                    return Err(Status::Timeout);
+                    // A future publishes its done state before it notifies its waiters, so
+                    // one may already be done without being in `order` yet: past the
+                    // deadline, look at the states themselves before reporting a timeout.
+                    let mut late: Vec<(usize, usize)> = self
+                        .pending
+                        .iter()
+                        .filter(|(_, (_, f))| f.done())
+                        .map(|(id, (i, _))| (*i, *id))
+                        .collect();
+                    if late.is_empty() {
+                        return Err(Status::Timeout);
+                    }
+                    late.sort_unstable();
+                    self.ready.extend(late.into_iter().map(|(_, id)| id));
+                    break;
                 }
             }
         }
