@@ -143,13 +143,18 @@ func TestCancel(t *testing.T) {
 	if running.Cancel() {
 		t.Fatal("a running future cannot be cancelled")
 	}
-	var cbRan atomic.Int32
-	queued.AddDoneCallback(func(f *cf.Future[int]) { cbRan.Add(1) })
+	cbRan := make(chan bool, 1)
+	queued.AddDoneCallback(func(f *cf.Future[int]) { cbRan <- f.Cancelled() })
 	if !queued.Cancel() || !queued.Cancel() {
 		t.Fatal("cancel of a pending future")
 	}
-	if cbRan.Load() != 1 {
-		t.Fatal("callback must run during Cancel")
+	select {
+	case <-queued.Done(): // closed when Cancel returns true
+	default:
+		t.Fatal("Done must be closed once Cancel returns true")
+	}
+	if !<-cbRan {
+		t.Fatal("callback must see the cancellation")
 	}
 	if !queued.Cancelled() {
 		t.Fatal("Cancelled")
@@ -189,10 +194,11 @@ func TestCallbacks(t *testing.T) {
 	}
 	close(release)
 	<-f.Done()
-	// Callbacks run before Done closes? No: after. Wait for them through another callback.
-	got := make(chan struct{})
-	f.AddDoneCallback(func(*cf.Future[int]) { close(got) }) // already done: runs now
-	<-got
+	ranNow := false
+	f.AddDoneCallback(func(*cf.Future[int]) { ranNow = true }) // already done: runs now
+	if !ranNow {
+		t.Fatal("a callback added after completion runs at once")
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		mu.Lock()

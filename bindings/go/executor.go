@@ -205,6 +205,7 @@ func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 		f.fail(ErrShutdown)
 		return f
 	}
+	startDispatcher()
 	h := cgo.NewHandle(goTask(f))
 	var cf *C.cfut_future
 	st := C.cfutgo_submit_go(ptr, C.uintptr_t(h), &cf)
@@ -230,6 +231,7 @@ func SubmitC(ex *Executor, fn, arg, argDrop unsafe.Pointer) *Future[unsafe.Point
 		f.fail(ErrShutdown)
 		return f
 	}
+	startDispatcher()
 	h := cgo.NewHandle(goTask(f))
 	var cf *C.cfut_future
 	st := C.cfutgo_submit_c(ptr, fn, arg, argDrop, C.uintptr_t(h), &cf)
@@ -250,6 +252,7 @@ func SubmitBytes(ex *Executor, fn unsafe.Pointer, input []byte) *Future[[]byte] 
 		f.fail(ErrShutdown)
 		return f
 	}
+	startDispatcher()
 	h := cgo.NewHandle(goTask(f))
 	var cf *C.cfut_future
 	var in unsafe.Pointer

@@ -16,7 +16,7 @@ import "runtime/cgo"
 // closure (for Submit) and that learns of its completion (for every kind of submit).
 type goTask interface {
 	run(out *C.cfut_result) C.int32_t
-	onDone(f *C.cfut_future)
+	onDone(d *doneInfo)
 }
 
 //export cfutGoTask
@@ -24,15 +24,18 @@ func cfutGoTask(h C.uintptr_t, out *C.cfut_result) C.int32_t {
 	return cgo.Handle(h).Value().(goTask).run(out)
 }
 
-// cfutGoDone is the done-callback of every future this package creates. It owns the
-// handle: the callback runs exactly once per future, after the task (if it ran) returned.
+// cfutGoDone settles a future directly from the thread that completed it: the completion
+// port's fallback when it cannot queue (out of memory). See port.go for the usual path.
+// The done-callback owns the handle: it runs exactly once per future, after the task (if
+// it ran) returned.
 //
 //export cfutGoDone
 func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
 	ch := cgo.Handle(h)
 	t := ch.Value().(goTask)
 	ch.Delete()
-	t.onDone(f)
+	d := doneInfoOf(f)
+	t.onDone(&d)
 }
 
 //export cfutGoInit

@@ -32,7 +32,7 @@ type Future[T any] struct {
 	fired     bool
 	callbacks []func(*Future[T])
 
-	extract func(f *C.cfut_future) T // C tasks: reads the value on success
+	extract func(data unsafe.Pointer, n C.size_t) T // C tasks: the value from the C outcome
 
 	ref     futRef
 	cleanup runtime.Cleanup
@@ -132,41 +132,64 @@ func safeErrorString(err error) (s string) {
 	return err.Error()
 }
 
-// onDone runs once, on the thread that completed or cancelled the future (through
-// cfutGoDone): it settles the Go-side outcome, closes Done, then runs the callbacks.
-func (f *Future[T]) onDone(cf *C.cfut_future) {
+// doneInfo is how a future ended, read in C (see cfutgo_done in shim.h).
+type doneInfo struct {
+	cancelled bool
+	status    C.uint32_t // cfut_error.status: CFUT_OK on success
+	code      C.int32_t
+	message   *C.char        // borrowed from the C future, which is held meanwhile
+	data      unsafe.Pointer // on success: the value pointer, or the bytes
+	len       C.size_t
+}
+
+// doneInfoOf reads the outcome of a done future through the C API.
+func doneInfoOf(cf *C.cfut_future) doneInfo {
 	var e C.cfut_error
 	st := C.cfut_future_error(cf, 0, &e)
+	d := doneInfo{cancelled: st == C.CFUT_CANCELLED, status: e.status, code: e.code, message: e.message}
+	if st == C.CFUT_OK && e.status == C.CFUT_OK {
+		C.cfut_future_result_bytes(cf, 0, &d.data, &d.len)
+	}
+	return d
+}
+
+// onDone runs once per future, on the dispatcher goroutine (or the completing thread in
+// the out-of-memory fallback): it settles the Go-side outcome, closes Done, then hands the
+// callbacks to a goroutine of their own, so user code never stalls the dispatcher.
+func (f *Future[T]) onDone(d *doneInfo) {
 	var val T
 	var err error
 	switch {
-	case st == C.CFUT_CANCELLED:
+	case d.cancelled:
 		err = ErrCancelled
-	case st != C.CFUT_OK:
-		err = Status(st) // not expected: the future is done
-	case e.status == C.CFUT_OK:
+	case d.status == C.CFUT_OK:
 		if f.extract != nil {
-			val = f.extract(cf)
+			val = f.extract(d.data, d.len)
 		}
 	default:
-		err = &TaskError{Status: Status(e.status), Code: int32(e.code)}
-		if e.message != nil {
-			err.(*TaskError).Message = C.GoString(e.message)
+		te := &TaskError{Status: Status(d.status), Code: int32(d.code)}
+		if d.message != nil {
+			te.Message = C.GoString(d.message)
 		}
+		err = te
 	}
 	f.mu.Lock()
-	if f.extract != nil || err != nil && (f.err == nil || st == C.CFUT_CANCELLED) {
+	if f.extract != nil || err != nil && (f.err == nil || d.cancelled) {
 		f.val, f.err = val, err
 	} // else: a Go task, whose own value and error run() stored
-	f.cancelled = st == C.CFUT_CANCELLED
+	f.cancelled = d.cancelled
 	f.fn = nil
 	f.fired = true
 	cbs := f.callbacks
 	f.callbacks = nil
 	f.mu.Unlock()
 	close(f.done)
-	for _, cb := range cbs {
-		f.callback(cb)
+	if len(cbs) > 0 {
+		go func() {
+			for _, cb := range cbs {
+				f.callback(cb)
+			}
+		}()
 	}
 }
 
@@ -175,20 +198,13 @@ func (f *Future[T]) callback(cb func(*Future[T])) {
 	cb(f)
 }
 
-func extractPointer(cf *C.cfut_future) unsafe.Pointer {
-	var v unsafe.Pointer
-	C.cfut_future_result(cf, 0, &v)
-	return v
-}
+func extractPointer(data unsafe.Pointer, _ C.size_t) unsafe.Pointer { return data }
 
-func extractBytes(cf *C.cfut_future) []byte {
-	var p unsafe.Pointer
-	var n C.size_t
-	C.cfut_future_result_bytes(cf, 0, &p, &n)
-	if p == nil {
+func extractBytes(data unsafe.Pointer, n C.size_t) []byte {
+	if data == nil {
 		return nil
 	}
-	return C.GoBytes(p, C.int(n))
+	return C.GoBytes(data, C.int(n))
 }
 
 // Done is closed once the future has a value, an error, or was cancelled.
@@ -252,7 +268,8 @@ func (f *Future[T]) Err() error {
 }
 
 // Cancel is Python's cancel(): it cancels a pending future and returns true (true also if
-// it was already cancelled); false once it runs or finished. Callbacks run before it returns.
+// it was already cancelled); false once it runs or finished. When it returns true, Done is
+// closed. After Close, Cancel can no longer reach the task.
 func (f *Future[T]) Cancel() bool {
 	select {
 	case <-f.done:
@@ -266,6 +283,9 @@ func (f *Future[T]) Cancel() bool {
 	ok := C.cfut_future_cancel(ptr)
 	f.ref.release()
 	runtime.KeepAlive(f)
+	if ok {
+		<-f.done // the dispatcher settles it at once
+	}
 	return bool(ok)
 }
 
@@ -303,10 +323,10 @@ func (f *Future[T]) Running() bool {
 	return bool(r)
 }
 
-// AddDoneCallback calls fn(f) once the future is done, on the thread that completes or
-// cancels it (a library worker: keep fn short, or start a goroutine), or at once on this
-// goroutine if it is already done. Callbacks run in the order added; a panic in one is
-// recovered and ignored.
+// AddDoneCallback calls fn(f) once the future is done: on a goroutine of its own (never on
+// a library worker, so fn may block), or at once on this goroutine if the future is
+// already done. A future's callbacks run in the order added, one after another; a panic in
+// one is recovered and ignored.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
 	f.mu.Lock()
 	if !f.fired {

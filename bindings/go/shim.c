@@ -3,7 +3,9 @@
 // Each wrapper has the exact C signature the library expects (no casted function pointers);
 // the cgo.Handle travels as the void* argument.
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include "cfutures.h"
 #include "_cgo_export.h"
 #include "shim.h"
@@ -12,8 +14,69 @@ static int32_t go_task_tramp(void *arg, cfut_result *out) {
 	return cfutGoTask((uintptr_t)arg, out);
 }
 
+// ---- The completion port ----
+// A future's completion must reach Go, but entering Go from a library worker costs a
+// cgo callback (and a P) per future. Instead, the done-callback stays in C: it records the
+// outcome and queues it, and one Go goroutine (the dispatcher) takes the queue in batches.
+// So C tasks never enter Go at all, and Go tasks enter Go once (to run).
+
+static pthread_mutex_t port_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t port_cv = PTHREAD_COND_INITIALIZER;
+static cfutgo_done *port_buf[2]; // the one being filled, and the one the dispatcher holds
+static size_t port_cap[2];
+static size_t port_len;
+static int port_active;
+static int port_sleeping;
+
 static void go_done_tramp(cfut_future *f, void *arg) {
-	cfutGoDone(f, (uintptr_t)arg);
+	cfutgo_done d = {0};
+	d.handle = (uintptr_t)arg;
+	d.future = cfut_future_retain(f); // released by cfutgo_port_release
+	d.status = cfut_future_error(f, 0, &d.error);
+	if (d.status == CFUT_OK && d.error.status == CFUT_OK) {
+		cfut_future_result_bytes(f, 0, &d.data, &d.len);
+	}
+	pthread_mutex_lock(&port_mu);
+	int a = port_active;
+	if (port_len == port_cap[a]) {
+		size_t cap = port_cap[a] ? 2 * port_cap[a] : 1024;
+		cfutgo_done *grown = realloc(port_buf[a], cap * sizeof *grown);
+		if (grown == NULL) { // out of memory: deliver directly through Go instead
+			pthread_mutex_unlock(&port_mu);
+			cfutGoDone(f, (uintptr_t)arg);
+			cfut_future_release(f);
+			return;
+		}
+		port_buf[a] = grown;
+		port_cap[a] = cap;
+	}
+	port_buf[a][port_len++] = d;
+	int wake = port_sleeping;
+	port_sleeping = 0;
+	pthread_mutex_unlock(&port_mu);
+	if (wake) {
+		pthread_cond_signal(&port_cv);
+	}
+}
+
+cfutgo_done *cfutgo_port_take(size_t *n) {
+	pthread_mutex_lock(&port_mu);
+	while (port_len == 0) {
+		port_sleeping = 1;
+		pthread_cond_wait(&port_cv, &port_mu);
+	}
+	cfutgo_done *items = port_buf[port_active];
+	*n = port_len;
+	port_active ^= 1; // the buffer handed out last time is empty and becomes the queue
+	port_len = 0;
+	pthread_mutex_unlock(&port_mu);
+	return items;
+}
+
+void cfutgo_port_release(cfutgo_done *items, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		cfut_future_release(items[i].future);
+	}
 }
 
 static int32_t go_init_tramp(void *arg) {

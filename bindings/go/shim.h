@@ -2,7 +2,22 @@
 #ifndef CFUTURES_GO_SHIM_H
 #define CFUTURES_GO_SHIM_H
 #include <stdint.h>
+#include <stddef.h>
 #include "cfutures.h"
+
+// A completed future, queued for the Go dispatcher (see shim.c).
+typedef struct cfutgo_done {
+	uintptr_t handle;     // the Future's cgo.Handle
+	cfut_future *future;  // a reference, dropped by cfutgo_port_release
+	cfut_status status;   // of cfut_future_error: CFUT_OK or CFUT_CANCELLED
+	cfut_error error;     // how it ended (message borrowed from the future)
+	const void *data;     // on success: the value pointer, or the bytes
+	size_t len;           // the bytes' length
+} cfutgo_done;
+
+// Blocks until completions are queued; returns them (valid until the next call).
+cfutgo_done *cfutgo_port_take(size_t *n);
+void cfutgo_port_release(cfutgo_done *items, size_t n);
 cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out);
 cfut_status cfutgo_submit_c(cfut_executor *ex, void *fn, void *arg, void *arg_drop, uintptr_t h,
                             cfut_future **out);
