@@ -949,7 +949,7 @@ class Executor {
     using R = detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>;
     const std::vector<unsigned char> in = T::pack(f, args...);
     cfut_future *out = nullptr;
-    check(cfut_executor_submit_bytes(ex_, &T::run, in.data(), in.size(), &out));
+    check_with_reason(cfut_executor_submit_bytes(ex_, &T::run, in.data(), in.size(), &out));
     return Future<R>::adopt(out);
   }
   /// submit_bytes for a function known at compile time: pool.submit_bytes<&fn>(args...).
@@ -972,7 +972,7 @@ class Executor {
     st->results.resize(n * rsize);
     const cfut_map_options o = opts.capi();
     cfut_map *m = nullptr;
-    check(cfut_executor_map(ex_, &detail::bytes_map_state<F, Elem, R>::run, &f, sizeof(F),
+    check_with_reason(cfut_executor_map(ex_, &detail::bytes_map_state<F, Elem, R>::run, &f, sizeof(F),
                             st->items.data(), n, sizeof(Elem), n && rsize ? st->results.data() : nullptr,
                             n ? rsize : 0, &o, &m));
     return MapRange<R>(std::move(st), m, n);
@@ -988,6 +988,20 @@ class Executor {
   explicit Executor(cfut_executor *ex) noexcept : ex_(ex) {}
   static void check(cfut_status s) {
     if (s != CFUT_OK) throw_status(s);
+  }
+  /// check(), with the library's recorded reason for the statuses that come with one
+  /// (a task function a worker process cannot locate, a broken process pool).
+  static void check_with_reason(cfut_status s) {
+    if (s == CFUT_OK) return;
+    throw_status(s, s == CFUT_UNSUPPORTED || s == CFUT_BROKEN ? last_error_message() : nullptr);
+  }
+  /// The library's reason for the last failure on this thread, where it records one.
+  static const char *last_error_message() noexcept {
+#if defined(CFUT_START_SPAWN)
+    return cfut_last_error_message();
+#else
+    return nullptr;
+#endif
   }
   template <class T>
   static Future<T> adopt(cfut_future *f) noexcept {
@@ -1111,22 +1125,54 @@ class ThreadPool : public Executor {
 };
 
 #if defined(CFUT_REPLACE_WORKER) && defined(CFUT_START_SPAWN)
+#define CFUT_HPP_HAS_PROCESS_POOL 1
 /// Options for ProcessPool, mirroring cfut_process_pool_options.
 struct ProcessPoolOptions {
-  std::uint32_t max_workers = 0;          ///< 0 = available CPUs
-  std::uint32_t max_tasks_per_child = 0;  ///< 0 = unlimited
-  std::optional<std::chrono::nanoseconds> task_timeout;  ///< per task; the worker is replaced
+  /// Worker processes at most; 0 = the number of available CPUs.
+  std::uint32_t max_workers = 0;
+  /// 0 = unlimited; else a worker is replaced after this many tasks (map chunks count one).
+  std::uint32_t max_tasks_per_child = 0;
+  /// Per task, from the moment a worker takes it: the worker is killed and replaced and
+  /// the future fails with timeout_error. Empty = no limit.
+  std::optional<std::chrono::nanoseconds> task_timeout;
+  /// CFUT_REPLACE_WORKER (default: only the dead worker's future fails, as worker_died)
+  /// or CFUT_BREAK_POOL (CPython: the pool breaks).
   std::uint32_t on_worker_death = CFUT_REPLACE_WORKER;
+  /// CFUT_START_SPAWN (default: a fresh re-executed process) or CFUT_START_FORK.
   std::uint32_t start_method = CFUT_START_SPAWN;
-  std::string worker_exe;  ///< empty = next to the library
+  /// SPAWN only: the program workers run; empty = this executable (what lets functions of
+  /// the main executable run in workers).
+  std::string worker_exe;
+  /// Runs once in each new worker before its first task (see set_initializer); a failure
+  /// (exception, crash) breaks the pool.
+  cfut_bytes_fn initializer = nullptr;
+  std::vector<unsigned char> initializer_input;
+
+  /// The initializer as a bytes task: `f(args...)` in each new worker; `f` and `args`
+  /// trivially copyable (as for ProcessPool::submit).
+  template <class F, class... Args>
+  ProcessPoolOptions &set_initializer(F f, Args... args) {
+    detail::check_bytes_signature<F, Args...>();
+    initializer = &detail::bytes_task<F, Args...>::run;
+    initializer_input = detail::bytes_task<F, Args...>::pack(f, args...);
+    return *this;
+  }
+  template <auto Fn, class... Args>
+  ProcessPoolOptions &set_initializer(Args... args) {
+    return set_initializer(detail::static_fn<Fn>{}, args...);
+  }
 };
 
-/// Python's ProcessPoolExecutor over bytes: submit/map accept only trivially copyable
-/// callables, arguments and results (a static_assert says so otherwise).
+/// Python's ProcessPoolExecutor: tasks run in worker processes, and a crashing task fails
+/// only its own future (worker_died). Only bytes cross: submit/map accept trivially
+/// copyable callables (captureless lambdas, lambdas capturing values, submit<&fn>),
+/// arguments and results, and a static_assert says so otherwise. An exception thrown by a
+/// task comes back as cfut::task_failed carrying its what(). Move-only; the destructor
+/// shuts down and waits.
 class ProcessPool : public Executor {
  public:
   ProcessPool() : ProcessPool(ProcessPoolOptions{}) {}
-  explicit ProcessPool(std::uint32_t max_workers) : ProcessPool(make(max_workers)) {}
+  explicit ProcessPool(std::uint32_t max_workers) : ProcessPool(with_workers(max_workers)) {}
   explicit ProcessPool(const ProcessPoolOptions &opts) {
     cfut_process_pool_options o;
     cfut_process_pool_options_init(&o);
@@ -1136,27 +1182,60 @@ class ProcessPool : public Executor {
     o.on_worker_death = opts.on_worker_death;
     o.start_method = opts.start_method;
     if (!opts.worker_exe.empty()) o.worker_exe = opts.worker_exe.c_str();
-    check(cfut_process_pool_new(&o, &ex_));
+    if (opts.initializer) {
+      o.initializer = opts.initializer;
+      o.initializer_input = opts.initializer_input.data();
+      o.initializer_len = opts.initializer_input.size();
+    }
+    const cfut_status s = cfut_process_pool_new(&o, &ex_);
+    if (s != CFUT_OK) throw_status(s, cfut_last_error_message());
   }
+
+  /// Runs `f(args...)` in a worker process; see the class comment for what may cross.
   template <class F, class... Args>
   auto submit(F f, Args... args) {
     return submit_bytes(f, args...);
   }
+  /// submit for a function known at compile time: pool.submit<&fn>(args...).
   template <auto Fn, class... Args>
   auto submit(Args... args) {
     return submit_bytes<Fn>(args...);
   }
+  /// A lazy map in worker processes (items and results trivially copyable).
   template <class F, class Container>
   auto map_lazy(F f, const Container &items, const MapOptions &opts = {}) {
     return map_bytes_lazy(f, items, opts);
   }
+  /// Every result in input order; a failing item throws task_failed (only its code
+  /// crosses), a dead worker worker_died, the deadline timeout_error.
   template <class F, class Container>
   auto map(F f, const Container &items, const MapOptions &opts = {}) {
     return map_bytes(f, items, opts);
   }
 
+  /// CPython's terminate_workers() (SIGTERM) / kill_workers() (SIGKILL, or 0): shuts down
+  /// without waiting, cancels pending work, signals every worker.
+  void terminate(int signal = 15) {
+    const cfut_status s = cfut_process_pool_terminate(ex_, signal);
+    if (s != CFUT_OK) throw_status(s);
+  }
+  /// The pids of the live workers (for tests and monitoring).
+  std::vector<int> worker_pids() const {
+    std::size_t n = 0;
+    std::vector<std::int32_t> pids;
+    for (;;) {
+      const cfut_status s = cfut_process_pool_worker_pids(ex_, pids.data(), pids.size(), &n);
+      if (s != CFUT_OK) throw_status(s);
+      if (n <= pids.size()) break;
+      pids.resize(n);
+    }
+    return std::vector<int>(pids.begin(), pids.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  /// Worker processes started so far, replacements included.
+  std::uint64_t workers_started() const noexcept { return cfut_process_pool_workers_started(ex_); }
+
  private:
-  static ProcessPoolOptions make(std::uint32_t n) {
+  static ProcessPoolOptions with_workers(std::uint32_t n) {
     ProcessPoolOptions o;
     o.max_workers = n;
     return o;
