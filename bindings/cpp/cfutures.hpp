@@ -215,19 +215,16 @@ inline std::uint64_t to_ns(const std::optional<std::chrono::nanoseconds> &d) noe
 
 inline constexpr std::uint64_t box_magic = 0x6366757462786f31ULL;  // "cfutbxo1"
 
-/// One address per type: the tag. A static data member of a class template has one
-/// definition across translation units (and shared objects with default visibility).
-template <class T>
-struct type_tag {
-  static const char id;
-};
-template <class T>
-const char type_tag<T>::id = 0;
-
 /// The start of every box: the void * handed to the library is always a box_header *.
+/// The tag is the std::type_info of the box type: its address usually decides, and
+/// std::type_info's operator== also matches the same type seen from another shared object.
 struct box_header {
   std::uint64_t magic;
-  const void *tag;
+  const std::type_info *tag;
+  template <class Box>
+  bool is() const noexcept {
+    return magic == box_magic && (tag == &typeid(Box) || *tag == typeid(Box));
+  }
 };
 
 template <class T>
@@ -235,7 +232,7 @@ struct value_box : box_header {
   T value;
   template <class... A>
   explicit value_box(std::in_place_t, A &&...a)
-      : box_header{box_magic, &type_tag<value_box>::id}, value(std::forward<A>(a)...) {}
+      : box_header{box_magic, &typeid(value_box)}, value(std::forward<A>(a)...) {}
   void *to_void() noexcept { return static_cast<box_header *>(this); }
   static void destroy(void *p) noexcept {
     delete static_cast<value_box *>(static_cast<box_header *>(p));
@@ -245,7 +242,7 @@ struct value_box : box_header {
 struct error_box : box_header {
   std::exception_ptr error;
   explicit error_box(std::exception_ptr e)
-      : box_header{box_magic, &type_tag<error_box>::id}, error(std::move(e)) {}
+      : box_header{box_magic, &typeid(error_box)}, error(std::move(e)) {}
   void *to_void() noexcept { return static_cast<box_header *>(this); }
   static void destroy(void *p) noexcept {
     delete static_cast<error_box *>(static_cast<box_header *>(p));
@@ -259,7 +256,7 @@ inline value_box<T> *checked_box(void *p) {
   box_header *h = static_cast<box_header *>(p);
   if (h->magic != box_magic)
     throw std::logic_error("cfut::Future::get: the value was not set by cfutures.hpp");
-  if (h->tag != &type_tag<value_box<T>>::id)
+  if (!h->is<value_box<T>>())
     throw std::logic_error("cfut::Future::get: the value was set as another type");
   return static_cast<value_box<T> *>(h);
 }
@@ -294,7 +291,7 @@ inline void set_exception(cfut_result *out, std::exception_ptr e, bool with_payl
 inline const std::exception_ptr *our_exception(void *payload) noexcept {
   if (!payload) return nullptr;
   box_header *h = static_cast<box_header *>(payload);
-  if (h->magic != box_magic || h->tag != &type_tag<error_box>::id) return nullptr;
+  if (!h->is<error_box>()) return nullptr;
   return &static_cast<error_box *>(h)->error;
 }
 
