@@ -105,6 +105,25 @@ func BenchmarkCTaskFromC(b *testing.B) {
 	runtime.KeepAlive(ex)
 }
 
+func BenchmarkCTaskRoundTripFromC(b *testing.B) {
+	ex := benchPool(b)
+	b.ResetTimer()
+	if !ctasks.CRoundTrips(ex.Raw(), b.N) {
+		b.Fatal("CRoundTrips failed")
+	}
+	runtime.KeepAlive(ex)
+}
+
+func BenchmarkCTaskRoundTrip(b *testing.B) {
+	ex := benchPool(b)
+	ctx := context.Background()
+	for b.Loop() {
+		f := cf.SubmitC(ex, ctasks.Noop, nil, nil)
+		f.Result(ctx)
+		f.Close()
+	}
+}
+
 func BenchmarkGoroutinePerTask(b *testing.B) {
 	var wg sync.WaitGroup
 	for i := 0; i < b.N; {
@@ -183,5 +202,5 @@ func BenchmarkHandleNewDelete(b *testing.B) {
 
 // C -> Go from a C-created thread (what each library worker pays per Go task and per
 // done-callback), and from C called by Go.
-func BenchmarkCallbackFromCThread(b *testing.B) { ctasks.CrossingsForeign(b.N) }
+func BenchmarkCallbackFromCThread(b *testing.B)  { ctasks.CrossingsForeign(b.N) }
 func BenchmarkCallbackFromGoThread(b *testing.B) { ctasks.CrossingsLocal(b.N) }

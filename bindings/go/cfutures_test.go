@@ -251,6 +251,42 @@ func TestSubmitC(t *testing.T) {
 	}
 }
 
+// Each C future is freed exactly once: SubmitC futures at Close (their value is borrowed
+// until then), the others as soon as they are done.
+func TestReferences(t *testing.T) {
+	ex := pool(t, cf.WithMaxWorkers(3))
+	before := ctasks.Drops()
+	var fs []*cf.Future[unsafe.Pointer]
+	for range 200 {
+		fs = append(fs, cf.SubmitC(ex, ctasks.CountedValue, nil, nil))
+	}
+	for _, f := range fs {
+		if v, err := f.Result(context.Background()); err != nil || v == nil || f.Raw() == nil {
+			t.Fatal(v, err)
+		}
+	}
+	if d := ctasks.Drops() - before; d != 0 {
+		t.Fatalf("%d values freed before Close", d)
+	}
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.Close(); f.Close() }()
+	}
+	wg.Wait()
+	if d := ctasks.Drops() - before; d != 200 {
+		t.Fatalf("%d values freed after Close, want 200", d)
+	}
+	g := cf.Submit(ex, func() (int, error) { return 1, nil })
+	if g.Err() != nil || g.Raw() != nil {
+		t.Fatal("a done Go future has let its C future go")
+	}
+	b := cf.SubmitBytes(ex, ctasks.Upper, []byte("x"))
+	if b.Err() != nil || b.Raw() != nil {
+		t.Fatal("a done bytes future has let its C future go")
+	}
+}
+
 func TestSubmitBytes(t *testing.T) {
 	ex := pool(t)
 	f := cf.SubmitBytes(ex, ctasks.Upper, []byte("hello, cfutures"))
@@ -635,12 +671,13 @@ func TestFinalizers(t *testing.T) {
 		}
 		for range 50 {
 			cf.SubmitC(ex, ctasks.Noop, nil, ctasks.CountDrop)
+			cf.SubmitC(ex, ctasks.CountedValue, nil, nil) // freed by the Future's cleanup
 			cf.Submit(ex, func() (int, error) { return 1, nil })
 		}
 		// neither ex nor the futures are closed
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for ctasks.Drops()-before < 50 {
+	for ctasks.Drops()-before < 100 {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d drops", ctasks.Drops()-before)
 		}

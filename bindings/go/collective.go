@@ -235,8 +235,7 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 		used = true
 		defer func() { // whatever ends the iteration: nothing left queued or pending
 			for _, f := range futures {
-				f.Cancel()
-				f.Close()
+				f.cancelNoWait()
 			}
 		}()
 		for ci := 0; ci < nChunks; ci++ {
@@ -263,7 +262,6 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 					return
 				}
 			}
-			f.Close()
 		}
 	}
 }

@@ -127,7 +127,7 @@ func (e *PanicError) Unwrap() error {
 // context's own error (context.DeadlineExceeded or context.Canceled).
 type timeoutError struct{ ctxErr error }
 
-func (e timeoutError) Error() string       { return ErrTimeout.Error() + ": " + e.ctxErr.Error() }
+func (e timeoutError) Error() string        { return ErrTimeout.Error() + ": " + e.ctxErr.Error() }
 func (e timeoutError) Is(target error) bool { return target == ErrTimeout }
 func (e timeoutError) Unwrap() error        { return e.ctxErr }
 

@@ -223,6 +223,7 @@ func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 func SubmitC(ex *Executor, fn, arg, argDrop unsafe.Pointer) *Future[unsafe.Pointer] {
 	f := newFuture[unsafe.Pointer]()
 	f.extract = extractPointer
+	f.keepRef = true
 	ptr := ex.h.acquire()
 	if ptr == nil {
 		if argDrop != nil {

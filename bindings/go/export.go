@@ -16,7 +16,7 @@ import "runtime/cgo"
 // closure (for Submit) and that learns of its completion (for every kind of submit).
 type goTask interface {
 	run(out *C.cfut_result) C.int32_t
-	onDone(d *doneInfo)
+	onDone(d *doneInfo) (releaseRef bool)
 }
 
 //export cfutGoTask
@@ -35,7 +35,9 @@ func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
 	t := ch.Value().(goTask)
 	ch.Delete()
 	d := doneInfoOf(f)
-	t.onDone(&d)
+	if t.onDone(&d) {
+		C.cfut_future_release(f) // the caller holds another reference meanwhile
+	}
 }
 
 //export cfutGoInit

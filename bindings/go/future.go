@@ -19,8 +19,8 @@ import (
 )
 
 // Future is the eventual outcome of a task. Waiting (Result, Err, Done) parks a goroutine
-// on a channel, never an OS thread. Methods are safe for concurrent use. Close releases the
-// C future early; a cleanup releases a forgotten one once the Future is unreachable.
+// on a channel, never an OS thread. Methods are safe for concurrent use. A Future holds a C
+// future until it is done (SubmitC's: until Close, with a cleanup as the backstop).
 type Future[T any] struct {
 	done chan struct{} // closed once the outcome below is set
 
@@ -33,6 +33,7 @@ type Future[T any] struct {
 	callbacks []func(*Future[T])
 
 	extract func(data unsafe.Pointer, n C.size_t) T // C tasks: the value from the C outcome
+	keepRef bool                                    // SubmitC: hold the C future until Close (the value is borrowed from it)
 
 	ref     futRef
 	cleanup runtime.Cleanup
@@ -63,9 +64,16 @@ func (r *futRef) release() {
 }
 
 func (r *futRef) close() {
-	if old := r.uses.Or(closedBit); old == 0 && r.ptr != nil {
+	if r.closeLater() {
 		C.cfut_future_release(r.ptr)
 	}
+}
+
+// closeLater marks the reference closed and reports whether the caller must release it
+// now (false: it was already closed, or the last user in flight will release it).
+func (r *futRef) closeLater() bool {
+	old := r.uses.Or(closedBit)
+	return old == 0 && r.ptr != nil
 }
 
 func newFuture[T any]() *Future[T] {
@@ -88,7 +96,11 @@ func (f *Future[T]) attach(cf *C.cfut_future, st C.cfut_status, h cgo.Handle) {
 		return
 	}
 	f.ref.ptr = cf
-	f.cleanup = runtime.AddCleanup(f, func(p *C.cfut_future) { C.cfut_future_release(p) }, cf)
+	if f.keepRef {
+		f.cleanup = runtime.AddCleanup(f, func(p *C.cfut_future) { C.cfut_future_release(p) }, cf)
+	}
+	// Otherwise the dispatcher drops the reference once the future is done (onDone): a
+	// done future keeps everything it needs in Go memory, so nothing is left to clean up.
 }
 
 // run executes the Go closure on a library worker (called through cfutGoTask).
@@ -156,7 +168,10 @@ func doneInfoOf(cf *C.cfut_future) doneInfo {
 // onDone runs once per future, on the dispatcher goroutine (or the completing thread in
 // the out-of-memory fallback): it settles the Go-side outcome, closes Done, then hands the
 // callbacks to a goroutine of their own, so user code never stalls the dispatcher.
-func (f *Future[T]) onDone(d *doneInfo) {
+//
+// It returns true when the caller must drop the future's own C reference (batched by the
+// dispatcher): every future but SubmitC's lets it go once done.
+func (f *Future[T]) onDone(d *doneInfo) (releaseRef bool) {
 	var val T
 	var err error
 	switch {
@@ -183,6 +198,10 @@ func (f *Future[T]) onDone(d *doneInfo) {
 	cbs := f.callbacks
 	f.callbacks = nil
 	f.mu.Unlock()
+	// Let the C future go (unless SubmitC's value borrows from it), before Done closes, so
+	// a done future's Raw is nil. The caller drops the reference through the C future it
+	// holds: f.ref.ptr may not be set yet (a task can finish before Submit's attach runs).
+	releaseRef = !f.keepRef && f.ref.uses.Or(closedBit) == 0
 	close(f.done)
 	if len(cbs) > 0 {
 		go func() {
@@ -191,6 +210,7 @@ func (f *Future[T]) onDone(d *doneInfo) {
 			}
 		}()
 	}
+	return releaseRef
 }
 
 func (f *Future[T]) callback(cb func(*Future[T])) {
@@ -210,6 +230,30 @@ func extractBytes(data unsafe.Pointer, n C.size_t) []byte {
 // Done is closed once the future has a value, an error, or was cancelled.
 func (f *Future[T]) Done() <-chan struct{} { return f.done }
 
+// spinDone polls Done for up to spinBudget (yielding to other goroutines) before the
+// caller parks: waking a parked goroutine's thread costs tens of microseconds on a VM, a
+// poll costs nanoseconds. Reports whether the future is done.
+func (f *Future[T]) spinDone() bool {
+	var start time.Time
+	for i := 0; ; i++ {
+		select {
+		case <-f.done:
+			return true
+		default:
+		}
+		if i%16 == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) > spinBudget {
+				return false
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+const spinBudget = 50 * time.Microsecond
+
 // outcome is valid once done is closed (the close publishes it).
 func (f *Future[T]) outcome() (T, error) { return f.val, f.err }
 
@@ -217,10 +261,8 @@ func (f *Future[T]) outcome() (T, error) { return f.val, f.err }
 // itself; a cancelled future gives ErrCancelled; a context deadline gives an error matching
 // both ErrTimeout and context.DeadlineExceeded (a cancelled context: context.Canceled).
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
-	select {
-	case <-f.done:
+	if f.spinDone() {
 		return f.outcome()
-	default:
 	}
 	select {
 	case <-f.done:
@@ -241,6 +283,9 @@ func (f *Future[T]) ResultTimeout(d time.Duration) (T, error) {
 	case <-f.done:
 		return f.outcome()
 	default:
+	}
+	if d != 0 && f.spinDone() {
+		return f.outcome()
 	}
 	if d < 0 {
 		<-f.done
@@ -263,7 +308,9 @@ func (f *Future[T]) ResultTimeout(d time.Duration) (T, error) {
 // Err waits until the future is done and returns its error (nil on success). Select on
 // Done first to avoid waiting.
 func (f *Future[T]) Err() error {
-	<-f.done
+	if !f.spinDone() {
+		<-f.done
+	}
 	return f.err
 }
 
@@ -276,6 +323,15 @@ func (f *Future[T]) Cancel() bool {
 		return f.cancelled
 	default:
 	}
+	ok := f.cancelNoWait()
+	if ok {
+		<-f.done // the dispatcher settles it at once
+	}
+	return ok
+}
+
+// cancelNoWait cancels without waiting for the dispatcher to close Done.
+func (f *Future[T]) cancelNoWait() bool {
 	ptr := f.ref.acquire()
 	if ptr == nil {
 		return f.Cancelled()
@@ -283,9 +339,6 @@ func (f *Future[T]) Cancel() bool {
 	ok := C.cfut_future_cancel(ptr)
 	f.ref.release()
 	runtime.KeepAlive(f)
-	if ok {
-		<-f.done // the dispatcher settles it at once
-	}
 	return bool(ok)
 }
 
@@ -339,15 +392,18 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
 	f.callback(fn)
 }
 
-// Close releases the C future. The outcome stays readable (for SubmitC futures the value
-// pointer is no longer valid). Closing never cancels a task. Idempotent.
+// Close releases the C future early. Only SubmitC futures need it (a cleanup is their
+// backstop): their value is borrowed from the C future and stays valid until Close. Other
+// futures release the C future themselves once done, so Close is optional for them. The
+// outcome stays readable; closing never cancels a task, but after Close, Cancel and
+// Running no longer reach it. Idempotent.
 func (f *Future[T]) Close() {
 	f.cleanup.Stop()
 	f.ref.close()
 }
 
-// Raw returns the C future (cfut_future*), borrowed: valid until Close, nil if the submit
-// failed or after Close. Keep f reachable (runtime.KeepAlive) while C code uses it.
+// Raw returns the C future (cfut_future*), borrowed: valid until Close (for Submit and
+// SubmitBytes futures, only until Done closes), nil if the submit failed or after Close. Keep f reachable (runtime.KeepAlive) while C code uses it.
 func (f *Future[T]) Raw() unsafe.Pointer {
 	ptr := f.ref.acquire()
 	if ptr == nil {

@@ -37,7 +37,9 @@ func dispatch() {
 				data:      unsafe.Pointer(it.data),
 				len:       it.len,
 			}
-			t.onDone(&d)
+			if t.onDone(&d) {
+				it.drop_owner = 1
+			}
 		}
 		C.cfutgo_port_release(p, n) // the futures' messages and bytes were copied above
 	}

@@ -15,10 +15,14 @@ static int32_t go_task_tramp(void *arg, cfut_result *out) {
 }
 
 // ---- The completion port ----
-// A future's completion must reach Go, but entering Go from a library worker costs a
-// cgo callback (and a P) per future. Instead, the done-callback stays in C: it records the
-// outcome and queues it, and one Go goroutine (the dispatcher) takes the queue in batches.
-// So C tasks never enter Go at all, and Go tasks enter Go once (to run).
+// A future's completion must reach Go. Entering Go from a library worker (a cgo callback)
+// costs a P hand-off per future, which is fine one at a time but serializes the workers
+// under load. So the done-callback stays in C and picks a path:
+//  - direct: when nothing else is being delivered, the worker enters Go itself
+//    (cfutGoDone): the lowest latency, one thread involved;
+//  - queued: when completions overlap, it records the outcome in a queue, and one Go
+//    goroutine (the dispatcher, port.go) settles them in batches: C tasks then never
+//    enter Go at all, and Go tasks enter Go once (to run).
 
 static pthread_mutex_t port_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t port_cv = PTHREAD_COND_INITIALIZER;
@@ -26,11 +30,21 @@ static cfutgo_done *port_buf[2]; // the one being filled, and the one the dispat
 static size_t port_cap[2];
 static size_t port_len;
 static int port_active;
-static int port_sleeping;
+static int port_idle = 1;    // the dispatcher is asleep with nothing to do
+static int direct_inflight;  // completions being delivered directly right now
 
 static void go_done_tramp(cfut_future *f, void *arg) {
+	uintptr_t h = (uintptr_t)arg;
+	if (__atomic_fetch_add(&direct_inflight, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    __atomic_load_n(&port_idle, __ATOMIC_ACQUIRE)) {
+		cfutGoDone(f, h);
+		__atomic_fetch_sub(&direct_inflight, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_fetch_sub(&direct_inflight, 1, __ATOMIC_RELEASE);
+
 	cfutgo_done d = {0};
-	d.handle = (uintptr_t)arg;
+	d.handle = h;
 	d.future = cfut_future_retain(f); // released by cfutgo_port_release
 	d.status = cfut_future_error(f, 0, &d.error);
 	if (d.status == CFUT_OK && d.error.status == CFUT_OK) {
@@ -41,9 +55,9 @@ static void go_done_tramp(cfut_future *f, void *arg) {
 	if (port_len == port_cap[a]) {
 		size_t cap = port_cap[a] ? 2 * port_cap[a] : 1024;
 		cfutgo_done *grown = realloc(port_buf[a], cap * sizeof *grown);
-		if (grown == NULL) { // out of memory: deliver directly through Go instead
+		if (grown == NULL) { // out of memory: deliver directly after all
 			pthread_mutex_unlock(&port_mu);
-			cfutGoDone(f, (uintptr_t)arg);
+			cfutGoDone(f, h);
 			cfut_future_release(f);
 			return;
 		}
@@ -51,8 +65,8 @@ static void go_done_tramp(cfut_future *f, void *arg) {
 		port_cap[a] = cap;
 	}
 	port_buf[a][port_len++] = d;
-	int wake = port_sleeping;
-	port_sleeping = 0;
+	int wake = port_idle;
+	__atomic_store_n(&port_idle, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&port_mu);
 	if (wake) {
 		pthread_cond_signal(&port_cv);
@@ -62,7 +76,7 @@ static void go_done_tramp(cfut_future *f, void *arg) {
 cfutgo_done *cfutgo_port_take(size_t *n) {
 	pthread_mutex_lock(&port_mu);
 	while (port_len == 0) {
-		port_sleeping = 1;
+		__atomic_store_n(&port_idle, 1, __ATOMIC_RELEASE);
 		pthread_cond_wait(&port_cv, &port_mu);
 	}
 	cfutgo_done *items = port_buf[port_active];
@@ -75,6 +89,9 @@ cfutgo_done *cfutgo_port_take(size_t *n) {
 
 void cfutgo_port_release(cfutgo_done *items, size_t n) {
 	for (size_t i = 0; i < n; i++) {
+		if (items[i].drop_owner) {
+			cfut_future_release(items[i].future);
+		}
 		cfut_future_release(items[i].future);
 	}
 }
@@ -83,14 +100,19 @@ static int32_t go_init_tramp(void *arg) {
 	return cfutGoInit((uintptr_t)arg);
 }
 
-// Registers the Go done-callback; a submit that fails leaves *out NULL.
+// Registers the Go done-callback; a submit that fails leaves *out NULL. The callback may
+// run at once, here, and drop the caller's reference (a done future lets it go): the extra
+// reference held around the call keeps f alive until the library is finished with it.
 static cfut_status watch(cfut_status st, cfut_future *f, uintptr_t h, cfut_future **out) {
 	if (st != CFUT_OK) {
 		return st;
 	}
-	*out = f;
-	// Never fails for a non-NULL future and callback; runs at once if already done.
-	return cfut_future_add_done_callback(f, go_done_tramp, (void *)h, NULL);
+	cfut_future_retain(f);
+	// Never fails for a non-NULL future and callback.
+	cfut_status cb = cfut_future_add_done_callback(f, go_done_tramp, (void *)h, NULL);
+	*out = f; // if already released, Go never uses it (its reference is marked closed)
+	cfut_future_release(f);
+	return cb;
 }
 
 cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out) {

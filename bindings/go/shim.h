@@ -13,6 +13,7 @@ typedef struct cfutgo_done {
 	cfut_error error;     // how it ended (message borrowed from the future)
 	const void *data;     // on success: the value pointer, or the bytes
 	size_t len;           // the bytes' length
+	int drop_owner;       // set by Go: also drop the Future's own reference
 } cfutgo_done;
 
 // Blocks until completions are queued; returns them (valid until the next call).

@@ -35,6 +35,13 @@ static int64_t ct_drops;
 static void ct_count_drop(void *arg) { (void)arg; __atomic_add_fetch(&ct_drops, 1, __ATOMIC_SEQ_CST); }
 static int64_t ct_drop_count(void) { return __atomic_load_n(&ct_drops, __ATOMIC_SEQ_CST); }
 
+// Sets a value whose drop function counts (it runs when the future's last reference goes).
+static int32_t ct_counted_value(void *arg, cfut_result *out) {
+	(void)arg;
+	cfut_result_set_value(out, (void *)&ct_drops, ct_count_drop);
+	return 0;
+}
+
 // Bytes task: returns the input upper-cased.
 static int32_t ct_upper(const void *in, size_t len, cfut_result *out) {
 	char *buf = malloc(len ? len : 1);
@@ -54,6 +61,7 @@ static void *ct_fail_ptr(void) { return (void *)ct_fail; }
 static void *ct_sleep_ms_ptr(void) { return (void *)ct_sleep_ms; }
 static void *ct_count_drop_ptr(void) { return (void *)ct_count_drop; }
 static void *ct_upper_ptr(void) { return (void *)ct_upper; }
+static void *ct_counted_value_ptr(void) { return (void *)ct_counted_value; }
 static void ct_empty(void) {}
 
 // The library's own floor: n no-op tasks submitted and waited for from C, in windows.
@@ -72,6 +80,17 @@ static int ct_c_batch(cfut_executor *ex, int n) {
 	}
 	return 0;
 }
+// Round trips: submit one no-op task, wait for it, n times (latency, not throughput).
+static int ct_c_roundtrips(cfut_executor *ex, int n) {
+	for (int i = 0; i < n; i++) {
+		cfut_future *f;
+		if (cfut_executor_submit(ex, ct_noop, NULL, NULL, &f) != CFUT_OK) return 1;
+		cfut_future_wait(f, CFUT_FOREVER);
+		cfut_future_release(f);
+	}
+	return 0;
+}
+
 static void *ct_int(intptr_t n) { return (void *)n; }
 */
 import "C"
@@ -86,6 +105,9 @@ var (
 	SleepMs   = C.ct_sleep_ms_ptr()   // arg milliseconds
 	CountDrop = C.ct_count_drop_ptr() // a cfut_drop_fn counting its calls
 	Upper     = C.ct_upper_ptr()      // bytes task: upper-cases its input
+	// CountedValue sets a value with CountDrop as its value_drop: it counts in Drops once
+	// the C future is freed.
+	CountedValue = C.ct_counted_value_ptr()
 )
 
 // Int makes an integer argument (an integer disguised as a pointer, as C code does).
@@ -100,6 +122,13 @@ func Drops() int64 { return int64(C.ct_drop_count()) }
 // CgoNoop is an empty Go -> C call, for measuring a crossing.
 func CgoNoop() { C.ct_empty() }
 
+// CRoundTrips submits one no-op C task and waits for it, n times, all in C.
+func CRoundTrips(ex unsafe.Pointer, n int) bool {
+	return C.ct_c_roundtrips((*C.cfut_executor)(ex), C.int(n)) == 0
+}
+
 // CBatch submits n no-op C tasks to ex (a cfut_executor*, from Executor.Raw) and waits for
 // them, all in C: the library's per-task cost without Go.
-func CBatch(ex unsafe.Pointer, n int) bool { return C.ct_c_batch((*C.cfut_executor)(ex), C.int(n)) == 0 }
+func CBatch(ex unsafe.Pointer, n int) bool {
+	return C.ct_c_batch((*C.cfut_executor)(ex), C.int(n)) == 0
+}
