@@ -236,6 +236,10 @@ void test_bad_input(void) {
              CFUT_INVALID_ARGUMENT); /* NULL results with result_size > 0 */
     CHECK_ST(cfut_executor_map(ex, bad_map, NULL, 8, items, 4, sizeof(int), res, sizeof(int), NULL, &m),
              CFUT_INVALID_ARGUMENT); /* NULL ctx with ctx_len > 0 */
+    CHECK_ST(cfut_executor_map(ex, bad_map, NULL, 0, items, SIZE_MAX / 2, 4, res, sizeof(int), NULL, &m),
+             CFUT_INVALID_ARGUMENT); /* count * item_size overflows */
+    CHECK_ST(cfut_executor_map(ex, bad_map, NULL, 0, items, SIZE_MAX / 2, 1, res, 8, NULL, &m),
+             CFUT_INVALID_ARGUMENT); /* count * result_size overflows */
     for (int i = 0; i < 5; i++) {
         cfut_map_options_init(&mo);
         mo.struct_size = bad_sizes[i] == (uint32_t)sizeof o - 1 ? (uint32_t)sizeof mo - 1

@@ -441,6 +441,13 @@ static void thread_names(void) {
         }
         CHECK_MSG(hits == 1, "thread name %s seen %d times", want, hits);
     }
+    /* Linux keeps the first 15 bytes of a name */
+    run_names("AVeryLongPrefixName", &nm);
+    CHECK_EQ(nm.n, 5);
+    for (int j = 0; j < nm.n; j++) {
+        CHECK_MSG(strcmp(nm.name[j], "AVeryLongPrefi") == 0 || strcmp(nm.name[j], "AVeryLongPrefix") == 0,
+                  "long-prefix thread name '%s'", nm.name[j]);
+    }
     /* default: "cfut-N_i" */
     run_names(NULL, &nm);
     for (int j = 0; j < nm.n; j++) {
@@ -571,7 +578,24 @@ static void initializer_failure(void) {
     for (int i = 0; i < 3; i++) {
         CHECK_ST(cfut_executor_submit(ex, never_task, tok_new(&drops, i), tok_drop, &f[i]), CFUT_OK);
     }
+    int mitems[4] = {1, 2, 3, 4};
+    cfut_map *bm = NULL;
+    cfut_map_options mo;
+    cfut_map_options_init(&mo);
+    mo.chunksize = 2;
+    CHECK_ST(cfut_executor_map(ex, copy_int, NULL, 0, mitems, 4, sizeof(int), NULL, 0, &mo, &bm), CFUT_OK);
     gate_open(&c.g);
+    for (size_t i = 0; i < 4; i++) {
+        size_t idx = 99;
+        cfut_error e = {0};
+        CHECK_ST(cfut_map_next(bm, &idx, &e), CFUT_BROKEN);
+        CHECK_EQ(idx, i);
+        CHECK_ST(e.status, CFUT_BROKEN);
+        CHECK_EQ(e.code, 7);
+    }
+    size_t idx;
+    CHECK_ST(cfut_map_next(bm, &idx, NULL), CFUT_EXHAUSTED);
+    cfut_map_free(bm);
     for (int i = 0; i < 3; i++) {
         CHECK_ST(cfut_future_result(f[i], CFUT_SECONDS(30), NULL), CFUT_BROKEN);
         cfut_error e = {0};
@@ -645,6 +669,95 @@ static void shutdown_from_worker(void) {
     cfut_future_release(f);
 }
 
+/* ---- callbacks running on worker threads -------------------------------------------------- */
+
+static atomic_int wcb_calls;
+static void release_self_cb(cfut_future *f, void *arg) {
+    CHECK(f == arg);
+    atomic_fetch_add(&wcb_calls, 1);
+    cfut_future_release(arg); /* the callback owned the caller's reference */
+}
+
+typedef struct chain {
+    cfut_executor *ex;
+    cfut_executor *other;
+    atomic_int submitted, runs;
+    cfut_status own_shutdown, other_shutdown;
+    gate done;
+    gate *start; /* the first task waits for it, so its callback runs on a worker */
+} chain;
+
+static int32_t chain_task(void *arg, cfut_result *out) {
+    (void)out;
+    chain *c = arg;
+    atomic_fetch_add(&c->runs, 1);
+    if (c->start) {
+        gate *g = c->start;
+        c->start = NULL;
+        return gate_wait(g, HANG_MS) ? 0 : 1;
+    }
+    return 0;
+}
+
+/* runs on the worker that completed the future: submit more work from there, and try to
+ * shut down (with wait) this pool (would deadlock) and another pool (fine) */
+static void chain_cb(cfut_future *f, void *arg) {
+    (void)f;
+    chain *c = arg;
+    if (atomic_fetch_add(&c->submitted, 1) < 5) {
+        cfut_future *g = NULL;
+        if (cfut_executor_submit(c->ex, chain_task, c, NULL, &g) == CFUT_OK) {
+            CHECK_ST(cfut_future_add_done_callback(g, chain_cb, c, NULL), CFUT_OK);
+            cfut_future_release(g);
+        }
+        return;
+    }
+    c->own_shutdown = cfut_executor_shutdown(c->ex, true, false);
+    c->other_shutdown = cfut_executor_shutdown(c->other, true, false);
+    gate_open(&c->done);
+}
+
+static void callbacks_on_workers(void) {
+    static chain dummy;
+    atomic_store(&wcb_calls, 0);
+    cfut_executor *ex = pool(3, NULL);
+    for (int i = 0; i < 50; i++) {
+        cfut_future *f = NULL;
+        CHECK_ST(cfut_executor_submit(ex, chain_task, &dummy, NULL, &f), CFUT_OK);
+        CHECK_ST(cfut_future_add_done_callback(f, release_self_cb, f, NULL), CFUT_OK);
+        /* f is not ours any more */
+    }
+    cfut_executor_free(ex);
+    CHECK_EQ(atomic_load(&wcb_calls), 50);
+    CHECK_EQ(atomic_load(&dummy.runs), 50);
+
+    chain c = {0};
+    gate start;
+    gate_init(&start);
+    gate_init(&c.done);
+    c.ex = pool(2, NULL);
+    c.other = pool(2, NULL);
+    cfut_future *other_f = NULL;
+    CHECK_ST(cfut_executor_submit(c.other, chain_task, &c, NULL, &other_f), CFUT_OK);
+    CHECK_ST(cfut_future_wait(other_f, CFUT_FOREVER), CFUT_OK);
+    c.start = &start;
+    cfut_future *f = NULL;
+    CHECK_ST(cfut_executor_submit(c.ex, chain_task, &c, NULL, &f), CFUT_OK);
+    CHECK_ST(cfut_future_add_done_callback(f, chain_cb, &c, NULL), CFUT_OK);
+    gate_open(&start);
+    CHECK(gate_wait(&c.done, HANG_MS));
+    CHECK_ST(c.own_shutdown, CFUT_WOULD_DEADLOCK);
+    CHECK_ST(c.other_shutdown, CFUT_OK);
+    CHECK(cfut_future_done(other_f));
+    cfut_executor_free(c.ex);
+    cfut_executor_free(c.other);
+    CHECK_EQ(atomic_load(&c.runs), 7);
+    cfut_future_release(f);
+    cfut_future_release(other_f);
+    gate_destroy(&c.done);
+    gate_destroy(&start);
+}
+
 void test_executor(void) {
     RUN(submit_pow);
     RUN(task_outcomes);
@@ -656,6 +769,7 @@ void test_executor(void) {
     RUN(thread_names);
     RUN(default_workers);
     RUN(shutdown_from_worker);
+    RUN(callbacks_on_workers);
 }
 
 void test_init(void) {

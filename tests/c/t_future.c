@@ -210,6 +210,14 @@ static void nested_outer(cfut_future *f, void *arg) {
     atomic_fetch_add(&n->outer, 1);
     CHECK_ST(cfut_future_add_done_callback(f, nested_inner, n, NULL), CFUT_OK);
     CHECK_EQ(atomic_load(&n->inner), 1);
+    /* no library lock is held while a callback runs: the future is usable from inside */
+    CHECK_ST(cfut_future_set_result(f, NULL, NULL), CFUT_INVALID_STATE);
+    CHECK_ST(cfut_future_set_error(f, 1, NULL), CFUT_INVALID_STATE);
+    CHECK(!cfut_future_cancel(f));
+    CHECK(!cfut_future_set_running_or_notify_cancel(f));
+    CHECK_ST(cfut_future_wait(f, CFUT_FOREVER), CFUT_OK);
+    CHECK_ST(cfut_future_result(f, CFUT_FOREVER, NULL), CFUT_OK);
+    cfut_future_release(cfut_future_retain(f));
 }
 static void nested_callback(void) {
     nested n = {0};
@@ -219,6 +227,52 @@ static void nested_callback(void) {
     CHECK_EQ(atomic_load(&n.outer), 1);
     CHECK_EQ(atomic_load(&n.inner), 1);
     cfut_future_release(f);
+}
+
+/* A callback may own (and release) the last reference to its future: the usual C
+ * "free it when done" pattern. ASAN / valgrind check the library does not touch it after. */
+static atomic_int released_in_cb;
+static void release_cb(cfut_future *f, void *arg) {
+    CHECK(f == arg);
+    CHECK(cfut_future_done(f));
+    atomic_fetch_add(&released_in_cb, 1);
+    cfut_future_release(arg);
+}
+
+typedef struct owner {
+    cfut_future *f;
+    int how;
+} owner;
+
+static void *complete_and_release(void *p) {
+    owner *o = p;
+    if (o->how == 0) {
+        CHECK_ST(cfut_future_set_result(o->f, NULL, NULL), CFUT_OK);
+    } else {
+        CHECK(cfut_future_cancel(o->f));
+    }
+    cfut_future_release(o->f);
+    return NULL;
+}
+
+static void release_in_callback(void) {
+    atomic_store(&released_in_cb, 0);
+    /* already done: the callback runs at once and frees the future */
+    cfut_future *f = fx_ok(1);
+    CHECK_ST(cfut_future_add_done_callback(f, release_cb, f, NULL), CFUT_OK);
+    CHECK_EQ(atomic_load(&released_in_cb), 1);
+    /* completed / cancelled later by another thread holding its own reference */
+    for (int how = 0; how < 2; how++) {
+        f = fx_pending();
+        owner o = {cfut_future_retain(f), how};
+        nested n2 = {0};
+        CHECK_ST(cfut_future_add_done_callback(f, release_cb, f, NULL), CFUT_OK); /* our reference goes */
+        CHECK_ST(cfut_future_add_done_callback(o.f, nested_inner, &n2, NULL), CFUT_OK);
+        pthread_t t = spawn(complete_and_release, &o);
+        join(t);
+        CHECK_EQ(atomic_load(&n2.inner), 1);
+    }
+    CHECK_EQ(atomic_load(&released_in_cb), 3);
 }
 
 /* ---- states: 10-14, 17 ------------------------------------------------------------- */
@@ -547,6 +601,7 @@ void test_futures(void) {
     RUN(callbacks_in_order_exactly_once);
     RUN(callback_never_run_is_dropped);
     RUN(nested_callback);
+    RUN(release_in_callback);
     RUN(cancel_and_predicates);
     RUN(set_running_or_notify_cancel);
     RUN(result_and_error_with_timeout_zero);

@@ -493,6 +493,50 @@ static void map_shutdown_race(void) {
     }
 }
 
+/* A shutdown while a bounded map is iterated: chunks that can no longer be submitted come
+ * out as CFUT_SHUTDOWN, in order; the map also survives its executor being freed. */
+static void map_refused_mid_iteration(void) {
+    for (int how = 0; how < 2; how++) {
+        cfut_executor *ex = pool(2);
+        atomic_int calls = 0;
+        pair items[6] = {{2, 1}, {2, 2}, {2, 3}, {2, 4}, {2, 5}, {2, 6}};
+        long res[6] = {0};
+        cfut_map_options o = opts(1, CFUT_FOREVER, 2);
+        cfut_map *m = NULL;
+        CHECK_ST(cfut_executor_map(ex, pow_fn, &calls, 0, items, 6, sizeof(pair), res, sizeof(long), &o, &m), CFUT_OK);
+        size_t idx = 99;
+        CHECK_ST(cfut_map_next(m, &idx, NULL), CFUT_OK);
+        CHECK_EQ(idx, 0);
+        CHECK_EQ(res[0], 2);
+        if (how == 0) {
+            CHECK_ST(cfut_executor_shutdown(ex, true, false), CFUT_OK);
+        } else {
+            cfut_executor_free(ex); /* the map handle stays usable */
+            ex = NULL;
+        }
+        int ok = 1, refused = 0;
+        for (size_t i = 1; i < 6; i++) {
+            cfut_error e;
+            cfut_status st = cfut_map_next(m, &idx, &e);
+            CHECK_EQ(idx, i);
+            if (st == CFUT_OK) {
+                CHECK(refused == 0); /* submitted chunks form a prefix */
+                CHECK_EQ(res[i], 1L << (i + 1));
+                ok++;
+            } else {
+                CHECK_ST(st, CFUT_SHUTDOWN);
+                CHECK_ST(e.status, CFUT_SHUTDOWN);
+                refused++;
+            }
+        }
+        CHECK_EQ(ok, 2); /* chunks 0 and 1 were in flight before the shutdown */
+        CHECK_ST(cfut_map_next(m, &idx, NULL), CFUT_EXHAUSTED);
+        CHECK_EQ(atomic_load(&calls), ok);
+        cfut_map_free(m);
+        cfut_executor_free(ex);
+    }
+}
+
 void test_map(void) {
     RUN(map_in_order);
     RUN(map_exception);
@@ -504,4 +548,5 @@ void test_map(void) {
     RUN(map_edge_cases);
     RUN(map_cancelled_by_shutdown);
     RUN(map_shutdown_race);
+    RUN(map_refused_mid_iteration);
 }
