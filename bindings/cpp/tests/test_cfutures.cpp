@@ -522,6 +522,36 @@ TEST(Lifetime, ManySubmitsFromManyThreads) {
   EXPECT_EQ(sum.load(), 4L * (1999L * 2000L / 2));
 }
 
+TEST(Lifetime, StressCancelsCallbacksAndShutdownRacingSubmits) {
+  // Every callback runs exactly once, every argument and value is destroyed exactly once,
+  // whatever mix of completion, cancellation and refusal (after shutdown) each task meets.
+  Tracked::main_id = std::this_thread::get_id();
+  std::atomic<int> callbacks{0}, submitted{0}, refused{0};
+  {
+    cfut::ThreadPool pool(3);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 3; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < 3000; ++i) {
+          try {
+            auto f = pool.submit([](Tracked a) { return Tracked(a.v + 1); }, Tracked(i));
+            ++submitted;
+            f.add_done_callback([&](cfut::Future<Tracked>) { ++callbacks; });
+            if ((i + t) % 3 == 0) f.cancel();
+          } catch (const cfut::shutdown_error &) {
+            ++refused;
+          }
+        }
+      });
+    std::this_thread::sleep_for(5ms);
+    pool.shutdown(false, true);  // races the submitting threads
+    for (auto &th : ts) th.join();
+  }
+  EXPECT_EQ(callbacks.load(), submitted.load());
+  EXPECT_EQ(submitted.load() + refused.load(), 9000);
+  EXPECT_EQ(Tracked::live.load(), 0);
+}
+
 // ----------------------------------------------------------------------------------------
 // Executor
 
