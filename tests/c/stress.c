@@ -207,6 +207,54 @@ static void *submit_loop(void *p) {
             idx[n] = i;
             n++;
         }
+        /* collect the batch in one of several ways, racing completions and cancels */
+        long batch = base / WINDOW;
+        if (n > 0 && batch % 4 == 1) {
+            bool done[WINDOW];
+            size_t nd = 0;
+            if (cfut_wait(fs, (size_t)n, CFUT_FOREVER, CFUT_ALL_COMPLETED, done, &nd) != CFUT_OK || nd != (size_t)n) {
+                s->bad++;
+            }
+            for (int k = 0; k < n; k++) {
+                s->bad += !done[k] || !cfut_future_done(fs[k]);
+            }
+        } else if (n > 0 && batch % 4 == 2) {
+            cfut_as_completed *it = NULL;
+            bool seen[WINDOW] = {0};
+            if (cfut_as_completed_new(fs, (size_t)n, CFUT_FOREVER, &it) != CFUT_OK) {
+                s->bad++;
+            } else {
+                size_t k;
+                int got = 0;
+                cfut_status st;
+                while ((st = cfut_as_completed_next(it, &k)) == CFUT_OK) {
+                    if (k >= (size_t)n || seen[k] || !cfut_future_done(fs[k])) {
+                        s->bad++;
+                    } else {
+                        seen[k] = true;
+                        got++;
+                    }
+                }
+                s->bad += st != CFUT_EXHAUSTED || got != n;
+                cfut_as_completed_free(it);
+            }
+        } else if (n > 0 && batch % 4 == 3) {
+            bool done[WINDOW];
+            size_t nd = 0;
+            if (cfut_wait(fs, (size_t)n, CFUT_FOREVER, CFUT_FIRST_EXCEPTION, done, &nd) != CFUT_OK) {
+                s->bad++;
+            } else if (nd != (size_t)n) {
+                /* returned early: a failed future must be among the done ones */
+                bool failed_seen = false;
+                for (int k = 0; k < n; k++) {
+                    cfut_error e;
+                    if (done[k] && cfut_future_error(fs[k], 0, &e) == CFUT_OK && e.status == CFUT_TASK_FAILED) {
+                        failed_seen = true;
+                    }
+                }
+                s->bad += !failed_seen;
+            }
+        }
         for (int k = 0; k < n; k++) {
             cfut_future *f = fs[k];
             long i = idx[k];

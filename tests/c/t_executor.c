@@ -143,6 +143,17 @@ static int32_t outcome_task(void *arg, cfut_result *out) {
         cfut_result_set_value(out, tok_new(&val_drops, 9), tok_drop);
         cfut_result_set_error(out, 4, NULL);
         return 0;
+    case 10: { /* a pointer value replaced by bytes: the pointer is dropped at once */
+        int before = atomic_load(&val_drops);
+        cfut_result_set_value(out, tok_new(&val_drops, 10), tok_drop);
+        cfut_result_set_bytes(out, "xy", 2);
+        return atomic_load(&val_drops) == before + 1 ? 0 : 58;
+    }
+    case 11: { /* a second payload replaces the first, which is dropped exactly once */
+        cfut_result_set_error_payload(out, tok_new(&payload_drops, 110), tok_drop);
+        cfut_result_set_error_payload(out, tok_new(&payload_drops, 111), tok_drop);
+        return 12;
+    }
     default:
         return -1;
     }
@@ -153,8 +164,8 @@ static void task_outcomes(void) {
     atomic_store(&val_drops, 0);
     atomic_store(&payload_drops, 0);
     cfut_executor *ex = pool(2, NULL);
-    cfut_future *f[10];
-    for (long m = 0; m < 10; m++) {
+    cfut_future *f[12];
+    for (long m = 0; m < 12; m++) {
         f[m] = NULL;
         CHECK_ST(cfut_executor_submit(ex, outcome_task, tok_new(&drops, m), tok_drop, &f[m]), CFUT_OK);
     }
@@ -205,17 +216,26 @@ static void task_outcomes(void) {
     CHECK_ST(e.status, CFUT_TASK_FAILED);
     CHECK_EQ(e.code, 4);
 
+    CHECK_ST(cfut_future_result_bytes(f[10], CFUT_FOREVER, &data, &len), CFUT_OK);
+    CHECK(len == 2 && data && memcmp(data, "xy", 2) == 0);
+
+    CHECK_ST(cfut_future_error(f[11], CFUT_FOREVER, &e), CFUT_OK);
+    CHECK_EQ(e.code, 12);
+    CHECK_EQ(tok_value(e.payload), 111);
+
     cfut_executor_free(ex);
-    CHECK_EQ(atomic_load(&drops), 10);
-    CHECK_EQ(atomic_load(&payload_drops), 0); /* payloads live as long as their future */
-    /* case 4's first value; case 9's value belongs to a failed outcome that can never be
-     * read: the library may drop it at completion or with the future (exactly once). */
-    CHECK(atomic_load(&val_drops) == 1 || atomic_load(&val_drops) == 2);
-    for (int m = 0; m < 10; m++) {
+    CHECK_EQ(atomic_load(&drops), 12);
+    /* payloads live as long as their future (the replaced one may already be gone) */
+    CHECK(atomic_load(&payload_drops) <= 1);
+    /* case 4's first value and case 10's replaced pointer; case 9's value belongs to a
+     * failed outcome that can never be read: the library may drop it at completion or
+     * with the future (exactly once either way). */
+    CHECK(atomic_load(&val_drops) == 2 || atomic_load(&val_drops) == 3);
+    for (int m = 0; m < 12; m++) {
         cfut_future_release(f[m]);
     }
-    CHECK_EQ(atomic_load(&payload_drops), 2);
-    CHECK_EQ(atomic_load(&val_drops), 3);
+    CHECK_EQ(atomic_load(&payload_drops), 4);
+    CHECK_EQ(atomic_load(&val_drops), 4);
 }
 
 /* ---- fire-and-forget ----------------------------------------------------------------- */
