@@ -263,6 +263,68 @@ static void fire_and_forget(void) {
     cfut_executor_free(ex);
 }
 
+/* Cancelling a queued task: true, done at once, callbacks on this thread, arg dropped
+ * before cancel returns, the task never runs. Running / finished tasks cannot be cancelled.
+ * Releasing a future early never cancels its task. */
+static int32_t block_task(void *arg, cfut_result *out);
+
+typedef struct cancel_rec {
+    atomic_int calls;
+    pthread_t thread;
+    bool cancelled;
+} cancel_rec;
+
+static void cancel_rec_cb(cfut_future *f, void *arg) {
+    cancel_rec *r = arg;
+    r->thread = pthread_self();
+    r->cancelled = cfut_future_cancelled(f);
+    atomic_fetch_add(&r->calls, 1);
+}
+
+static void cancel_queued_task(void) {
+    atomic_int drops = 0;
+    atomic_store(&ff_runs, 0);
+    atomic_store(&val_drops, 0);
+    cfut_executor *ex = pool(1, NULL);
+    gate g;
+    gate_init(&g);
+    cfut_future *running = NULL;
+    CHECK_ST(cfut_executor_submit(ex, block_task, &g, NULL, &running), CFUT_OK);
+    CHECK(gate_wait_count(&g, 1, HANG_MS));
+    CHECK(cfut_future_running(running));
+    CHECK(!cfut_future_cancel(running));
+    cfut_future *q = NULL;
+    CHECK_ST(cfut_executor_submit(ex, ff_task, tok_new(&drops, 1), tok_drop, &q), CFUT_OK);
+    CHECK(!cfut_future_done(q) && !cfut_future_running(q));
+    cancel_rec r = {0};
+    CHECK_ST(cfut_future_add_done_callback(q, cancel_rec_cb, &r, NULL), CFUT_OK);
+    CHECK(cfut_future_cancel(q));
+    CHECK_EQ(atomic_load(&drops), 1); /* dropped by cancel itself */
+    CHECK_EQ(atomic_load(&r.calls), 1);
+    CHECK(pthread_equal(r.thread, pthread_self()));
+    CHECK(r.cancelled);
+    CHECK(cfut_future_cancel(q)); /* already cancelled: true, nothing re-run */
+    CHECK_EQ(atomic_load(&r.calls), 1);
+    CHECK_ST(cfut_future_result(q, CFUT_FOREVER, NULL), CFUT_CANCELLED);
+    /* queued tasks whose futures were released at once still run */
+    for (int i = 0; i < 5; i++) {
+        cfut_future *h = NULL;
+        CHECK_ST(cfut_executor_submit(ex, ff_task, tok_new(&drops, 2), tok_drop, &h), CFUT_OK);
+        cfut_future_release(h);
+    }
+    gate_open(&g);
+    CHECK_ST(cfut_future_result(running, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK(!cfut_future_cancel(running));
+    CHECK_ST(cfut_executor_shutdown(ex, true, false), CFUT_OK);
+    CHECK_EQ(atomic_load(&ff_runs), 5);
+    CHECK_EQ(atomic_load(&drops), 6);
+    CHECK_EQ(atomic_load(&val_drops), 5); /* the released futures' values went with them */
+    cfut_future_release(q);
+    cfut_future_release(running);
+    cfut_executor_free(ex);
+    gate_destroy(&g);
+}
+
 /* ---- submit_bytes (copied input) ------------------------------------------------------ */
 
 static int32_t sum_bytes(const void *input, size_t len, cfut_result *out) {
@@ -612,6 +674,7 @@ static void initializer_failure(void) {
         CHECK_EQ(idx, i);
         CHECK_ST(e.status, CFUT_BROKEN);
         CHECK_EQ(e.code, 7);
+        CHECK(e.message == NULL || strlen(e.message) > 0); /* valid until the next call */
     }
     size_t idx;
     CHECK_ST(cfut_map_next(bm, &idx, NULL), CFUT_EXHAUSTED);
@@ -782,6 +845,7 @@ void test_executor(void) {
     RUN(submit_pow);
     RUN(task_outcomes);
     RUN(fire_and_forget);
+    RUN(cancel_queued_task);
     RUN(submit_bytes);
     RUN(saturation);
     RUN(blocking_all_start);
