@@ -709,3 +709,84 @@ func TestStringAndStatus(t *testing.T) {
 		t.Fatal(keys)
 	}
 }
+
+func TestWaitMany(t *testing.T) {
+	ex := pool(t, cf.WithMaxWorkers(4))
+	var fs []*cf.Future[int]
+	for i := range 10000 {
+		fs = append(fs, cf.Submit(ex, func() (int, error) {
+			if i == 9000 {
+				return 0, errMine
+			}
+			return i, nil
+		}))
+	}
+	done, _, err := cf.Wait(fs, cf.FirstException, cf.Forever)
+	if err != nil || len(done) == 0 {
+		t.Fatal(err)
+	}
+	done, notDone, err := cf.Wait(fs, cf.AllCompleted, 10*time.Second)
+	if err != nil || len(done) != len(fs) || len(notDone) != 0 {
+		t.Fatal(len(done), len(notDone), err)
+	}
+	n := 0
+	for f, err := range cf.AsCompleted(context.Background(), fs...) {
+		if err != nil || f == nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != len(fs) {
+		t.Fatal(n)
+	}
+}
+
+// Submitting, cancelling, waiting and shutting down all at once, from many goroutines.
+func TestStormWithShutdown(t *testing.T) {
+	ex := pool(t, cf.WithMaxWorkers(4))
+	const G = 1000
+	var wg sync.WaitGroup
+	var ok, cancelled, refused atomic.Int64
+	start := make(chan struct{})
+	for g := range G {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range 10 {
+				var f *cf.Future[int]
+				if i%2 == 0 {
+					f = cf.Submit(ex, func() (int, error) { return i, nil })
+				} else {
+					c := cf.SubmitC(ex, ctasks.Square, ctasks.Int(i), nil)
+					defer c.Close()
+					f = cf.Submit(ex, func() (int, error) {
+						v, err := c.Result(context.Background())
+						return ctasks.Value(v), err
+					})
+				}
+				if g%7 == 0 {
+					f.Cancel()
+				}
+				switch v, err := f.Result(context.Background()); {
+				case err == nil && (v == i || v == i*i):
+					ok.Add(1)
+				case err == cf.ErrCancelled:
+					cancelled.Add(1)
+				case errors.Is(err, cf.ErrShutdown):
+					refused.Add(1)
+				default:
+					t.Error(i, v, err)
+				}
+			}
+		}()
+	}
+	close(start)
+	time.Sleep(2 * time.Millisecond)
+	ex.Shutdown(false, true)
+	wg.Wait()
+	if ok.Load()+cancelled.Load()+refused.Load() != G*10 {
+		t.Fatal("a future was lost")
+	}
+	t.Logf("ok %d, cancelled %d, refused %d", ok.Load(), cancelled.Load(), refused.Load())
+}

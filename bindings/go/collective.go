@@ -32,57 +32,81 @@ func Wait[F Awaitable](futures []F, mode WaitMode, timeout time.Duration) (done,
 		return nil, nil, fmt.Errorf("%w: wait mode %d", ErrInvalidArgument, mode)
 	}
 	fs := dedupe(futures)
-	satisfied := func() bool {
-		nDone := 0
-		for _, f := range fs {
-			select {
-			case <-f.Done():
-				nDone++
-				if mode == FirstCompleted || mode == FirstException && f.failed() {
-					return true
-				}
-			default:
-			}
+	var pending []F
+	nDone, anyFailed := 0, false
+	for _, f := range fs {
+		if isClosed(f.Done()) {
+			nDone++
+			anyFailed = anyFailed || f.failed()
+		} else {
+			pending = append(pending, f)
 		}
-		return nDone == len(fs)
 	}
-	if !satisfied() && timeout != 0 {
-		err = waitUntil(fs, timeout, satisfied)
+	holds := func() bool {
+		return len(pending) == 0 || mode == FirstCompleted && nDone > 0 || mode == FirstException && anyFailed
+	}
+	if !holds() && timeout != 0 {
+		var deadline <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			deadline = t.C
+		}
+		if mode == AllCompleted {
+			err = waitAll(pending, deadline)
+		} else {
+			err = waitFirst(pending, mode, deadline)
+		}
+	} else if !holds() {
+		err = ErrTimeout
 	}
 	for _, f := range fs {
-		select {
-		case <-f.Done():
+		if isClosed(f.Done()) {
 			done = append(done, f)
-		default:
+		} else {
 			notDone = append(notDone, f)
 		}
-	}
-	if err == nil && !satisfied() {
-		err = ErrTimeout
 	}
 	return done, notDone, err
 }
 
-// waitUntil blocks until cond() holds after some future completes, or the timeout passes.
-func waitUntil[F Awaitable](fs []F, timeout time.Duration, cond func() bool) error {
-	var deadline <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		deadline = t.C
+// waitAll waits for each future in turn: O(n), no goroutines.
+func waitAll[F Awaitable](fs []F, deadline <-chan time.Time) error {
+	for _, f := range fs {
+		select {
+		case <-f.Done():
+		case <-deadline:
+			return ErrTimeout
+		}
 	}
+	return nil
+}
+
+// waitFirst waits until one future completes (FirstCompleted) or fails (FirstException,
+// which also ends when every future is done).
+func waitFirst[F Awaitable](fs []F, mode WaitMode, deadline <-chan time.Time) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	ready := fanIn(fs, stop)
-	for {
+	for range fs {
 		select {
-		case <-ready:
-			if cond() {
+		case i := <-ready:
+			if mode == FirstCompleted || fs[i].failed() {
 				return nil
 			}
 		case <-deadline:
 			return ErrTimeout
 		}
+	}
+	return nil
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -241,7 +265,7 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 		for ci := 0; ci < nChunks; ci++ {
 			f := futures[ci]
 			c, err := f.Result(ctx)
-			if err != nil && !isDone(f) {
+			if err != nil && !isClosed(f.done) {
 				var zero R
 				yield(zero, err) // the deadline or the context ended first
 				return
@@ -263,15 +287,6 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 				}
 			}
 		}
-	}
-}
-
-func isDone[T any](f *Future[T]) bool {
-	select {
-	case <-f.done:
-		return true
-	default:
-		return false
 	}
 }
 
