@@ -238,6 +238,13 @@ def main():
         "Python " + platform.python_version(), sh(["rustc", "--version"]),
         sh(["gcc", "--version"]).splitlines()[0] if sh(["gcc", "--version"]) else "gcc ?",
         sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"])))
+    libso = os.path.join(os.path.dirname(os.path.abspath(a.cbench)), "..", "..", "target", "release", "libcfutures.so")
+    try:
+        lib_time = datetime.datetime.fromtimestamp(os.path.getmtime(libso), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except OSError:
+        lib_time = "?"
+    w("- library: `target/release/libcfutures.so` built %s; last commit touching `src/`: %s" % (
+        lib_time, sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "log", "-1", "--format=%h %s", "--", "../src"])))
     w("- cells: median [min–max] over rounds. Ratio columns: how many times *better* cfutures is "
       "(>1 = cfutures better, whatever the metric's direction), computed per round (paired) then "
       "the median; ⚠ = the per-round ratios spread more than 2×.")
