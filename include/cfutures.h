@@ -64,6 +64,38 @@
 #define CFUT_SECONDS(n) ((uint64_t)(n) * UINT64_C(1000000000))
 
 
+#define MAGIC 1414874691
+
+#define HEADER 32
+
+#define CONFIG 1
+
+#define RUN_BYTES 2
+
+#define RUN_MAP 3
+
+#define QUIT 4
+
+#define READY 10
+
+#define INIT_FAILED 11
+
+#define DONE 12
+
+/**
+ * `DONE` flags in the low bits of `arg`; the task's code is in the high 32 bits.
+ */
+#define DONE_ERROR 1
+
+#define DONE_RETIRING 2
+
+/**
+ * The task set no value (the parent's result pointer is NULL, not empty bytes).
+ */
+#define DONE_EMPTY 4
+
+#define MapChunk_SIZE 32
+
 /**
  * `cfut_wait` returns when any future is done (cancelled ones included).
  */
@@ -79,6 +111,49 @@
  * `cfut_wait` returns when every future is done.
  */
 #define CFUT_ALL_COMPLETED 2
+
+/**
+ * `on_worker_death`: only the future whose worker died fails (`CFUT_WORKER_DIED`); the
+ * worker is replaced and the pool goes on (the default).
+ */
+#define CFUT_REPLACE_WORKER 0
+
+/**
+ * `on_worker_death`: CPython's `BrokenProcessPool`: any unexpected worker death (busy or
+ * idle) breaks the pool: every pending and running future fails with `CFUT_BROKEN`, the
+ * other workers are killed, later submits return `CFUT_BROKEN`.
+ */
+#define CFUT_BREAK_POOL 1
+
+/**
+ * `start_method`: every worker is a fresh process (the default). The host executable is
+ * executed again (from `/proc/self/exe`) with libcfutures preloaded, and the library takes
+ * the new process over in its ELF constructor, before `main` and before the constructors
+ * of the objects that depend on libcfutures (including the main executable's C++ static
+ * initialisers) run: a worker inherits no threads, no locks and no heap from the host,
+ * so a multithreaded host is safe, and tasks may use OpenMP, BLAS, CUDA, Go or threads.
+ * Set-up that tasks need (globals, C++ objects) belongs in the pool's `initializer`.
+ * The host's `main` never runs in a worker. Workers start in their own process group, so
+ * a terminal's Ctrl-C reaches the host only; they ignore SIGINT and SIGPIPE.
+ */
+#define CFUT_START_SPAWN 0
+
+/**
+ * `start_method`: at `cfut_process_pool_new`, the pool's manager thread forks a zygote
+ * from the host once; the zygote (single-threaded, all other descriptors closed) forks
+ * every worker, the first ones and the replacements. Workers start faster, and see the
+ * host's memory as it was at pool creation (globals set by `main`, data loaded before).
+ *
+ * HAZARDS, as for any fork of a multithreaded process: a lock held by another host
+ * thread at the moment of the fork (inside malloc replacements, loggers, the host
+ * runtime's own locks) stays locked forever in the zygote and in every worker; threads
+ * do not exist there, so runtimes with thread pools (OpenMP, OpenBLAS, tokio, Go, CUDA,
+ * Python) and cfutures' own thread pools hang or fail if a task uses them; secrets in
+ * host memory are copied into workers. glibc's malloc, stdio and dlopen are safe there.
+ * Prefer SPAWN unless tasks need state that only exists in the host's memory and are
+ * plain computations. Functions and data must exist at pool creation.
+ */
+#define CFUT_START_FORK 1
 
 /**
  * An `as_completed` iterator. Single owner, used by one thread at a time; free it with
@@ -229,6 +304,62 @@ typedef struct cfut_map_options {
 typedef int32_t (*cfut_map_fn)(const void *ctx, const void *item, void *result_slot);
 
 /**
+ * Options for `cfut_process_pool_new`. Always start from `cfut_process_pool_options_init`.
+ */
+typedef struct cfut_process_pool_options {
+  /**
+   * Must be `sizeof(cfut_process_pool_options)` (set by the init function).
+   */
+  uint32_t struct_size;
+  /**
+   * Worker processes at most; 0 = the number of available CPUs. Workers start on
+   * demand: a submit starts one only when no worker is idle.
+   */
+  uint32_t max_workers;
+  /**
+   * 0 = unlimited; else a worker exits after this many tasks (map chunks count as one)
+   * and a fresh one replaces it. Its last result is delivered normally.
+   */
+  uint32_t max_tasks_per_child;
+  /**
+   * Per-task limit, counted from the moment the task is sent to a worker (waiting in
+   * the queue does not count): when it passes, the worker and its process group are
+   * killed with SIGKILL, the future fails at once with `CFUT_TIMEOUT` as its status
+   * (see `cfut_future_result`), and a new worker replaces it. `CFUT_FOREVER` (the
+   * default) = no limit.
+   */
+  uint64_t task_timeout_ns;
+  /**
+   * `CFUT_REPLACE_WORKER` (default) or `CFUT_BREAK_POOL`.
+   */
+  uint32_t on_worker_death;
+  /**
+   * `CFUT_START_SPAWN` (default) or `CFUT_START_FORK`.
+   */
+  uint32_t start_method;
+  /**
+   * Optional: runs once in each new worker before its first task, as
+   * `initializer(copy_of_initializer_input, initializer_len, out)`. A non-zero return (or
+   * `cfut_result_set_error`, or a crash) breaks the pool: pending and later futures fail
+   * with `CFUT_BROKEN`, whose code and message are the initializer's.
+   */
+  cfut_bytes_fn initializer;
+  /**
+   * Copied by `cfut_process_pool_new` (may be NULL when `initializer_len` is 0).
+   */
+  const void *initializer_input;
+  size_t initializer_len;
+  /**
+   * SPAWN only: the program workers run instead of the host executable (copied). It must
+   * load libcfutures when it starts (link it, or rely on the library being preloaded, as
+   * the pool does); functions of the host's main executable cannot run there
+   * (`CFUT_UNSUPPORTED` at submit). NULL = the host executable itself (the default,
+   * and what makes functions of the main executable work).
+   */
+  const char *worker_exe;
+} cfut_process_pool_options;
+
+/**
  * Success.
  */
 #define CFUT_OK 0
@@ -306,6 +437,8 @@ typedef int32_t (*cfut_map_fn)(const void *ctx, const void *item, void *result_s
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+extern void __fpurge(FILE *f);
 
 /**
  * The name of a status constant, e.g. `"CFUT_TIMEOUT"`, or `"unknown status"`.
@@ -531,7 +664,10 @@ cfut_status cfut_executor_submit(struct cfut_executor *ex,
  * is 0). `future_out` as for `cfut_executor_submit`.
  *
  * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
- * `ex` or `fn`, or NULL `input` with a non-zero `len`.
+ * `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
+ * `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
+ * of a loaded executable or shared library, or inside the main executable while the
+ * workers run another program); `cfut_last_error_message` then says why.
  */
 cfut_status cfut_executor_submit_bytes(struct cfut_executor *ex,
                                        cfut_bytes_fn func,
@@ -622,6 +758,11 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  *
  * - `ctx_len == 0` passes `ctx` itself (thread pools; it must outlive the map);
  *   `ctx_len > 0` copies `ctx_len` bytes first (what a process pool needs).
+ * - On a process pool, `fn` runs in the worker processes: each chunk carries a copy of the
+ *   context and of its items, and its results are copied into `results` in this process
+ *   before `cfut_map_next` reports them. A crash fails the items of that chunk only
+ *   (`CFUT_WORKER_DIED`). `ctx_len == 0` with a non-NULL `ctx` is `CFUT_UNSUPPORTED` there
+ *   (NULL `ctx` is passed as NULL).
  * - `items` holds `count` items of `item_size` bytes; `results` (may be NULL only when
  *   `result_size` is 0) receives `count` results of `result_size` bytes. Both must stay
  *   valid until `cfut_map_free` returns: running chunks write into `results`.
@@ -630,6 +771,8 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  *
  * On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_SHUTDOWN` /
  * `CFUT_BROKEN` if the executor refuses the work (nothing keeps running then),
+ * `CFUT_UNSUPPORTED` on a process pool when `fn` cannot be located for a worker or the
+ * context is a bare pointer (`cfut_last_error_message` says which),
  * `CFUT_INVALID_ARGUMENT` for NULL `ex`, `fn` or `map_out`, NULL `items` with a non-zero
  * `count`, a zero `item_size` with a non-zero `count`, NULL `results` with a non-zero
  * `result_size`, or an unknown options `struct_size`.
@@ -685,6 +828,102 @@ size_t cfut_map_chunksize(const struct cfut_map *m);
  * then frees the map. NULL is a no-op.
  */
 void cfut_map_free(struct cfut_map *m);
+
+/**
+ * Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
+ * (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
+ * executable as worker program. NULL is a no-op.
+ */
+void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
+
+/**
+ * Python's `ProcessPoolExecutor(max_workers, initializer, max_tasks_per_child)`, with
+ * crash isolation: the same submit / map / wait / as_completed / shutdown calls as a
+ * thread pool, with tasks running in worker processes.
+ *
+ * - Tasks are `cfut_bytes_fn` functions given to `cfut_executor_submit_bytes` (or map
+ *   functions given to `cfut_executor_map` with `ctx_len > 0`). Only bytes cross: the
+ *   input is copied at submit, the result comes back through `cfut_result_set_bytes`.
+ *   `cfut_executor_submit` returns `CFUT_UNSUPPORTED` (its `arg_drop` still runs).
+ * - A task function may live in the main executable or in any shared library: at submit
+ *   it becomes (object path, GNU build-id, offset) and the worker resolves it again,
+ *   `dlopen`ing the object if needed. If the worker finds another build of the object
+ *   (build-id mismatch) or cannot load it, that task fails with `CFUT_TASK_FAILED`,
+ *   code `CFUT_UNSUPPORTED` and a message; the worker lives on.
+ * - One manager thread per pool (named `cfut-procpool`) starts, feeds and reaps the
+ *   workers; futures complete and their done-callbacks run on it. A task is sent to a
+ *   worker only when that worker is idle, so a pending future can always be cancelled.
+ * - A worker that dies while running a task (signal, `exit`, `_exit`, killed from
+ *   outside) fails only that future, with `CFUT_WORKER_DIED`; `cfut_future_error` gives
+ *   the negative signal number or the exit code as `code` and a message such as "worker
+ *   1234 was killed by signal 11 (SIGSEGV) without a result". A new worker replaces it.
+ *   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython).
+ * - Workers die with the host: each has a parent-death signal (SIGKILL) and a watchdog
+ *   that exits when the host's end of its socket closes. The pool never calls
+ *   `waitpid(-1)` and installs no signal handler; it reaps exactly its own workers.
+ * - A worker that exits before it is ready, a pool initializer that fails, or a worker
+ *   that cannot be started breaks the pool (`CFUT_BROKEN`).
+ *
+ * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
+ * owned by the caller (free it with `cfut_executor_free`, which waits for queued work).
+ * Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size`,
+ * `on_worker_death` or `start_method`, NULL `initializer_input` with a non-zero length, or
+ * a `worker_exe` that is not an executable file; `CFUT_UNSUPPORTED` when the initializer
+ * cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote cannot be started;
+ * `CFUT_NO_MEMORY` when a thread or descriptor cannot be created. After a failure
+ * `cfut_last_error_message` says why.
+ */
+cfut_status cfut_process_pool_new(const struct cfut_process_pool_options *opts,
+                                  struct cfut_executor **executor_out);
+
+/**
+ * CPython 3.14's `terminate_workers()` (`signal` = SIGTERM) and `kill_workers()`
+ * (`signal` = SIGKILL; 0 means SIGKILL too): shuts the pool down as
+ * `cfut_executor_shutdown(ex, false, true)` does (pending futures are cancelled, later
+ * submits return `CFUT_SHUTDOWN`), then sends `signal` to every worker process. Futures
+ * of tasks that were running fail at once with `CFUT_BROKEN` (code: minus the signal);
+ * no worker is replaced. Returns without waiting: `cfut_executor_shutdown(ex, true, ...)`
+ * or `cfut_executor_free` then waits until every worker is reaped. A task that catches
+ * or ignores SIGTERM keeps its worker alive until it returns: use SIGKILL to be sure.
+ * Safe to call more than once (only the first signal is sent), on a broken pool, and
+ * before any worker started (nothing is signalled).
+ *
+ * Returns `CFUT_OK`; `CFUT_INVALID_ARGUMENT` for NULL or a signal other than 0, SIGTERM,
+ * SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2; `CFUT_UNSUPPORTED` for a thread
+ * pool.
+ */
+cfut_status cfut_process_pool_terminate(struct cfut_executor *ex, int32_t signal);
+
+/**
+ * Copies the process ids of the pool's live workers (as of the manager's last turn) into
+ * `pids_out` (room for `capacity` entries; may be NULL when `capacity` is 0) and writes
+ * how many workers there are to `*count_out` (which may exceed `capacity`). For tests and
+ * monitoring; a pid may be gone by the time you use it.
+ *
+ * Returns `CFUT_OK`; `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `count_out`, or NULL
+ * `pids_out` with a non-zero `capacity`; `CFUT_UNSUPPORTED` for a thread pool.
+ */
+cfut_status cfut_process_pool_worker_pids(const struct cfut_executor *ex,
+                                          int32_t *pids_out,
+                                          size_t capacity,
+                                          size_t *count_out);
+
+/**
+ * How many worker processes the pool has started so far, replacements included (0 for
+ * NULL or a thread pool). With lazy start and idle reuse, sequential submit-and-wait uses
+ * one worker, and a saturated pool starts exactly `max_workers`.
+ */
+uint64_t cfut_process_pool_workers_started(const struct cfut_executor *ex);
+
+/**
+ * A sentence saying why the last failing call on this thread that records a reason
+ * failed: `cfut_process_pool_new`, `cfut_executor_submit_bytes` and `cfut_executor_map`
+ * on a process pool (`CFUT_UNSUPPORTED` for a task function that cannot be located, why a
+ * pool is `CFUT_BROKEN`), and `cfut_executor_submit` on a process pool. NULL if none.
+ * The string belongs to the library and stays valid on this thread until the next such
+ * failure; successful calls leave it unchanged.
+ */
+const char *cfut_last_error_message(void);
 
 #ifdef __cplusplus
 }  // extern "C"

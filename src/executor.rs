@@ -33,4 +33,9 @@ pub trait Executor: Send + Sync {
 
     /// How many workers run tasks at once at most.
     fn max_workers(&self) -> usize;
+
+    /// The process pool behind this executor, if it is one (map chunks need its own entry).
+    fn as_process_pool(&self) -> Option<&crate::process_pool::ProcessPool> {
+        None
+    }
 }

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod foreign;
 pub mod future;
 pub mod map;
+pub mod process_pool;
 pub mod status;
 pub mod thread_pool;
 pub mod time;
@@ -18,6 +19,7 @@ pub mod ffi;
 
 pub use executor::{BytesTask, Executor, Kind};
 pub use future::{Future, Job, Sink, State, TaskError, Value};
+pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 pub use status::Status;
 pub use thread_pool::{ThreadPool, ThreadPoolOptions};
 pub use time::Deadline;

@@ -47,7 +47,7 @@ pub struct cfut_thread_pool_options {
 /// An executor handle: a thread pool or a process pool. Single owner; free it with
 /// `cfut_executor_free`. Its functions may be called from any thread.
 pub struct cfut_executor {
-    inner: Arc<dyn Executor>,
+    pub(crate) inner: Arc<dyn Executor>,
 }
 
 /// Borrows the executor behind a handle.
@@ -166,7 +166,10 @@ pub extern "C" fn cfut_executor_submit(
 /// is 0). `future_out` as for `cfut_executor_submit`.
 ///
 /// Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
-/// `ex` or `fn`, or NULL `input` with a non-zero `len`.
+/// `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
+/// `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
+/// of a loaded executable or shared library, or inside the main executable while the
+/// workers run another program); `cfut_last_error_message` then says why.
 #[no_mangle]
 pub extern "C" fn cfut_executor_submit_bytes(
     ex: *mut cfut_executor,

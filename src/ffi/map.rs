@@ -78,6 +78,11 @@ fn context(ctx: *const c_void, ctx_len: usize) -> Result<(SendPtr, Option<Arc<[u
 ///
 /// - `ctx_len == 0` passes `ctx` itself (thread pools; it must outlive the map);
 ///   `ctx_len > 0` copies `ctx_len` bytes first (what a process pool needs).
+/// - On a process pool, `fn` runs in the worker processes: each chunk carries a copy of the
+///   context and of its items, and its results are copied into `results` in this process
+///   before `cfut_map_next` reports them. A crash fails the items of that chunk only
+///   (`CFUT_WORKER_DIED`). `ctx_len == 0` with a non-NULL `ctx` is `CFUT_UNSUPPORTED` there
+///   (NULL `ctx` is passed as NULL).
 /// - `items` holds `count` items of `item_size` bytes; `results` (may be NULL only when
 ///   `result_size` is 0) receives `count` results of `result_size` bytes. Both must stay
 ///   valid until `cfut_map_free` returns: running chunks write into `results`.
@@ -86,6 +91,8 @@ fn context(ctx: *const c_void, ctx_len: usize) -> Result<(SendPtr, Option<Arc<[u
 ///
 /// On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_SHUTDOWN` /
 /// `CFUT_BROKEN` if the executor refuses the work (nothing keeps running then),
+/// `CFUT_UNSUPPORTED` on a process pool when `fn` cannot be located for a worker or the
+/// context is a bare pointer (`cfut_last_error_message` says which),
 /// `CFUT_INVALID_ARGUMENT` for NULL `ex`, `fn` or `map_out`, NULL `items` with a non-zero
 /// `count`, a zero `item_size` with a non-zero `count`, NULL `results` with a non-zero
 /// `result_size`, or an unknown options `struct_size`.
@@ -127,8 +134,10 @@ pub extern "C" fn cfut_executor_map(
             deadline: Deadline::after_ns(o.timeout_ns),
             max_in_flight: o.max_in_flight,
         };
-        if exec.kind() != Kind::Threads {
-            return Err(Status::Unsupported);
+        if exec.kind() == Kind::Processes {
+            let inner = process_map(exec, f as usize, ctx, ctx_len, items, count, item_size, results, result_size, options)?;
+            write_out(map_out, Box::into_raw(Box::new(cfut_map { inner, _ctx: None })));
+            return Ok(());
         }
         let (ctx_ptr, ctx_copy) = context(ctx, ctx_len)?;
         let (items, results) = (SendPtr(items as *mut u8), SendPtr(results as *mut u8));
@@ -154,6 +163,48 @@ pub extern "C" fn cfut_executor_map(
         write_out(map_out, Box::into_raw(Box::new(cfut_map { inner, _ctx: ctx_copy })));
         Ok(())
     })
+}
+
+/// A map on a process pool: each chunk carries the context bytes and its items to a worker;
+/// its results are copied into `results` on the manager thread before the chunk's future
+/// completes.
+#[allow(clippy::too_many_arguments)]
+fn process_map(
+    exec: std::sync::Arc<dyn crate::executor::Executor>,
+    func: usize,
+    ctx: *const c_void,
+    ctx_len: usize,
+    items: *const c_void,
+    count: usize,
+    item_size: usize,
+    results: *mut c_void,
+    result_size: usize,
+    options: MapOptions,
+) -> Result<Map, Status> {
+    if ctx_len == 0 && !ctx.is_null() {
+        crate::process_pool::set_last_error(
+            "cfut_executor_map: on a process pool the context must be copied (ctx_len > 0): a pointer means nothing in a worker",
+        );
+        return Err(Status::Unsupported);
+    }
+    let ctx_copy: std::sync::Arc<[u8]> = if ctx_len == 0 {
+        std::sync::Arc::from(Vec::new())
+    } else {
+        // SAFETY: the caller passes `ctx_len` readable bytes.
+        std::sync::Arc::from(unsafe { std::slice::from_raw_parts(ctx as *const u8, ctx_len) })
+    };
+    let (items, results) = (SendPtr(items as *mut u8), SendPtr(results as *mut u8));
+    let workers = exec.max_workers();
+    let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
+        let pool = exec.as_process_pool().ok_or(Status::Unsupported)?;
+        let n = range.len();
+        // SAFETY: the caller keeps `items` valid during the call; they are copied here.
+        let chunk = unsafe { std::slice::from_raw_parts(items.get().wrapping_add(range.start * item_size), n * item_size) };
+        let dst = results.get().wrapping_add(range.start * result_size) as usize;
+        // SAFETY: `results` outlives the map, and the map waits for every chunk that started.
+        unsafe { pool.submit_map_chunk(func, &ctx_copy, chunk, n, item_size, result_size, dst, range.start) }
+    });
+    Map::new(count, workers, options, submit)
 }
 
 fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {

@@ -17,6 +17,7 @@ pub mod future;
 pub mod executor;
 pub mod wait;
 pub mod map;
+pub mod process;
 
 pub use self::status::cfut_status;
 

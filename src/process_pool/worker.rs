@@ -1,0 +1,299 @@
+//! The worker side: the ELF constructor that takes a re-executed host over before `main`,
+//! and the loop that runs tasks received over fd 3.
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::os::fd::RawFd;
+
+use super::locate::resolve;
+use super::proto::{self, FnRef, Header, MapChunk};
+use super::sys::{read_exact, write_all};
+use crate::ffi::{cfut_result, sink_as_raw};
+use crate::future::{Sink, Value};
+use crate::status::Status;
+
+/// Environment of a worker process, set by the parent: the socket's descriptor number.
+pub const ENV_FD: &str = "CFUT_WORKER_FD";
+/// The parent's pid, checked after `PR_SET_PDEATHSIG`.
+pub const ENV_PPID: &str = "CFUT_WORKER_PPID";
+/// Set when the parent added libcfutures to `LD_PRELOAD`; the saved value is restored.
+pub const ENV_PRELOADED: &str = "CFUT_WORKER_PRELOADED";
+pub const ENV_SAVED_PRELOAD: &str = "CFUT_WORKER_SAVED_PRELOAD";
+
+static mut IN_WORKER: bool = false;
+
+/// True inside a worker process.
+pub fn in_worker() -> bool {
+    // SAFETY: written once, before any other thread exists.
+    unsafe { IN_WORKER }
+}
+
+fn getenv(name: &CStr) -> Option<&'static CStr> {
+    // SAFETY: called before main, single-threaded; the string lives in environ.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// Runs before `main` in every process that loads this library. In a worker (the
+/// environment carries `CFUT_WORKER_FD`) it never returns: the process becomes a worker.
+extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *const *const c_char) {
+    let Some(fd) = getenv(c"CFUT_WORKER_FD") else { return };
+    let fd: RawFd = fd.to_str().ok().and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let ppid: libc::pid_t = getenv(c"CFUT_WORKER_PPID").and_then(|s| s.to_str().ok()?.parse().ok()).unwrap_or(0);
+    // SAFETY: single-threaded, before main: nobody else reads the environment now.
+    unsafe {
+        if getenv(c"CFUT_WORKER_PRELOADED").is_some() {
+            match getenv(c"CFUT_WORKER_SAVED_PRELOAD") {
+                Some(v) => {
+                    let v = v.to_owned();
+                    libc::setenv(c"LD_PRELOAD".as_ptr(), v.as_ptr(), 1);
+                }
+                None => {
+                    libc::unsetenv(c"LD_PRELOAD".as_ptr());
+                }
+            }
+        }
+        for n in [c"CFUT_WORKER_FD", c"CFUT_WORKER_PPID", c"CFUT_WORKER_PRELOADED", c"CFUT_WORKER_SAVED_PRELOAD"] {
+            libc::unsetenv(n.as_ptr());
+        }
+    }
+    if fd < 0 {
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(111) };
+    }
+    let _ = std::panic::catch_unwind(|| worker_main(fd, ppid, true, true));
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(112) }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static WORKER_HOOK: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = worker_hook;
+
+/// The worker: parent-death protection, a watchdog for the channel (not in a forked
+/// worker, where starting threads is unsafe), then the task loop. Never returns.
+pub fn worker_main(fd: RawFd, ppid: libc::pid_t, check_ppid: bool, watchdog: bool) -> ! {
+    // SAFETY: process-level set-up calls with valid arguments.
+    unsafe {
+        IN_WORKER = true;
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        if check_ppid && libc::getppid() != ppid {
+            libc::_exit(113);
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    // The watchdog sees the parent hang up while the main thread runs a long task.
+    if watchdog {
+        start_watchdog(fd);
+    }
+    let mut w = Worker { fd, max_tasks: 0, done: 0, cache: HashMap::new(), buf: Vec::new() };
+    w.run()
+}
+
+fn start_watchdog(fd: RawFd) {
+    let _ = std::thread::Builder::new().name("cfut-watchdog".into()).spawn(move || loop {
+        let mut p = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+        // SAFETY: polls one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, -1) };
+        if r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            // SAFETY: leaving at once is the point.
+            unsafe { libc::_exit(0) };
+        }
+    });
+}
+
+struct Worker {
+    fd: RawFd,
+    max_tasks: u64,
+    done: u64,
+    cache: HashMap<Vec<u8>, usize>,
+    /// 16-aligned receive buffer.
+    buf: Vec<u128>,
+}
+
+fn leave(code: i32) -> ! {
+    // SAFETY: flush the task's buffered stdio output, then leave without running the
+    // host's atexit handlers.
+    unsafe {
+        libc::fflush(std::ptr::null_mut());
+        libc::_exit(code)
+    }
+}
+
+type BytesFn = unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32;
+type MapFn = unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> i32;
+
+impl Worker {
+    fn send(&self, kind: u32, id: u64, arg: u64, payload: &[u8]) {
+        let h = Header { kind, id, arg, len: payload.len() as u64 }.encode();
+        let r = if payload.len() <= 64 * 1024 {
+            let mut v = Vec::with_capacity(proto::HEADER + payload.len());
+            v.extend_from_slice(&h);
+            v.extend_from_slice(payload);
+            write_all(self.fd, &v)
+        } else {
+            write_all(self.fd, &h).and_then(|_| write_all(self.fd, payload))
+        };
+        if r.is_err() {
+            leave(0);
+        }
+    }
+
+    /// Reads one frame; the payload lands in `self.buf` (16-aligned). Leaves on EOF.
+    fn recv(&mut self) -> (Header, usize) {
+        let mut hb = [0u8; proto::HEADER];
+        match read_exact(self.fd, &mut hb) {
+            Ok(true) => {}
+            _ => leave(0),
+        }
+        let Some(h) = Header::decode(&hb) else { leave(114) };
+        let len = h.len as usize;
+        self.buf.clear();
+        self.buf.resize(len.div_ceil(16), 0);
+        // SAFETY: the buffer holds at least `len` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr() as *mut u8, len) };
+        if len > 0 && !matches!(read_exact(self.fd, bytes), Ok(true)) {
+            leave(0);
+        }
+        (h, len)
+    }
+
+    fn body(&self, len: usize) -> &[u8] {
+        // SAFETY: `recv` filled `len` bytes.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr() as *const u8, len) }
+    }
+
+    fn resolve(&mut self, body_ref: &[u8]) -> Result<(usize, usize), String> {
+        let (r, used) = FnRef::decode(body_ref).ok_or("malformed task reference")?;
+        if let Some(a) = self.cache.get(&body_ref[..used]) {
+            return Ok((*a, used));
+        }
+        let a = resolve(&r)?;
+        self.cache.insert(body_ref[..used].to_vec(), a);
+        Ok((a, used))
+    }
+
+    fn run(&mut self) -> ! {
+        loop {
+            let (h, len) = self.recv();
+            match h.kind {
+                proto::CONFIG => self.configure(len),
+                proto::RUN_BYTES => {
+                    let outcome = self.run_bytes(len);
+                    self.finish(h.id, outcome);
+                }
+                proto::RUN_MAP => {
+                    let outcome = self.run_map(len);
+                    self.finish(h.id, outcome);
+                }
+                _ => leave(0),
+            }
+        }
+    }
+
+    /// `CONFIG`: `u64 max_tasks | u64 has_initializer | [fnref | input]`.
+    fn configure(&mut self, len: usize) {
+        let body: &[u8] = self.body(len);
+        // SAFETY: `body` borrows `self.buf`, which `resolve` does not touch.
+        let body: &[u8] = unsafe { std::slice::from_raw_parts(body.as_ptr(), body.len()) };
+        if body.len() < 16 {
+            leave(115);
+        }
+        self.max_tasks = u64::from_le_bytes(body[0..8].try_into().unwrap());
+        let has_init = u64::from_le_bytes(body[8..16].try_into().unwrap()) != 0;
+        if has_init {
+            let rest = &body[16..];
+            let r = self.resolve(rest);
+            let failure = match r {
+                Err(m) => Some((Status::Unsupported as i32, m)),
+                Ok((addr, used)) => {
+                    match call_bytes(addr, &rest[used..]) {
+                        Ok(_) => None,
+                        Err((code, msg)) => Some((code, msg.unwrap_or_default())),
+                    }
+                }
+            };
+            if let Some((code, msg)) = failure {
+                self.send(proto::INIT_FAILED, 0, code as u32 as u64, msg.as_bytes());
+                leave(0);
+            }
+        }
+        // SAFETY: getpid never fails.
+        let pid = unsafe { libc::getpid() };
+        self.send(proto::READY, 0, pid as u64, &[]);
+    }
+
+    fn run_bytes(&mut self, len: usize) -> Result<Option<Vec<u8>>, (i32, Option<String>)> {
+        let body: &[u8] = self.body(len);
+        // SAFETY: `body` borrows `self.buf`, which `resolve` does not touch.
+        let body: &[u8] = unsafe { std::slice::from_raw_parts(body.as_ptr(), body.len()) };
+        let (addr, used) = self.resolve(body).map_err(|m| (Status::Unsupported as i32, Some(m)))?;
+        call_bytes(addr, &body[used..])
+    }
+
+    fn run_map(&mut self, len: usize) -> Result<Option<Vec<u8>>, (i32, Option<String>)> {
+        let body: &[u8] = self.body(len);
+        // SAFETY: as in run_bytes.
+        let body: &[u8] = unsafe { std::slice::from_raw_parts(body.as_ptr(), body.len()) };
+        let (addr, used) = self.resolve(body).map_err(|m| (Status::Unsupported as i32, Some(m)))?;
+        let bad = || (Status::InvalidArgument as i32, Some("malformed map chunk".to_string()));
+        let m = MapChunk::decode(&body[used..]).ok_or_else(bad)?;
+        let ctx_at = used + MapChunk::SIZE;
+        let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
+        let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
+        if body.len() < items_at + count * isz {
+            return Err(bad());
+        }
+        let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
+        let ctx = if m.ctx_len == 0 { std::ptr::null() } else { body[ctx_at..].as_ptr() as *const c_void };
+        let mut results: Vec<u128> = vec![0; (count * rsz).div_ceil(16)];
+        let rp = results.as_mut_ptr() as *mut u8;
+        let mut errors = Vec::new();
+        for i in 0..count {
+            let item = body[items_at + i * isz..].as_ptr() as *const c_void;
+            let slot = if rsz == 0 { std::ptr::null_mut() } else { rp.wrapping_add(i * rsz) as *mut c_void };
+            // SAFETY: the user's map function, on its own item and result slot.
+            let rc = unsafe { f(ctx, item, slot) };
+            if rc != 0 {
+                errors.push((i as u64, rc));
+            }
+        }
+        // SAFETY: `results` holds count * rsz initialised bytes.
+        let res = unsafe { std::slice::from_raw_parts(rp, count * rsz) };
+        Ok(Some(proto::encode_chunk_result(&errors, res)))
+    }
+
+    fn finish(&mut self, id: u64, outcome: Result<Option<Vec<u8>>, (i32, Option<String>)>) {
+        self.done += 1;
+        let retiring = self.max_tasks > 0 && self.done >= self.max_tasks;
+        let mut arg = if retiring { proto::DONE_RETIRING } else { 0 };
+        match outcome {
+            Ok(Some(v)) => self.send(proto::DONE, id, arg, &v),
+            Ok(None) => self.send(proto::DONE, id, arg | proto::DONE_EMPTY, &[]),
+            Err((code, msg)) => {
+                arg |= proto::DONE_ERROR | ((code as u32 as u64) << 32);
+                self.send(proto::DONE, id, arg, msg.as_deref().unwrap_or("").as_bytes())
+            }
+        }
+        if retiring {
+            leave(0);
+        }
+    }
+}
+
+/// Calls a `cfut_bytes_fn` and turns its sink into (value bytes or none) / (code, message).
+fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option<String>)> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let f: BytesFn = unsafe { std::mem::transmute::<usize, BytesFn>(addr) };
+    let mut sink = Sink::new(false);
+    // SAFETY: the user's task with its input, valid during the call.
+    let rc = unsafe { f(input.as_ptr() as *const c_void, input.len(), sink_as_raw(&mut sink)) };
+    match sink.into_outcome(rc) {
+        Ok(Value::Bytes(b)) => Ok(Some(b.into_vec())),
+        Ok(_) => Ok(None),
+        Err(e) => Err((e.code, e.message.map(|m| m.to_string_lossy().into_owned()))),
+    }
+}

@@ -1,0 +1,243 @@
+//! The FORK start method: a zygote forked from the host once, at pool creation, by the
+//! manager thread; it stays single-threaded and forks every worker on request.
+//!
+//! Hazards (documented in the header): the fork copies a multithreaded host, so locks held
+//! by other threads at that moment stay held in the zygote and in every worker; runtimes
+//! with threads (OpenMP, BLAS, Go, tokio, this library's thread pools) are unusable there.
+//! The zygote's own loop uses raw system calls and stack buffers only.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::sys::{self, Exit};
+
+/// Messages from the zygote: `[kind, pid, how, value]` as four i32.
+const SPAWNED: i32 = 1;
+const EXITED: i32 = 2;
+const FORK_FAILED: i32 = 3;
+
+pub struct Zygote {
+    pid: libc::pid_t,
+    ctl: Option<OwnedFd>,
+    exits: Vec<(i32, Exit)>,
+    dead: bool,
+}
+
+extern "C" {
+    static mut stdout: *mut libc::FILE;
+    static mut stderr: *mut libc::FILE;
+    fn __fpurge(f: *mut libc::FILE);
+}
+
+fn send_msg(fd: RawFd, m: [i32; 4]) {
+    // SAFETY: sends 16 bytes from a local array.
+    unsafe { libc::send(fd, m.as_ptr() as *const libc::c_void, 16, libc::MSG_NOSIGNAL) };
+}
+
+/// The zygote's loop. Never returns.
+unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t) -> ! {
+    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+    if libc::getppid() != ppid {
+        libc::_exit(0);
+    }
+    // Output the host had buffered must not be written again by a worker.
+    __fpurge(stdout);
+    __fpurge(stderr);
+    libc::setpgid(0, 0);
+    libc::signal(libc::SIGINT, libc::SIG_IGN);
+    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    // The control socket becomes fd 3; everything else the host had open goes.
+    if ctl != 3 {
+        libc::dup2(ctl, 3);
+    }
+    libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+    let ctl = 3;
+    let mut chld: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut chld);
+    libc::sigaddset(&mut chld, libc::SIGCHLD);
+    let mut old: libc::sigset_t = std::mem::zeroed();
+    libc::sigprocmask(libc::SIG_BLOCK, &chld, &mut old);
+    let sfd = libc::signalfd(-1, &chld, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+    let me = libc::getpid();
+    loop {
+        let mut p = [libc::pollfd { fd: ctl, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
+        if libc::poll(p.as_mut_ptr(), 2, -1) < 0 {
+            continue;
+        }
+        if p[1].revents != 0 {
+            let mut buf = [0u8; 128 * 4];
+            while libc::read(sfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) > 0 {}
+            loop {
+                let mut st = 0;
+                let pid = libc::waitpid(-1, &mut st, libc::WNOHANG);
+                if pid <= 0 {
+                    break;
+                }
+                let m = if libc::WIFEXITED(st) { [EXITED, pid, 0, libc::WEXITSTATUS(st)] } else { [EXITED, pid, 1, libc::WTERMSIG(st)] };
+                send_msg(ctl, m);
+            }
+        }
+        if p[0].revents != 0 {
+            let mut byte = [0u8; 1];
+            let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
+            let mut cbuf = [0u64; 8];
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = std::mem::size_of_val(&cbuf);
+            let n = libc::recvmsg(ctl, &mut msg, libc::MSG_CMSG_CLOEXEC);
+            if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+                // The pool is gone: workers follow through their parent-death signal.
+                libc::_exit(0);
+            }
+            if n < 0 {
+                continue;
+            }
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
+                continue;
+            }
+            let fd = (libc::CMSG_DATA(c) as *const RawFd).read_unaligned();
+            let pid = libc::fork();
+            if pid == 0 {
+                libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+                libc::close(sfd);
+                libc::dup2(fd, 3);
+                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+                libc::setpgid(0, 0);
+                super::worker::worker_main(3, me, true, false);
+            }
+            libc::close(fd);
+            if pid < 0 {
+                send_msg(ctl, [FORK_FAILED, 0, 0, *libc::__errno_location()]);
+            } else {
+                send_msg(ctl, [SPAWNED, pid, 0, 0]);
+            }
+        }
+    }
+}
+
+impl Zygote {
+    /// A zygote not started yet.
+    pub fn placeholder() -> Zygote {
+        Zygote { pid: 0, ctl: None, exits: Vec::new(), dead: false }
+    }
+
+    /// Forks the zygote. Must run on the manager thread.
+    pub fn start() -> Result<Zygote, String> {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair into a local array.
+        if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } < 0 {
+            return Err(format!("socketpair: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: fresh descriptors we own.
+        let (mine, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: the child only runs `zygote_main`, which uses raw system calls.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("cannot fork the zygote: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: in the child.
+            unsafe { zygote_main(theirs.as_raw_fd(), me) };
+        }
+        drop(theirs);
+        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+    }
+
+    /// The control socket to poll for exit reports, or -1.
+    pub fn fd(&self) -> RawFd {
+        if self.dead {
+            return -1;
+        }
+        self.ctl.as_ref().map_or(-1, |f| f.as_raw_fd())
+    }
+
+    pub fn dead(&self) -> bool {
+        self.dead
+    }
+
+    fn recv(&mut self, block: bool) -> Option<[i32; 4]> {
+        let fd = self.ctl.as_ref()?.as_raw_fd();
+        let mut m = [0i32; 4];
+        loop {
+            // SAFETY: reads one 16-byte record into a local.
+            let n = unsafe { libc::recv(fd, m.as_mut_ptr() as *mut libc::c_void, 16, if block { 0 } else { libc::MSG_DONTWAIT }) };
+            if n == 16 {
+                return Some(m);
+            }
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            if n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN)) {
+                self.dead = true;
+            }
+            return None;
+        }
+    }
+
+    fn note(&mut self, m: [i32; 4]) {
+        if m[0] == EXITED {
+            self.exits.push((m[1], if m[2] == 0 { Exit::Code(m[3]) } else { Exit::Signal(m[3]) }));
+        }
+    }
+
+    /// Asks the zygote for a worker whose fd 3 is `sock`: its pid and a pidfd to signal it.
+    pub fn fork_worker(&mut self, sock: OwnedFd) -> Result<(libc::pid_t, Option<OwnedFd>), String> {
+        let fd = self.ctl.as_ref().filter(|_| !self.dead).ok_or("the fork zygote is gone")?.as_raw_fd();
+        // SAFETY: a one-byte message carrying one descriptor with SCM_RIGHTS.
+        unsafe {
+            let mut byte = [b'F'];
+            let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
+            let mut cbuf = [0u64; 8];
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
+            (libc::CMSG_DATA(c) as *mut RawFd).write_unaligned(sock.as_raw_fd());
+            if libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) < 0 {
+                self.dead = true;
+                return Err(format!("the fork zygote is gone: {}", std::io::Error::last_os_error()));
+            }
+        }
+        drop(sock);
+        loop {
+            let m = self.recv(true).ok_or("the fork zygote is gone")?;
+            match m[0] {
+                SPAWNED => {
+                    let pidfd = sys::pidfd_open(m[1]).ok();
+                    return Ok((m[1], pidfd));
+                }
+                FORK_FAILED => return Err(format!("the fork zygote cannot fork: {}", std::io::Error::from_raw_os_error(m[3]))),
+                _ => self.note(m),
+            }
+        }
+    }
+
+    /// Exit reports received so far.
+    pub fn read_exits(&mut self) -> Vec<(i32, Exit)> {
+        while let Some(m) = self.recv(false) {
+            self.note(m);
+        }
+        std::mem::take(&mut self.exits)
+    }
+}
+
+impl Drop for Zygote {
+    fn drop(&mut self) {
+        // Closing the control socket ends the zygote; reap exactly it.
+        self.ctl = None;
+        if self.pid > 0 {
+            let mut st = 0;
+            // SAFETY: waits for our own child by pid.
+            unsafe { libc::waitpid(self.pid, &mut st, 0) };
+        }
+    }
+}
