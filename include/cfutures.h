@@ -438,8 +438,6 @@ typedef struct cfut_process_pool_options {
 extern "C" {
 #endif // __cplusplus
 
-extern void __fpurge(FILE *f);
-
 /**
  * The name of a status constant, e.g. `"CFUT_TIMEOUT"`, or `"unknown status"`.
  * The string is static: never freed, never NULL. Any thread.

@@ -133,19 +133,46 @@ pub fn locate_uncached(addr: usize) -> Result<Located, String> {
     ))
 }
 
-type Cache = Mutex<HashMap<usize, Arc<(Located, Vec<u8>)>>>;
+/// The cache, valid while no object has been unloaded since it was filled.
+type Cache = Mutex<(u64, HashMap<usize, Arc<(Located, Vec<u8>)>>)>;
 
-/// `locate_uncached` with a per-process cache; also returns the encoded reference.
+unsafe extern "C" fn read_subs(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+    *(data as *mut u64) = (*info).dlpi_subs;
+    1
+}
+
+/// How many objects have been unloaded (dlclose) in this process so far.
+fn unloads() -> u64 {
+    let mut subs = 0u64;
+    // SAFETY: the callback writes one u64 and stops the iteration.
+    unsafe { libc::dl_iterate_phdr(Some(read_subs), &mut subs as *mut u64 as *mut c_void) };
+    subs
+}
+
+/// `locate_uncached` with a per-process cache; also returns the encoded reference. The
+/// cache is dropped whenever a library was unloaded, since another one may then be
+/// loaded at the same addresses.
 pub fn locate(addr: usize) -> Result<Arc<(Located, Vec<u8>)>, String> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&addr) {
-        return Ok(hit.clone());
+    let subs = unloads();
+    {
+        let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if c.0 != subs {
+            c.0 = subs;
+            c.1.clear();
+        }
+        if let Some(hit) = c.1.get(&addr) {
+            return Ok(hit.clone());
+        }
     }
     let l = locate_uncached(addr)?;
     let enc = l.fnref.encode();
     let v = Arc::new((l, enc));
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(addr, v.clone());
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if c.0 == subs {
+        c.1.insert(addr, v.clone());
+    }
     Ok(v)
 }
 

@@ -22,10 +22,22 @@ pub struct Zygote {
     dead: bool,
 }
 
-extern "C" {
-    static mut stdout: *mut libc::FILE;
-    static mut stderr: *mut libc::FILE;
-    fn __fpurge(f: *mut libc::FILE);
+/// glibc's `__fpurge` and the `stdout` / `stderr` streams, looked up before the fork
+/// (an `extern` block here would leak into the generated header).
+#[derive(Clone, Copy)]
+struct Purge {
+    fpurge: usize,
+    streams: [usize; 2],
+}
+
+fn purge_symbols() -> Purge {
+    // SAFETY: dlsym with NUL-terminated names; absent symbols give NULL.
+    unsafe {
+        let f = libc::dlsym(libc::RTLD_DEFAULT, c"__fpurge".as_ptr()) as usize;
+        let o = libc::dlsym(libc::RTLD_DEFAULT, c"stdout".as_ptr()) as usize;
+        let e = libc::dlsym(libc::RTLD_DEFAULT, c"stderr".as_ptr()) as usize;
+        Purge { fpurge: f, streams: [o, e] }
+    }
 }
 
 fn send_msg(fd: RawFd, m: [i32; 4]) {
@@ -34,14 +46,20 @@ fn send_msg(fd: RawFd, m: [i32; 4]) {
 }
 
 /// The zygote's loop. Never returns.
-unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t) -> ! {
+unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Purge) -> ! {
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
     if libc::getppid() != ppid {
         libc::_exit(0);
     }
     // Output the host had buffered must not be written again by a worker.
-    __fpurge(stdout);
-    __fpurge(stderr);
+    if purge.fpurge != 0 {
+        let f: unsafe extern "C" fn(*mut libc::FILE) = std::mem::transmute(purge.fpurge);
+        for s in purge.streams {
+            if s != 0 {
+                f(*(s as *const *mut libc::FILE));
+            }
+        }
+    }
     libc::setpgid(0, 0);
     libc::signal(libc::SIGINT, libc::SIG_IGN);
     libc::signal(libc::SIGPIPE, libc::SIG_IGN);
@@ -134,6 +152,7 @@ impl Zygote {
         let (mine, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // SAFETY: getpid never fails.
         let me = unsafe { libc::getpid() };
+        let purge = purge_symbols();
         // SAFETY: the child only runs `zygote_main`, which uses raw system calls.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -141,7 +160,7 @@ impl Zygote {
         }
         if pid == 0 {
             // SAFETY: in the child.
-            unsafe { zygote_main(theirs.as_raw_fd(), me) };
+            unsafe { zygote_main(theirs.as_raw_fd(), me, purge) };
         }
         drop(theirs);
         Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
