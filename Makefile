@@ -10,7 +10,7 @@ LIB := $(REL)/libcfutures.so
 
 export CFUT_ROOT := $(CURDIR)
 
-.PHONY: all lib examples test test-rust test-header test-c test-install install bench clean
+.PHONY: all lib examples test test-rust test-header test-c test-process test-install install bench bench-process clean
 
 all: lib examples
 
@@ -22,7 +22,7 @@ lib:
 examples: lib
 	$(MAKE) -C examples/c run
 
-test: lib test-header test-rust test-c test-install
+test: lib test-header test-rust test-c test-process test-install
 
 test-rust:
 	cargo test --release
@@ -40,6 +40,9 @@ test-install: lib
 test-c: lib
 	$(MAKE) -C tests/c test
 
+test-process: lib
+	$(MAKE) -C tests/process test
+
 bench: lib
 	$(MAKE) -C benches run
 
@@ -56,4 +59,5 @@ install: lib
 clean:
 	cargo clean
 	$(MAKE) -C tests/c clean
+	$(MAKE) -C tests/process clean
 	$(MAKE) -C examples/c clean
