@@ -1143,7 +1143,9 @@ static void test_cancel_futures(void) { /* 2.8 #118 */
     cfut_executor *ex = pool(5);
     cfut_future *fs[50];
     for (int i = 0; i < 50; i++) fs[i] = submit_long(ex, t_sleep_ms, 50);
-    usleep(20000);
+    /* Workers start on demand: wait until one task runs (CPython's call queue makes some
+     * futures RUNNING at once; here a future runs once a worker has it). */
+    for (int i = 0; i < 1000 && !cfut_future_running(fs[0]); i++) usleep(1000);
     CHECK_STATUS(cfut_executor_shutdown(ex, true, true), CFUT_OK);
     int cancelled = 0, ok = 0;
     for (int i = 0; i < 50; i++) {
