@@ -409,7 +409,10 @@ class FutureBase {
     std::size_t len = 0;
     const cfut_status s = cfut_future_result_bytes(f_, ns, &data, &len);
     if (s == CFUT_OK) return {data, len};
-    if (s == CFUT_TASK_FAILED || s == CFUT_WORKER_DIED || s == CFUT_BROKEN) {
+    // A failed task has details (and maybe our exception_ptr); so has a process-pool task
+    // that hit its own time limit (CFUT_TIMEOUT on a future that is done).
+    if (s == CFUT_TASK_FAILED || s == CFUT_WORKER_DIED || s == CFUT_BROKEN ||
+        (s == CFUT_TIMEOUT && cfut_future_done(f_))) {
       cfut_error e{};
       if (cfut_future_error(f_, 0, &e) == CFUT_OK && e.status != CFUT_OK) rethrow(e);
     }
