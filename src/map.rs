@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::ops::Range;
 
-use crate::future::{Future, TaskError};
+use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
 
@@ -69,10 +69,17 @@ pub struct Map {
     cursor: usize,
     finished: bool,
     submit: ChunkSubmitter,
-    /// The current chunk's errors, sorted by index, and the next one to report.
-    errors: Vec<ItemError>,
-    next_error: usize,
+    /// How the chunk holding the cursor ended, read once when the cursor enters it.
+    current: Option<(usize, ChunkEnd)>,
     message: Option<CString>,
+}
+
+/// How a whole chunk ended.
+enum ChunkEnd {
+    /// It ran; these items failed (sorted by index), `next_error` is the next to report.
+    Ran { errors: Vec<ItemError>, next_error: usize },
+    /// No item produced a result: the chunk failed, was cancelled or was never submitted.
+    Lost { status: Status, code: i32, message: Option<CString> },
 }
 
 impl Map {
@@ -92,8 +99,7 @@ impl Map {
             cursor: 0,
             finished: false,
             submit,
-            errors: Vec::new(),
-            next_error: 0,
+            current: None,
             message: None,
         };
         m.refill(0);
@@ -136,6 +142,41 @@ impl Map {
         self.finished = true;
     }
 
+    fn chunk_end(&self, k: usize) -> usize {
+        ((k + 1) * self.chunksize).min(self.count)
+    }
+
+    /// Waits for chunk `k` (the cursor's) and records how it ended. `Err(Timeout)` once the
+    /// deadline passes: everything not started is cancelled and the map ends.
+    fn enter_chunk(&mut self, k: usize) -> Result<(), Status> {
+        if matches!(self.current, Some((c, _)) if c == k) {
+            return Ok(());
+        }
+        self.refill(k);
+        let end = match self.chunks[k].clone() {
+            None => ChunkEnd::Lost { status: self.unsubmittable.unwrap_or(Status::Shutdown), code: 0, message: None },
+            Some(f) => {
+                if !f.wait(self.deadline) {
+                    self.cancel_rest();
+                    return Err(Status::Timeout);
+                }
+                // Done with this chunk's future: its outcome is copied out below.
+                self.chunks[k] = None;
+                match f.outcome() {
+                    Some(Ok(v)) => {
+                        let mut errors = v.downcast_ref::<ChunkReport>().map(|r| r.errors.clone()).unwrap_or_default();
+                        errors.sort_by_key(|e| e.index);
+                        ChunkEnd::Ran { errors, next_error: 0 }
+                    }
+                    Some(Err(e)) => ChunkEnd::Lost { status: e.status, code: e.code, message: e.message.clone() },
+                    None => ChunkEnd::Lost { status: Status::Cancelled, code: 0, message: None },
+                }
+            }
+        };
+        self.current = Some((k, end));
+        Ok(())
+    }
+
     /// The next item in input order. `Err(Timeout)` once the deadline passes (everything
     /// not started is cancelled and the map ends), `Err(Exhausted)` at the end.
     pub fn next(&mut self) -> Result<Item<'_>, Status> {
@@ -144,37 +185,15 @@ impl Map {
             return Err(Status::Exhausted);
         }
         let i = self.cursor;
-        let k = i / self.chunksize;
-        if i % self.chunksize == 0 {
-            self.refill(k);
-        }
-        let Some(f) = self.chunks[k].clone() else {
-            // Never submitted: the executor refused it.
-            self.advance(k);
-            let status = self.unsubmittable.unwrap_or(Status::Shutdown);
-            return Ok(Item::Failed { index: i, status, code: 0, message: None });
-        };
-        if !f.wait(self.deadline) {
-            self.cancel_rest();
-            return Err(Status::Timeout);
-        }
-        if i % self.chunksize == 0 {
-            self.errors.clear();
-            self.next_error = 0;
-            if let Some(Ok(v)) = f.outcome() {
-                if let Some(r) = v.downcast_ref::<ChunkReport>() {
-                    self.errors = r.errors.clone();
-                    self.errors.sort_by_key(|e| e.index);
+        self.enter_chunk(i / self.chunksize)?;
+        self.cursor += 1;
+        let Some((_, end)) = self.current.as_mut() else { unreachable!("entered above") };
+        Ok(match end {
+            ChunkEnd::Ran { errors, next_error } => {
+                while *next_error < errors.len() && errors[*next_error].index < i {
+                    *next_error += 1;
                 }
-            }
-        }
-        self.advance(k);
-        let item = match f.outcome() {
-            Some(Ok(_)) => {
-                while self.next_error < self.errors.len() && self.errors[self.next_error].index < i {
-                    self.next_error += 1;
-                }
-                match self.errors.get(self.next_error) {
+                match errors.get(*next_error) {
                     Some(e) if e.index == i => {
                         self.message = e.message.clone();
                         Item::Failed { index: i, status: Status::TaskFailed, code: e.code, message: self.message.as_ref() }
@@ -182,37 +201,36 @@ impl Map {
                     _ => Item::Ok(i),
                 }
             }
-            Some(Err(TaskError { status, code, message, .. })) => {
+            ChunkEnd::Lost { status, code, message } => {
                 self.message = message.clone();
                 Item::Failed { index: i, status: *status, code: *code, message: self.message.as_ref() }
             }
-            None => Item::Failed { index: i, status: Status::Cancelled, code: 0, message: None },
-        };
-        Ok(item)
+        })
     }
 
-    fn advance(&mut self, k: usize) {
-        self.cursor += 1;
-        if self.cursor % self.chunksize == 0 || self.cursor == self.count {
-            // Done with this chunk: let its future go.
-            self.chunks[k] = None;
-        }
-    }
-
-    /// Consumes the items not yet yielded. `Ok(None)` if all succeeded, `Ok(Some((index,
-    /// status)))` for the first failure, `Err(Timeout)` if the deadline passed first.
+    /// Consumes the items not yet yielded, a chunk at a time. `Ok(None)` if all succeeded,
+    /// `Ok(Some((index, status)))` for the first failure, `Err(Timeout)` if the deadline
+    /// passed first.
     pub fn wait_all(&mut self) -> Result<Option<(usize, Status)>, Status> {
         let mut first = None;
-        loop {
-            match self.next() {
-                Ok(Item::Ok(_)) => {}
-                Ok(Item::Failed { index, status, .. }) => {
-                    first.get_or_insert((index, status));
+        while !self.finished && self.cursor < self.count {
+            let k = self.cursor / self.chunksize;
+            self.enter_chunk(k)?;
+            let end = self.chunk_end(k);
+            let failed = match &self.current {
+                Some((_, ChunkEnd::Ran { errors, .. })) => {
+                    errors.iter().find(|e| e.index >= self.cursor).map(|e| (e.index, Status::TaskFailed))
                 }
-                Err(Status::Exhausted) => return Ok(first),
-                Err(s) => return Err(s),
+                Some((_, ChunkEnd::Lost { status, .. })) => Some((self.cursor, *status)),
+                None => None,
+            };
+            if first.is_none() {
+                first = failed;
             }
+            self.cursor = end;
         }
+        self.finished = true;
+        Ok(first)
     }
 }
 
