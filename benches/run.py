@@ -200,6 +200,15 @@ def main():
     errors = []
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = sh(["uptime"])
+    libso = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "libcfutures.so")
+
+    def lib_mtime():
+        try:
+            return os.path.getmtime(libso)
+        except OSError:
+            return None
+
+    lib_before = lib_mtime()
     t_all = time.time()
     for r in range(a.rounds):
         order = ids[:]
@@ -217,6 +226,7 @@ def main():
             results[k].append(m)
         print("round %d/%d: %.1f s" % (r + 1, a.rounds, time.time() - t_round), file=sys.stderr, flush=True)
     load_after = sh(["uptime"])
+    lib_changed = lib_mtime() != lib_before
     elapsed = time.time() - t_all
 
     def series(impl, name, key):
@@ -238,13 +248,14 @@ def main():
         "Python " + platform.python_version(), sh(["rustc", "--version"]),
         sh(["gcc", "--version"]).splitlines()[0] if sh(["gcc", "--version"]) else "gcc ?",
         sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"])))
-    libso = os.path.join(os.path.dirname(os.path.abspath(a.cbench)), "..", "..", "target", "release", "libcfutures.so")
-    try:
-        lib_time = datetime.datetime.fromtimestamp(os.path.getmtime(libso), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    except OSError:
-        lib_time = "?"
+    lib_time = "?" if lib_before is None else datetime.datetime.fromtimestamp(
+        lib_before, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     w("- library: `target/release/libcfutures.so` built %s; last commit touching `src/`: %s" % (
         lib_time, sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "log", "-1", "--format=%h %s", "--", "../src"])))
+    if lib_changed:
+        w("- **WARNING: libcfutures.so was rebuilt during this run; the rounds mix two builds. "
+          "Re-run.**")
+        print("WARNING: libcfutures.so changed during the run", file=sys.stderr)
     w("- cells: median [min–max] over rounds. Ratio columns: how many times *better* cfutures is "
       "(>1 = cfutures better, whatever the metric's direction), computed per round (paired) then "
       "the median; ⚠ = the per-round ratios spread more than 2×.")
