@@ -10,7 +10,7 @@ LIB := $(REL)/libcfutures.so
 
 export CFUT_ROOT := $(CURDIR)
 
-.PHONY: all lib examples test test-rust test-header test-c test-process test-install install bench bench-process clean
+.PHONY: all lib examples test test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
 
 all: lib examples
 
@@ -21,8 +21,10 @@ lib:
 
 examples: lib
 	$(MAKE) -C examples/c run
+	$(MAKE) -C examples/cpp run
+	$(MAKE) -C examples/go run
 
-test: lib test-header test-rust test-c test-process test-install
+test: lib test-header test-rust test-c test-process test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
@@ -40,11 +42,19 @@ test-install: lib
 test-c: lib
 	$(MAKE) -C tests/c test
 
+test-cpp: lib
+	$(MAKE) -C bindings/cpp test
+
+test-go: lib
+	$(MAKE) -C bindings/go test
+
 test-process: lib
 	$(MAKE) -C tests/process test
 
 bench: lib
 	$(MAKE) -C benches run
+	$(MAKE) -C bindings/cpp bench
+	$(MAKE) -C bindings/go bench
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
