@@ -2,8 +2,10 @@ package cfutures_test
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"runtime/cgo"
+	"strconv"
 	"sync"
 	"testing"
 	"unsafe"
@@ -16,7 +18,14 @@ import (
 // variant uses the same number of workers.
 const window = 1024
 
-var workers = runtime.GOMAXPROCS(0) + 4 // the library's default on small machines
+// workers is the pool size of every variant: CFUT_BENCH_WORKERS, else the number of CPUs
+// (the library's default, min(32, CPUs + 4), only adds idle spinning threads here).
+var workers = func() int {
+	if n, err := strconv.Atoi(os.Getenv("CFUT_BENCH_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}()
 
 func benchPool(b *testing.B) *cf.Executor {
 	ex, err := cf.NewThreadPool(cf.WithMaxWorkers(workers))

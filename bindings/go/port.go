@@ -6,23 +6,39 @@ package cfutures
 import "C"
 
 import (
+	"os"
 	"runtime/cgo"
 	"sync"
 	"unsafe"
 )
 
-// The completion port's Go side: one goroutine takes batches of completed futures queued
-// by the C done-callback (shim.c) and settles them. It blocks in C between batches, so it
-// holds one OS thread for the life of the process, started at the first submit.
+// The completion port's Go side: one goroutine, started at the first submit, takes batches
+// of completed futures queued by the C done-callback (shim.c) and settles them. Between
+// batches it waits on an eventfd through Go's netpoller, holding neither a thread nor a P.
 
 var dispatcherOnce sync.Once
 
-func startDispatcher() { dispatcherOnce.Do(func() { go dispatch() }) }
+func startDispatcher() {
+	dispatcherOnce.Do(func() {
+		fd := C.cfutgo_port_init()
+		if fd < 0 {
+			panic("cfutures: eventfd failed")
+		}
+		go dispatch(os.NewFile(uintptr(fd), "cfutures-completions"))
+	})
+}
 
-func dispatch() {
+func dispatch(wake *os.File) {
+	var buf [8]byte
 	for {
 		var n C.size_t
 		p := C.cfutgo_port_take(&n)
+		if n == 0 {
+			if _, err := wake.Read(buf[:]); err != nil {
+				panic("cfutures: reading the completion eventfd: " + err.Error())
+			}
+			continue
+		}
 		items := unsafe.Slice(p, int(n))
 		for i := range items {
 			it := &items[i]

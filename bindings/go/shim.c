@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include "cfutures.h"
 #include "_cgo_export.h"
 #include "shim.h"
@@ -25,7 +26,7 @@ static int32_t go_task_tramp(void *arg, cfut_result *out) {
 //    enter Go at all, and Go tasks enter Go once (to run).
 
 static pthread_mutex_t port_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t port_cv = PTHREAD_COND_INITIALIZER;
+static int port_efd = -1; // wakes the dispatcher, which waits in Go's netpoller
 static cfutgo_done *port_buf[2]; // the one being filled, and the one the dispatcher holds
 static size_t port_cap[2];
 static size_t port_len;
@@ -69,15 +70,27 @@ static void go_done_tramp(cfut_future *f, void *arg) {
 	__atomic_store_n(&port_idle, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&port_mu);
 	if (wake) {
-		pthread_cond_signal(&port_cv);
+		eventfd_write(port_efd, 1);
 	}
 }
 
+// The dispatcher does not wait in C: a goroutine blocked in a cgo call keeps its P until
+// sysmon takes it back (up to milliseconds when the process is idle), which would stall
+// the workers' direct deliveries into Go. It waits on the eventfd in Go's netpoller.
+int cfutgo_port_init(void) {
+	port_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return port_efd;
+}
+
+// Returns the queued completions (valid until the next call), or NULL with *n = 0 if none:
+// then the dispatcher counts as idle and the next queued completion writes the eventfd.
 cfutgo_done *cfutgo_port_take(size_t *n) {
 	pthread_mutex_lock(&port_mu);
-	while (port_len == 0) {
+	if (port_len == 0) {
 		__atomic_store_n(&port_idle, 1, __ATOMIC_RELEASE);
-		pthread_cond_wait(&port_cv, &port_mu);
+		pthread_mutex_unlock(&port_mu);
+		*n = 0;
+		return NULL;
 	}
 	cfutgo_done *items = port_buf[port_active];
 	*n = port_len;

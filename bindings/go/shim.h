@@ -16,7 +16,7 @@ typedef struct cfutgo_done {
 	int drop_owner;       // set by Go: also drop the Future's own reference
 } cfutgo_done;
 
-// Blocks until completions are queued; returns them (valid until the next call).
+int cfutgo_port_init(void);
 cfutgo_done *cfutgo_port_take(size_t *n);
 void cfutgo_port_release(cfutgo_done *items, size_t n);
 cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out);
