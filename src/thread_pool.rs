@@ -161,16 +161,25 @@ impl Shared {
         out
     }
 
-    /// Starts a worker unless an idle one can be claimed or the pool is at `max_workers`.
-    /// Returns an error message when no worker could be started at all.
-    fn adjust_workers(self: &Arc<Self>) -> Option<String> {
+    /// Claims one idle worker for a task about to be queued; false if none is idle.
+    ///
+    /// Claim before sending: a parked worker woken by the message withdraws its idle count
+    /// itself unless it was already claimed, so a claim made after the send could find the
+    /// count gone and start a thread although an idle worker took the task.
+    fn claim_idle(&self) -> bool {
         let mut idle = self.idle.load(Ordering::Acquire);
         while idle > 0 {
             match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return None,
+                Ok(_) => return true,
                 Err(v) => idle = v,
             }
         }
+        false
+    }
+
+    /// Starts a worker unless the pool is at `max_workers` (the caller found no idle one).
+    /// Returns an error message when no worker could be started at all.
+    fn adjust_workers(self: &Arc<Self>) -> Option<String> {
         if self.started.load(Ordering::Acquire) >= self.max_workers {
             return None;
         }
@@ -297,8 +306,9 @@ impl Executor for ThreadPool {
         let s = &self.shared;
         s.enter()?;
         let f = Future::with_job(job);
+        let claimed = s.claim_idle();
         let _ = s.tx.send(Msg::Run(f.clone()));
-        let failed = s.adjust_workers();
+        let failed = if claimed { None } else { s.adjust_workers() };
         s.leave();
         if let Some(message) = failed {
             s.break_pool(-1, message);
