@@ -418,6 +418,18 @@ static void blocking_result_and_error(void) {
         join(t);
         cfut_future_release(f);
     }
+    /* a timeout so large its deadline overflows still waits (and wakes) */
+    {
+        cfut_future *f = fx_pending();
+        completer c = {f, 0, NULL};
+        pthread_t t = spawn(complete_thread, &c);
+        void *v = NULL;
+        CHECK_ST(cfut_future_result(f, UINT64_MAX - 1, &v), CFUT_OK);
+        CHECK_EQ((intptr_t)v, 42);
+        CHECK_ST(cfut_wait(&f, 1, UINT64_MAX - 1, CFUT_ALL_COMPLETED, NULL, NULL), CFUT_OK);
+        join(t);
+        cfut_future_release(f);
+    }
     /* 16 test_result_with_cancel (and a blocked wait without limit) */
     {
         cfut_future *f = fx_pending();

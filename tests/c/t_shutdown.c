@@ -337,6 +337,59 @@ static void shutdown_races_submits(void) {
     }
 }
 
+/* shutdown is safe from any thread: several threads shut down at once, with and without
+ * waiting and cancelling; each waiting call returns only after the running task ended. */
+typedef struct sd_arg {
+    cfut_executor *ex;
+    bool wait, cancel;
+    cfut_future *running;
+    bool running_done_after;
+    cfut_status st;
+} sd_arg;
+
+static void *sd_thread(void *p) {
+    sd_arg *a = p;
+    a->st = cfut_executor_shutdown(a->ex, a->wait, a->cancel);
+    a->running_done_after = cfut_future_done(a->running);
+    return NULL;
+}
+
+static void concurrent_shutdowns(void) {
+    atomic_int drops = 0;
+    cfut_executor *ex = pool(2);
+    gate g;
+    gate_init(&g);
+    cfut_future *running = NULL;
+    CHECK_ST(cfut_executor_submit(ex, block_task, &g, NULL, &running), CFUT_OK);
+    CHECK(gate_wait_count(&g, 1, HANG_MS));
+    for (int i = 0; i < 10; i++) {
+        CHECK_ST(cfut_executor_submit(ex, count_task, tok_new(&drops, i), tok_drop, NULL), CFUT_OK);
+    }
+    sd_arg args[4] = {{ex, true, false, running, false, 99},
+                      {ex, true, true, running, false, 99},
+                      {ex, false, true, running, false, 99},
+                      {ex, true, false, running, false, 99}};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = spawn(sd_thread, &args[i]);
+    }
+    /* the non-waiting one returns while the task still runs */
+    join(t[2]);
+    CHECK_ST(args[2].st, CFUT_OK);
+    gate_open(&g);
+    for (int i = 0; i < 4; i++) {
+        if (i != 2) {
+            join(t[i]);
+            CHECK_ST(args[i].st, CFUT_OK);
+            CHECK_MSG(args[i].running_done_after, "shutdown(wait) #%d returned before the running task ended", i);
+        }
+    }
+    cfut_executor_free(ex);
+    CHECK_EQ(atomic_load(&drops), 10);
+    cfut_future_release(running);
+    gate_destroy(&g);
+}
+
 void test_shutdown(void) {
     pthread_key_create(&exit_key, on_thread_exit);
     gate_init(&exits);
@@ -347,4 +400,5 @@ void test_shutdown(void) {
     RUN(threads_terminate);
     RUN(cancel_futures_wait_false);
     RUN(shutdown_races_submits);
+    RUN(concurrent_shutdowns);
 }
