@@ -6,6 +6,10 @@ and prints a markdown table of medians [min-max] with paired per-round ratios.
     python3 run.py --cbench build/cbench --peers peers/target/release/peers \
                    --pybench pybench.py [--rounds 5] [--out build] [--only SUBSTR]
 
+cbench runs against a snapshot copy of target/release/libcfutures.so taken when the run
+starts (OUT/libsnap, via LD_LIBRARY_PATH), so a rebuild during the run cannot mix builds;
+--no-snapshot runs against target/release directly.
+
 Each benchmark program prints "key value" lines. Raw per-round results go to
 OUT/results-<UTC time>.json (and the table to OUT/results-<UTC time>.md) so they can be
 recomputed later.
@@ -16,6 +20,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -181,6 +186,13 @@ def sh(cmd):
         return "(%s)" % e
 
 
+def sh_env(cmd, env):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env).stdout
+    except Exception as e:  # noqa: BLE001
+        return "(%s)" % e
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cbench", required=True)
@@ -190,6 +202,8 @@ def main():
     ap.add_argument("--out", default="build")
     ap.add_argument("--only", default="", help="run only case ids containing this substring")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--no-snapshot", action="store_true",
+                    help="run cbench against target/release directly instead of a snapshot copy")
     a = ap.parse_args()
 
     cases = case_table(a)
@@ -209,6 +223,18 @@ def main():
             return None
 
     lib_before = lib_mtime()
+    # Run cbench against a snapshot of the library taken now, so that a rebuild by someone
+    # else during the run cannot mix two builds (LD_LIBRARY_PATH overrides cbench's RUNPATH).
+    env = dict(os.environ)
+    if lib_before is not None and not a.no_snapshot:
+        snap = os.path.abspath(os.path.join(a.out, "libsnap"))
+        os.makedirs(snap, exist_ok=True)
+        shutil.copy2(libso, os.path.join(snap, "libcfutures.so.0"))
+        env["LD_LIBRARY_PATH"] = snap + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        resolved = sh_env(["ldd", a.cbench], env)
+        if snap not in resolved:
+            print("run.py: warning: cbench does not resolve libcfutures from the snapshot:\n" + resolved,
+                  file=sys.stderr)
     t_all = time.time()
     for r in range(a.rounds):
         order = ids[:]
@@ -216,7 +242,7 @@ def main():
         t_round = time.time()
         for k in order:
             try:
-                p = subprocess.run(cases[k], capture_output=True, text=True, timeout=120)
+                p = subprocess.run(cases[k], capture_output=True, text=True, timeout=120, env=env)
                 m = parse(p.stdout) if p.returncode == 0 else None
                 if m is None:
                     errors.append("round %d %s: exit %d: %s" % (r, k, p.returncode, p.stderr.strip()[-300:]))
@@ -250,12 +276,15 @@ def main():
         sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"])))
     lib_time = "?" if lib_before is None else datetime.datetime.fromtimestamp(
         lib_before, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    w("- library: `target/release/libcfutures.so` built %s; last commit touching `src/`: %s" % (
+    w("- library: `target/release/libcfutures.so` built %s (run from a snapshot copy unless --no-snapshot); last commit touching `src/`: %s" % (
         lib_time, sh(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "log", "-1", "--format=%h %s", "--", "../src"])))
-    if lib_changed:
+    if lib_changed and a.no_snapshot:
         w("- **WARNING: libcfutures.so was rebuilt during this run; the rounds mix two builds. "
           "Re-run.**")
         print("WARNING: libcfutures.so changed during the run", file=sys.stderr)
+    elif lib_changed:
+        w("- note: libcfutures.so was rebuilt during the run; this run used the snapshot taken "
+          "at its start (`%s/libsnap`)." % a.out)
     w("- cells: median [min–max] over rounds. Ratio columns: how many times *better* cfutures is "
       "(>1 = cfutures better, whatever the metric's direction), computed per round (paired) then "
       "the median; ⚠ = the per-round ratios spread more than 2×.")
