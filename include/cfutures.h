@@ -286,7 +286,9 @@ typedef struct cfut_map_options {
   size_t chunksize;
   /**
    * Whole-map deadline counted from the `cfut_executor_map` call; `CFUT_FOREVER` (the
-   * default) for none.
+   * default) for none. When it passes, chunks not yet started are cancelled; chunks
+   * already running finish (their results still land in `results`) and `cfut_map_free`
+   * waits for them.
    */
   uint64_t timeout_ns;
   /**
@@ -797,7 +799,8 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died, or it
  *   could not be submitted; iteration may go on;
  * - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
- *   and later calls return `CFUT_EXHAUSTED`;
+ *   (running chunks finish; `cfut_map_free` waits for them) and later calls return
+ *   `CFUT_EXHAUSTED`;
  * - `CFUT_EXHAUSTED`: no items remain;
  * - `CFUT_INVALID_ARGUMENT`: NULL `m` or `index_out`.
  *

@@ -27,7 +27,9 @@ pub struct cfut_map_options {
     /// Items per task; 0 = chosen from the item count and the executor's workers.
     pub chunksize: usize,
     /// Whole-map deadline counted from the `cfut_executor_map` call; `CFUT_FOREVER` (the
-    /// default) for none.
+    /// default) for none. When it passes, chunks not yet started are cancelled; chunks
+    /// already running finish (their results still land in `results`) and `cfut_map_free`
+    /// waits for them.
     pub timeout_ns: u64,
     /// 0 = submit every chunk at once (Python's default); else at most this many chunks are
     /// queued or running ahead of the consumer (Python's `buffersize`).
@@ -222,7 +224,8 @@ fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
 ///   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died, or it
 ///   could not be submitted; iteration may go on;
 /// - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
-///   and later calls return `CFUT_EXHAUSTED`;
+///   (running chunks finish; `cfut_map_free` waits for them) and later calls return
+///   `CFUT_EXHAUSTED`;
 /// - `CFUT_EXHAUSTED`: no items remain;
 /// - `CFUT_INVALID_ARGUMENT`: NULL `m` or `index_out`.
 ///
