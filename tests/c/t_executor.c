@@ -572,13 +572,29 @@ static void thread_names(void) {
                   "long-prefix thread name '%s'", nm.name[j]);
     }
     /* default: "cfut-N_i" */
-    run_names(NULL, &nm);
-    for (int j = 0; j < nm.n; j++) {
-        int pool_no = -1, idx = -1;
-        char tail = 0;
-        int k = sscanf(nm.name[j], "cfut-%d_%d%c", &pool_no, &idx, &tail);
-        CHECK_MSG(k == 2 && pool_no >= 0 && idx >= 0 && idx < 5, "default thread name '%s'", nm.name[j]);
+    int pools[2] = {-1, -1};
+    for (int round = 0; round < 2; round++) {
+        run_names(NULL, &nm);
+        CHECK_EQ(nm.n, 5);
+        bool idx_seen[5] = {0};
+        for (int j = 0; j < nm.n; j++) {
+            int pool_no = -1, idx = -1;
+            char tail = 0;
+            int k = sscanf(nm.name[j], "cfut-%d_%d%c", &pool_no, &idx, &tail);
+            CHECK_MSG(k == 2 && pool_no >= 0 && idx >= 0 && idx < 5, "default thread name '%s'", nm.name[j]);
+            if (k == 2 && idx >= 0 && idx < 5) {
+                CHECK(!idx_seen[idx]);
+                idx_seen[idx] = true;
+            }
+            if (j > 0) {
+                CHECK_MSG(pool_no == pools[round], "threads of one pool named '%s' and 'cfut-%d_...'", nm.name[j],
+                          pools[round]);
+            }
+            pools[round] = pool_no;
+        }
     }
+    /* N counts pools: two default pools get different numbers */
+    CHECK_MSG(pools[1] > pools[0], "default prefixes cfut-%d then cfut-%d", pools[0], pools[1]);
 }
 
 /* 44 test_default_workers */

@@ -122,6 +122,38 @@ static void gtok_drop(void *p) {
     free(p);
 }
 
+/* gh-92001 / gh-109934 (not copied): waiters on futures cancelled by
+ * shutdown(cancel_futures) are woken */
+typedef struct waiter_arg {
+    cfut_future **fs;
+    size_t n;
+    cfut_status wait_st;
+    int yielded;
+    cfut_status ac_st;
+} waiter_arg;
+
+static void *wait_all_thread(void *p) {
+    waiter_arg *w = p;
+    w->wait_st = cfut_wait(w->fs, w->n, CFUT_SECONDS(60), CFUT_ALL_COMPLETED, NULL, NULL);
+    return NULL;
+}
+
+static void *as_completed_thread(void *p) {
+    waiter_arg *w = p;
+    cfut_as_completed *it = NULL;
+    if (cfut_as_completed_new(w->fs, w->n, CFUT_SECONDS(60), &it) != CFUT_OK) {
+        return NULL;
+    }
+    size_t idx;
+    cfut_status st;
+    while ((st = cfut_as_completed_next(it, &idx)) == CFUT_OK) {
+        w->yielded++;
+    }
+    w->ac_st = st;
+    cfut_as_completed_free(it);
+    return NULL;
+}
+
 static void cancel_futures(void) {
     atomic_int drops = 0;
     cancel_ctx c = {.main = pthread_self()};
@@ -136,7 +168,15 @@ static void cancel_futures(void) {
         CHECK_ST(cfut_future_add_done_callback(fs[i], cancel_cb, &c, cancel_cb_drop), CFUT_OK);
     }
     CHECK(gate_wait_count(&c.g, 5, HANG_MS));
+    /* the 45 queued ones (FIFO: the first 5 are running) */
+    waiter_arg w = {fs + 5, 45, 99, 0, 99};
+    pthread_t wt = spawn(wait_all_thread, &w), at = spawn(as_completed_thread, &w);
     CHECK_ST(cfut_executor_shutdown(ex, false, true), CFUT_OK);
+    join(wt);
+    join(at);
+    CHECK_ST(w.wait_st, CFUT_OK);
+    CHECK_ST(w.ac_st, CFUT_EXHAUSTED);
+    CHECK_EQ(w.yielded, 45);
     /* cancelled futures completed (callbacks ran on this thread, args dropped) at once */
     CHECK_EQ(atomic_load(&c.cb_on_main), 45);
     CHECK_EQ(atomic_load(&drops), 45);
