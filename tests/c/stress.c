@@ -9,6 +9,9 @@
  * exactly once, each callback exactly once, each future ended exactly once (ran XOR
  * cancelled, seen identically by all its callbacks and by result()).
  *
+ * Maps run on the same pool meanwhile (random chunking, max_in_flight, timeouts, early
+ * frees): in order, each item at most once, no chunk writing after cfut_map_free.
+ *
  * Phase B, concurrently (a second pool, again and again): two threads submit while a
  * third shuts the pool down (with and without cancel_futures). A refused submit has
  * already dropped its arg; an accepted task runs exactly once or (cancel_futures) is
@@ -436,6 +439,94 @@ static void *phase_b(void *p) {
     return NULL;
 }
 
+/* ---- maps on pool A, concurrently with the submitters ----------------------------------------
+ * Random chunk sizes, max_in_flight and (sometimes tiny) timeouts; each item computed at
+ * most once, yielded in order with the right result; the results buffer is freed right
+ * after cfut_map_free, so a chunk still writing after it would be a use after free (ASAN). */
+
+#define MAP_N 4096
+
+typedef struct map_ctx {
+    atomic_uchar calls[MAP_N];
+} map_ctx;
+
+static int32_t square_fn(const void *ctx, const void *item, void *slot) {
+    map_ctx *c = (map_ctx *)ctx;
+    int v = *(const int *)item;
+    atomic_fetch_add(&c->calls[v], 1);
+    if (v % 97 == 13) {
+        return 5; /* an item error */
+    }
+    *(long *)slot = (long)v * v;
+    return 0;
+}
+
+typedef struct mapper {
+    cfut_executor *ex;
+    long maps, timeouts, bad;
+} mapper;
+
+static void *map_loop(void *p) {
+    mapper *m = p;
+    uint64_t seed = 0xC0FFEEull;
+    int *items = malloc(MAP_N * sizeof *items);
+    map_ctx *ctx = malloc(sizeof *ctx);
+    for (int i = 0; i < MAP_N; i++) {
+        items[i] = i;
+    }
+    while (!atomic_load(&submitters_done)) {
+        long *res = malloc(MAP_N * sizeof *res);
+        memset(ctx, 0, sizeof *ctx);
+        const size_t chunks[4] = {0, 1, 7, 300};
+        const size_t flights[3] = {0, 1, 3};
+        cfut_map_options o;
+        cfut_map_options_init(&o);
+        o.chunksize = chunks[xorshift(&seed) % 4];
+        o.max_in_flight = flights[xorshift(&seed) % 3];
+        uint64_t r = xorshift(&seed) % 8;
+        o.timeout_ns = r == 0 ? CFUT_MILLISECONDS(1) : r == 1 ? 0 : CFUT_FOREVER;
+        cfut_map *mp = NULL;
+        if (cfut_executor_map(m->ex, square_fn, ctx, 0, items, MAP_N, sizeof(int), res, sizeof(long), &o, &mp) !=
+            CFUT_OK) {
+            m->bad++;
+            free(res);
+            break;
+        }
+        size_t stop_at = xorshift(&seed) % 2 ? MAP_N : xorshift(&seed) % MAP_N; /* sometimes free early */
+        for (size_t i = 0; i < stop_at; i++) {
+            size_t idx = 99999;
+            cfut_error e;
+            cfut_status st = cfut_map_next(mp, &idx, &e);
+            if (st == CFUT_TIMEOUT) {
+                m->timeouts++;
+                m->bad += o.timeout_ns == CFUT_FOREVER || cfut_map_next(mp, &idx, NULL) != CFUT_EXHAUSTED;
+                break;
+            }
+            if (idx != i) {
+                m->bad++;
+                break;
+            }
+            if (st == CFUT_OK) {
+                m->bad += res[i] != (long)i * (long)i || i % 97 == 13;
+            } else {
+                m->bad += st != CFUT_TASK_FAILED || e.code != 5 || i % 97 != 13;
+            }
+            if (i + 1 == MAP_N) {
+                m->bad += cfut_map_next(mp, &idx, NULL) != CFUT_EXHAUSTED;
+            }
+        }
+        cfut_map_free(mp);
+        free(res); /* a late chunk write would now be a use after free */
+        for (int i = 0; i < MAP_N; i++) {
+            m->bad += atomic_load(&ctx->calls[i]) > 1;
+        }
+        m->maps++;
+    }
+    free(items);
+    free(ctx);
+    return NULL;
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 static atomic_uchar *slots(void) {
@@ -483,9 +574,11 @@ int main(int argc, char **argv) {
 
     atomic_store(&phase_a_running, true);
     long b_rounds = 0;
-    pthread_t bt, ct, st[4];
+    pthread_t bt, ct, mt, st[4];
     pthread_create(&bt, NULL, phase_b, &b_rounds);
     pthread_create(&ct, NULL, canceller, NULL);
+    mapper mapr = {ex, 0, 0, 0};
+    pthread_create(&mt, NULL, map_loop, &mapr);
     submitter subs[4];
     for (int t = 0; t < 4; t++) {
         subs[t].ex = ex;
@@ -500,6 +593,10 @@ int main(int argc, char **argv) {
     }
     atomic_store(&submitters_done, true);
     pthread_join(ct, NULL);
+    pthread_join(mt, NULL);
+    CHECK(mapr.bad == 0, "maps: %ld inconsistencies", mapr.bad);
+    CHECK(mapr.maps > 0, "no map ran");
+    printf("maps: %ld maps of %d items, %ld timed out\n", mapr.maps, MAP_N, mapr.timeouts);
     for (int r = 0; r < RING; r++) {
         cfut_future_release(atomic_exchange(&ring[r], NULL));
     }
