@@ -154,6 +154,23 @@ int main(int argc, char **argv) {
                 },
                 {},
                 {}});
+#ifdef CFUT_HPP_HAS_PROCESS_POOL
+  cfut::ProcessPool procs(kWorkers);
+  cs.push_back({"cfut::ProcessPool::submit, int", std::max(1, n / 10),
+                [&](int k) {
+                  for (int i = 0; i < k; ++i) (void)procs.submit([](int x) { return x; }, i).get();
+                },
+                [&](int k) {
+                  batched(
+                      k, [&](int i) { ifs.push_back(procs.submit([](int x) { return x; }, i)); },
+                      [&] {
+                        for (auto &f : ifs) (void)f.get();
+                        ifs.clear();
+                      });
+                },
+                {},
+                {}});
+#endif
   cs.push_back({"std::async(std::launch::async), void", std::max(1, n / 10),
                 [&](int k) {
                   for (int i = 0; i < k; ++i) std::async(std::launch::async, [] {}).get();
@@ -191,7 +208,7 @@ int main(int argc, char **argv) {
   cfut_executor_free(ex);
 
   const double rt0 = best(cs[0].rt), b0 = best(cs[0].b);
-  std::printf("empty task, %d workers, %d tasks per round (std::async: %d), %d interleaved rounds\n", kWorkers, n,
+  std::printf("empty task, %d workers, %d tasks per round (std::async, ProcessPool: %d), %d interleaved rounds\n", kWorkers, n,
               std::max(1, n / 10), rounds);
   std::printf("ns per task: best round (median round); ratio = best / best of the C API\n\n");
   std::printf("| %-38s | %-20s | %-7s | %-20s | %-7s |\n", "", "round trip", "vs C", "batches of 1000", "vs C");
