@@ -15,8 +15,8 @@ import (
 	"unsafe"
 )
 
-// Executor is a thread pool (or, once the library has one, a process pool). Its methods and
-// the Submit functions are safe for concurrent use. Close it when done; a cleanup closes a
+// Executor is a thread pool (NewThreadPool) or a process pool (NewProcessPool). Its methods
+// and the Submit functions are safe for concurrent use. Close it when done; a cleanup closes a
 // forgotten one once it is unreachable, but only as a backstop.
 type Executor struct {
 	h       *exHandle
@@ -260,9 +260,15 @@ func SubmitBytes(ex *Executor, fn unsafe.Pointer, input []byte) *Future[[]byte] 
 	if len(input) > 0 {
 		in = unsafe.Pointer(&input[0])
 	}
-	st := C.cfutgo_submit_bytes(ptr, fn, in, C.size_t(len(input)), C.uintptr_t(h), &cf)
+	var reason *C.char
+	st := C.cfutgo_submit_bytes(ptr, fn, in, C.size_t(len(input)), C.uintptr_t(h), &cf, &reason)
 	runtime.KeepAlive(input)
 	ex.h.release()
+	if st != C.CFUT_OK && reason != nil {
+		h.Delete()
+		f.fail(withReason(Status(st), reason)) // e.g. why a process pool cannot run fn
+		return f
+	}
 	f.attach(cf, st, h)
 	return f
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include "cfutures.h"
 #include "_cgo_export.h"
@@ -143,11 +144,30 @@ cfut_status cfutgo_submit_c(cfut_executor *ex, void *fn, void *arg, void *arg_dr
 	return watch(st, f, h, out);
 }
 
+// The library's reason for the last failure on this thread, copied (Go may move to
+// another thread between two calls); NULL if none. Free with free().
+static char *last_reason(void) {
+	const char *m = cfut_last_error_message();
+	return m ? strdup(m) : NULL;
+}
+
 cfut_status cfutgo_submit_bytes(cfut_executor *ex, void *fn, const void *input, size_t len,
-                                uintptr_t h, cfut_future **out) {
+                                uintptr_t h, cfut_future **out, char **reason) {
 	cfut_future *f = NULL;
 	cfut_status st = cfut_executor_submit_bytes(ex, (cfut_bytes_fn)fn, input, len, &f);
+	if (st != CFUT_OK) {
+		*reason = last_reason();
+	}
 	return watch(st, f, h, out);
+}
+
+cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_executor **out,
+                                    char **reason) {
+	cfut_status st = cfut_process_pool_new(o, out);
+	if (st != CFUT_OK) {
+		*reason = last_reason();
+	}
+	return st;
 }
 
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,

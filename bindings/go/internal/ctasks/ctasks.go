@@ -7,6 +7,8 @@ package ctasks
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/types.h>
 #include "cfutures.h"
 
 static int32_t ct_noop(void *arg, cfut_result *out) { (void)arg; (void)out; return 0; }
@@ -55,6 +57,38 @@ static int32_t ct_upper(const void *in, size_t len, cfut_result *out) {
 	return st == CFUT_OK ? 0 : 1;
 }
 
+// Bytes task: the process id of the process it runs in (int32).
+static int32_t ct_pid(const void *in, size_t len, cfut_result *out) {
+	(void)in; (void)len;
+	int32_t pid = (int32_t)getpid();
+	return cfut_result_set_bytes(out, &pid, sizeof pid) == CFUT_OK ? 0 : 1;
+}
+
+// Bytes task: the worker dies (SIGKILL) without a result.
+static int32_t ct_die(const void *in, size_t len, cfut_result *out) {
+	(void)in; (void)len; (void)out;
+	kill(getpid(), SIGKILL);
+	return 0;
+}
+
+// Bytes task: sleeps as many milliseconds as its input's first byte says, times 10.
+static int32_t ct_sleep_bytes(const void *in, size_t len, cfut_result *out) {
+	(void)out;
+	if (len > 0) usleep((useconds_t)((const unsigned char *)in)[0] * 10000);
+	return 0;
+}
+
+// Bytes initializer that fails with code 3.
+static int32_t ct_init_fail(const void *in, size_t len, cfut_result *out) {
+	(void)in; (void)len;
+	cfut_result_set_error(out, 3, "ct_init_fail");
+	return 3;
+}
+
+static void *ct_pid_ptr(void) { return (void *)ct_pid; }
+static void *ct_die_ptr(void) { return (void *)ct_die; }
+static void *ct_sleep_bytes_ptr(void) { return (void *)ct_sleep_bytes; }
+static void *ct_init_fail_ptr(void) { return (void *)ct_init_fail; }
 static void *ct_noop_ptr(void) { return (void *)ct_noop; }
 static void *ct_square_ptr(void) { return (void *)ct_square; }
 static void *ct_fail_ptr(void) { return (void *)ct_fail; }
@@ -108,6 +142,12 @@ var (
 	// CountedValue sets a value with CountDrop as its value_drop: it counts in Drops once
 	// the C future is freed.
 	CountedValue = C.ct_counted_value_ptr()
+
+	// Bytes tasks for process pools.
+	PID        = C.ct_pid_ptr()         // the pid it runs in, as an int32
+	Die        = C.ct_die_ptr()         // kills its own process
+	SleepBytes = C.ct_sleep_bytes_ptr() // sleeps input[0]*10 ms
+	InitFail   = C.ct_init_fail_ptr()   // an initializer failing with code 3
 )
 
 // Int makes an integer argument (an integer disguised as a pointer, as C code does).
