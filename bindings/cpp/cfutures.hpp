@@ -1,6 +1,7 @@
 // cfutures.hpp: the C++17 face of cfutures (Python's concurrent.futures for native code).
 //
 // Header-only; needs nothing but cfutures.h and the standard library. Link with -lcfutures.
+// See bindings/cpp/README.md for the design in one page.
 //
 //     cfut::ThreadPool pool;                                  // min(32, CPUs + 4) workers
 //     cfut::Future<int> f = pool.submit([](int a, int b) { return a + b; }, 2, 3);
@@ -21,9 +22,10 @@
 //    into the library. A task's exception is captured as a std::exception_ptr (through
 //    cfut_result_set_error_payload) and rethrown, with its own type, by Future<T>::get().
 //    Exceptions from done-callbacks and initializers are caught and reported through
-//    cfut::callback_error_handler() (default: a line on stderr), never propagated.
-//  - Values travel through void * inside a box that carries a per-type tag; reading a value
-//    as another type throws std::logic_error instead of being undefined behaviour.
+//    cfut::set_callback_error_handler() (default: a line on stderr), never propagated.
+//  - Values travel through void * inside a box that carries a type tag (its std::type_info);
+//    reading a value as another type throws std::logic_error instead of being undefined
+//    behaviour. Bytes results carry a type hash likewise. (So: exceptions and RTTI on.)
 //  - A task's value is destroyed on whichever thread drops the future's last reference, so
 //    T's destructor must not care which thread it runs on.
 //  - A Future<T> may only adopt (Future<T>::adopt) a C future whose value was set by this
