@@ -297,6 +297,8 @@ int main(int argc, char **argv) {
     if (env && atoi(env) > 0) {
         secs = (unsigned)atoi(env);
     }
+    const char *verbose = getenv("CFUT_TEST_VERBOSE");
+    t_verbose = verbose && *verbose && strcmp(verbose, "0") != 0;
     signal(SIGALRM, on_alarm);
     alarm(secs);
 

@@ -537,6 +537,63 @@ static void map_refused_mid_iteration(void) {
     }
 }
 
+/* A map racing a shutdown from another thread: either it was accepted whole (every item
+ * runs and succeeds) or it returns CFUT_SHUTDOWN and nothing of it keeps running. */
+typedef struct map_race {
+    cfut_executor *ex;
+    gate *go;
+    atomic_int calls;
+    int calls_at_return;
+    cfut_status st;
+    cfut_map *m;
+    pair items[64];
+    long res[64];
+} map_race;
+
+static void *map_race_thread(void *p) {
+    map_race *r = p;
+    gate_wait(r->go, HANG_MS);
+    cfut_map_options o = opts(1, CFUT_FOREVER, 0);
+    r->st = cfut_executor_map(r->ex, pow_fn, &r->calls, 0, r->items, 64, sizeof(pair), r->res, sizeof(long), &o, &r->m);
+    r->calls_at_return = atomic_load(&r->calls);
+    return NULL;
+}
+
+static void map_races_shutdown(void) {
+    int accepted = 0, refused = 0;
+    for (int round = 0; round < 20; round++) {
+        cfut_executor *ex = pool(2);
+        gate go;
+        gate_init(&go);
+        map_race *r = calloc(1, sizeof *r);
+        r->ex = ex;
+        r->go = &go;
+        for (int i = 0; i < 64; i++) {
+            r->items[i] = (pair){3, 2};
+        }
+        pthread_t t = spawn(map_race_thread, r);
+        gate_open(&go);
+        CHECK_ST(cfut_executor_shutdown(ex, round % 2 == 0, false), CFUT_OK);
+        join(t);
+        CHECK_ST(cfut_executor_shutdown(ex, true, false), CFUT_OK); /* every worker has exited */
+        if (r->st == CFUT_OK) {
+            accepted++;
+            CHECK_ST(cfut_map_wait(r->m, NULL), CFUT_OK);
+            CHECK_EQ(atomic_load(&r->calls), 64);
+            CHECK_EQ(r->res[63], 9);
+            cfut_map_free(r->m);
+        } else {
+            refused++;
+            CHECK_ST(r->st, CFUT_SHUTDOWN);
+            CHECK_EQ(atomic_load(&r->calls), r->calls_at_return);
+        }
+        cfut_executor_free(ex);
+        free(r);
+        gate_destroy(&go);
+    }
+    CHECK_EQ(accepted + refused, 20);
+}
+
 void test_map(void) {
     RUN(map_in_order);
     RUN(map_exception);
@@ -549,4 +606,5 @@ void test_map(void) {
     RUN(map_cancelled_by_shutdown);
     RUN(map_shutdown_race);
     RUN(map_refused_mid_iteration);
+    RUN(map_races_shutdown);
 }

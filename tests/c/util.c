@@ -6,6 +6,7 @@
 atomic_int t_passed;
 atomic_int t_failed;
 const char *t_current = "?";
+bool t_verbose;
 
 static pthread_mutex_t print_mu = PTHREAD_MUTEX_INITIALIZER;
 

@@ -17,11 +17,14 @@
 
 #include "cfutures.h"
 
+uint64_t now_ns(void);
+
 /* ---- checks ------------------------------------------------------------------------ */
 
 extern atomic_int t_passed;
 extern atomic_int t_failed;
 extern const char *t_current; /* name of the running test */
+extern bool t_verbose;        /* CFUT_TEST_VERBOSE=1: one line per test */
 
 void t_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -70,7 +73,13 @@ void t_fail(const char *file, int line, const char *fmt, ...) __attribute__((for
 #define RUN(fn)                                                                             \
     do {                                                                                    \
         t_current = #fn;                                                                    \
+        int before_ = atomic_load(&t_passed);                                               \
+        uint64_t t0_ = now_ns();                                                            \
         fn();                                                                               \
+        if (t_verbose) {                                                                    \
+            printf("  %-40s %6d checks %8.1f ms\n", #fn, atomic_load(&t_passed) - before_,  \
+                   (double)(now_ns() - t0_) / 1e6);                                         \
+        }                                                                                   \
     } while (0)
 
 /* ---- drop counting ------------------------------------------------------------------- */
