@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <future>
@@ -768,7 +769,7 @@ struct pointer_map_state final : map_state_base<R> {
 /// items and results are packed arrays of trivially copyable values.
 template <class F, class Elem, class R>
 struct bytes_map_state final : map_state_base<R> {
-  std::vector<Elem> items;
+  std::vector<unsigned char> items;    // count * sizeof(Elem), packed
   std::vector<unsigned char> results;  // count * sizeof(R), unaligned reads via load<R>
 
   static std::int32_t run(const void *ctx, const void *item, void *slot) noexcept {
@@ -964,12 +965,17 @@ class Executor {
   /// results in input order. Items and results are copied into packed arrays.
   template <class F, class Container>
   auto map_bytes_lazy(F f, const Container &items, const MapOptions &opts = {}) {
-    using Elem = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(items))>>;
+    // The element type by value (std::vector<bool> and other proxy ranges included).
+    using Elem = std::remove_cv_t<typename std::iterator_traits<decltype(std::begin(items))>::value_type>;
     detail::check_bytes_signature<F, Elem>();
     using R = detail::decay_result_t<std::invoke_result_t<const F &, Elem &>>;
     auto st = std::make_unique<detail::bytes_map_state<F, Elem, R>>();
-    st->items.assign(std::begin(items), std::end(items));
-    const std::size_t n = st->items.size();
+    std::size_t n = 0;
+    for (auto it = std::begin(items); it != std::end(items); ++it, ++n) {
+      const Elem e = *it;
+      st->items.resize((n + 1) * sizeof(Elem));
+      std::memcpy(st->items.data() + n * sizeof(Elem), &e, sizeof(Elem));
+    }
     constexpr std::size_t rsize = detail::size_of_v<R>;
     st->results.resize(n * rsize);
     const cfut_map_options o = opts.capi();
@@ -1082,6 +1088,27 @@ class ThreadPool : public Executor {
   template <class F, class Container>
   auto map_lazy(F &&f, Container &&items, const MapOptions &opts = {}) {
     using C = std::remove_reference_t<Container>;
+    if constexpr (!std::is_lvalue_reference_v<decltype(*std::begin(std::declval<C &>()))>) {
+      // A proxy range (std::vector<bool>, a generator): items have no address to hand to
+      // the workers, so they are copied into a deque (stable, and a real container of bool).
+      using V = std::remove_cv_t<typename std::iterator_traits<decltype(std::begin(items))>::value_type>;
+      return map_lazy(std::forward<F>(f), std::deque<V>(std::begin(items), std::end(items)), opts);
+    } else {
+      return map_lvalues(std::forward<F>(f), std::forward<Container>(items), opts);
+    }
+  }
+  /// The eager map: a std::vector of every result in input order (void for a void
+  /// callable). Throws the first failing item's exception, with its own type, or
+  /// timeout_error; the rest of the map is then cancelled.
+  template <class F, class Container>
+  auto map(F &&f, Container &&items, const MapOptions &opts = {}) {
+    return map_lazy(std::forward<F>(f), std::forward<Container>(items), opts).collect();
+  }
+
+ private:
+  template <class F, class Container>
+  auto map_lvalues(F &&f, Container &&items, const MapOptions &opts) {
+    using C = std::remove_reference_t<Container>;
     using Elem = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(std::declval<C &>()))>>;
     using Fn = std::decay_t<F>;
     using R = detail::decay_result_t<std::invoke_result_t<const Fn &, const Elem &>>;
@@ -1105,15 +1132,7 @@ class ThreadPool : public Executor {
                             n ? sizeof(detail::result_slot<R>) : 0, &o, &m));
     return make_range<R>(std::move(st), m, n);
   }
-  /// The eager map: a std::vector of every result in input order (void for a void
-  /// callable). Throws the first failing item's exception, with its own type, or
-  /// timeout_error; the rest of the map is then cancelled.
-  template <class F, class Container>
-  auto map(F &&f, Container &&items, const MapOptions &opts = {}) {
-    return map_lazy(std::forward<F>(f), std::forward<Container>(items), opts).collect();
-  }
 
- private:
   static std::int32_t initializer_trampoline(void *arg) noexcept {
     try {
       (*static_cast<std::function<void()> *>(arg))();

@@ -684,6 +684,14 @@ TEST(Map, AnyContainerAndMoveOnlyResults) {
   EXPECT_EQ(pool.map([](int x) { return x + 1; }, arr), (std::vector<int>{6, 7}));
 }
 
+TEST(Map, ProxyRangesLikeVectorOfBool) {
+  cfut::ThreadPool pool(2);
+  std::vector<bool> flags{true, false, true};
+  EXPECT_EQ(pool.map([](bool b) { return b ? 1 : 0; }, flags), (std::vector<int>{1, 0, 1}));
+  EXPECT_EQ(pool.map([](bool b) { return !b; }, flags), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(pool.map_bytes([](bool b) { return b ? 2 : 3; }, flags), (std::vector<int>{2, 3, 2}));
+}
+
 TEST(Map, LazyRangeFor) {
   cfut::ThreadPool pool(3);
   std::vector<int> in{1, 2, 3, 4, 5};
