@@ -63,6 +63,7 @@ install: lib
 	ln -sf libcfutures.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libcfutures.so
 	install -m 0644 $(REL)/libcfutures.a $(DESTDIR)$(LIBDIR)/libcfutures.a
 	install -m 0644 include/cfutures.h $(DESTDIR)$(INCLUDEDIR)/cfutures.h
+	install -m 0644 bindings/cpp/cfutures.hpp $(DESTDIR)$(INCLUDEDIR)/cfutures.hpp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' cfutures.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cfutures.pc
 
