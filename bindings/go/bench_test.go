@@ -213,3 +213,39 @@ func BenchmarkHandleNewDelete(b *testing.B) {
 // done-callback), and from C called by Go.
 func BenchmarkCallbackFromCThread(b *testing.B)  { ctasks.CrossingsForeign(b.N) }
 func BenchmarkCallbackFromGoThread(b *testing.B) { ctasks.CrossingsLocal(b.N) }
+
+// A bytes task on a process pool with as many worker processes as CPUs: the IPC round trip.
+func BenchmarkProcessPoolBytes(b *testing.B) {
+	ex, err := cf.NewProcessPool(cf.WithProcesses(workers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ex.Close()
+	in := []byte("0123456789abcdef")
+	for range workers * 4 {
+		cf.SubmitBytes(ex, ctasks.Upper, in).Err()
+	}
+	batched(b, func() *cf.Future[[]byte] { return cf.SubmitBytes(ex, ctasks.Upper, in) })
+}
+
+// Per-item cost of a chunked map of b.N trivial items: C function (MapC), Go function (Map).
+func BenchmarkMapCPerItem(b *testing.B) {
+	ex := benchPool(b)
+	items := make([]byte, 8*b.N)
+	results := make([]byte, 8*b.N)
+	b.ResetTimer()
+	if err := cf.MapC(ex, ctasks.MapSquare, nil, items, 8, results, 8); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkMapGoPerItem(b *testing.B) {
+	ex := benchPool(b)
+	items := make([]int64, b.N)
+	b.ResetTimer()
+	for _, err := range cf.Map(ex, func(x int64) (int64, error) { return x * x, nil }, items) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -186,3 +186,24 @@ cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int
 void cfutgo_call_drop(void *drop, void *arg) {
 	((cfut_drop_fn)drop)(arg);
 }
+
+cfut_status cfutgo_map_run(cfut_executor *ex, void *fn, const void *ctx, size_t ctx_len,
+                           const void *items, size_t count, size_t item_size, void *results,
+                           size_t result_size, size_t chunksize, uint64_t timeout_ns,
+                           size_t max_in_flight, size_t *first_failed, char **reason) {
+	cfut_map_options o;
+	cfut_map_options_init(&o);
+	o.chunksize = chunksize;
+	o.timeout_ns = timeout_ns;
+	o.max_in_flight = max_in_flight;
+	cfut_map *m = NULL;
+	cfut_status st = cfut_executor_map(ex, (cfut_map_fn)fn, ctx, ctx_len, items, count, item_size,
+	                                   results, result_size, &o, &m);
+	if (st != CFUT_OK) {
+		*reason = last_reason();
+		return st;
+	}
+	st = cfut_map_wait(m, first_failed);
+	cfut_map_free(m);
+	return st;
+}

@@ -17,6 +17,10 @@ typedef struct cfutgo_done {
 } cfutgo_done;
 
 int cfutgo_port_init(void);
+cfut_status cfutgo_map_run(cfut_executor *ex, void *fn, const void *ctx, size_t ctx_len,
+                           const void *items, size_t count, size_t item_size, void *results,
+                           size_t result_size, size_t chunksize, uint64_t timeout_ns,
+                           size_t max_in_flight, size_t *first_failed, char **reason);
 cfutgo_done *cfutgo_port_take(size_t *n);
 void cfutgo_port_release(cfutgo_done *items, size_t n);
 cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out);

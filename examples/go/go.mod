@@ -1,6 +1,6 @@
 module github.com/cfutures/cfutures/examples/go
 
-go 1.24
+go 1.25
 
 require github.com/cfutures/cfutures/bindings/go v0.0.0
 

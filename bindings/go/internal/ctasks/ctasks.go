@@ -85,6 +85,17 @@ static int32_t ct_init_fail(const void *in, size_t len, cfut_result *out) {
 	return 3;
 }
 
+// Map function: int64 item -> int64 square + ctx's first byte; item 13 fails with code 13.
+static int32_t ct_map_square(const void *ctx, const void *item, void *slot) {
+	int64_t x;
+	memcpy(&x, item, sizeof x);
+	if (x == 13) return 13;
+	int64_t r = x * x + (ctx ? ((const unsigned char *)ctx)[0] : 0);
+	memcpy(slot, &r, sizeof r);
+	return 0;
+}
+static void *ct_map_square_ptr(void) { return (void *)ct_map_square; }
+
 static void *ct_pid_ptr(void) { return (void *)ct_pid; }
 static void *ct_die_ptr(void) { return (void *)ct_die; }
 static void *ct_sleep_bytes_ptr(void) { return (void *)ct_sleep_bytes; }
@@ -142,6 +153,9 @@ var (
 	// CountedValue sets a value with CountDrop as its value_drop: it counts in Drops once
 	// the C future is freed.
 	CountedValue = C.ct_counted_value_ptr()
+
+	// MapSquare is a cfut_map_fn: int64 -> int64 x*x + ctx[0]; item 13 fails (code 13).
+	MapSquare = C.ct_map_square_ptr()
 
 	// Bytes tasks for process pools.
 	PID        = C.ct_pid_ptr()         // the pid it runs in, as an int32
