@@ -9,11 +9,13 @@
 #include "util.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- statuses and versions --------------------------------------------------------------- */
 
 void test_status_and_version(void) {
+    t_current = "test_status_and_version";
     static const char *names[] = {
         "CFUT_OK",           "CFUT_TIMEOUT",       "CFUT_CANCELLED",     "CFUT_TASK_FAILED",
         "CFUT_SHUTDOWN",     "CFUT_BROKEN",        "CFUT_WORKER_DIED",   "CFUT_INVALID_ARGUMENT",
@@ -89,6 +91,7 @@ static void bad_cb(cfut_future *f, void *arg) {
 #define SENTINEL ((void *)0x5E5E)
 
 void test_bad_input(void) {
+    t_current = "test_bad_input";
     atomic_int drops = 0;
     atomic_store(&bad_runs, 0);
     atomic_store(&bad_cb_calls, 0);
@@ -278,6 +281,127 @@ void test_bad_input(void) {
     CHECK_EQ(atomic_load(&drops), 9);
 }
 
+/* ---- bad input for the process-pool functions (no pool is started here: the process pool
+ * has its own suite in tests/process) -------------------------------------------------- */
+
+#ifdef CFUT_START_SPAWN
+static int32_t pp_init(const void *in, size_t len, cfut_result *out) {
+    (void)in;
+    (void)len;
+    (void)out;
+    return 0;
+}
+
+typedef struct last_err {
+    const char *before, *after;
+    cfut_status st;
+} last_err;
+
+static void *last_error_thread(void *p) {
+    last_err *l = p;
+    l->before = cfut_last_error_message(); /* a fresh thread: none yet */
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.worker_exe = "/nonexistent/cfut-worker";
+    cfut_executor *ex = SENTINEL;
+    l->st = cfut_process_pool_new(&o, &ex);
+    l->after = cfut_last_error_message();
+    if (l->after) {
+        (void)strlen(l->after);
+    }
+    /* a successful call leaves it unchanged */
+    CHECK(cfut_status_name(CFUT_OK) != NULL);
+    CHECK(cfut_last_error_message() == l->after);
+    CHECK(ex == SENTINEL);
+    return NULL;
+}
+
+static void test_bad_input_process_pool(void) {
+    cfut_process_pool_options_init(NULL);
+    cfut_process_pool_options o;
+    memset(&o, 0xAB, sizeof o);
+    cfut_process_pool_options_init(&o);
+    CHECK_EQ(o.struct_size, sizeof o);
+    CHECK(o.max_workers == 0 && o.max_tasks_per_child == 0 && o.task_timeout_ns == CFUT_FOREVER);
+    CHECK(o.on_worker_death == CFUT_REPLACE_WORKER && o.start_method == CFUT_START_SPAWN);
+    CHECK(o.initializer == NULL && o.initializer_input == NULL && o.initializer_len == 0 && o.worker_exe == NULL);
+
+    CHECK_ST(cfut_process_pool_new(NULL, NULL), CFUT_INVALID_ARGUMENT);
+    CHECK_ST(cfut_process_pool_new(&o, NULL), CFUT_INVALID_ARGUMENT);
+    const uint32_t bad_sizes[] = {0, 4, (uint32_t)sizeof o - 1, (uint32_t)sizeof o + 8, UINT32_MAX};
+    for (int i = 0; i < 5; i++) {
+        cfut_process_pool_options_init(&o);
+        o.struct_size = bad_sizes[i];
+        cfut_executor *ex = SENTINEL;
+        CHECK_MSG(cfut_process_pool_new(&o, &ex) == CFUT_INVALID_ARGUMENT, "process struct_size %u accepted",
+                  bad_sizes[i]);
+        CHECK(ex == SENTINEL);
+    }
+    cfut_executor *ex = SENTINEL;
+    cfut_process_pool_options_init(&o);
+    o.on_worker_death = 2;
+    CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    cfut_process_pool_options_init(&o);
+    o.on_worker_death = UINT32_MAX;
+    CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    cfut_process_pool_options_init(&o);
+    o.start_method = 2;
+    CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    cfut_process_pool_options_init(&o);
+    o.initializer = pp_init;
+    o.initializer_input = NULL;
+    o.initializer_len = 8;
+    CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    cfut_process_pool_options_init(&o);
+    o.worker_exe = "/nonexistent/cfut-worker";
+    CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    char path[] = "/tmp/cfut-noexec-XXXXXX"; /* exists, not executable */
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        close(fd);
+        chmod(path, 0644);
+        o.worker_exe = path;
+        CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+        unlink(path);
+    }
+    CHECK(ex == SENTINEL);
+    if (ex != SENTINEL) {
+        cfut_executor_free(ex);
+    }
+
+    /* the last-error message is per thread */
+    last_err l = {SENTINEL, NULL, 99};
+    pthread_t t = spawn(last_error_thread, &l);
+    join(t);
+    CHECK(l.before == NULL);
+    CHECK_ST(l.st, CFUT_INVALID_ARGUMENT);
+    CHECK(l.after != NULL);
+
+    /* process-pool calls: NULL handles, NULL outs, and a thread pool */
+    size_t n = 77;
+    int32_t pids[4];
+    CHECK_ST(cfut_process_pool_terminate(NULL, SIGKILL), CFUT_INVALID_ARGUMENT);
+    CHECK_ST(cfut_process_pool_terminate(NULL, 0), CFUT_INVALID_ARGUMENT);
+    CHECK_ST(cfut_process_pool_worker_pids(NULL, pids, 4, &n), CFUT_INVALID_ARGUMENT);
+    CHECK_EQ(n, 77);
+    CHECK_EQ(cfut_process_pool_workers_started(NULL), 0);
+    cfut_executor *tp = NULL;
+    CHECK_ST(cfut_thread_pool_new(NULL, &tp), CFUT_OK);
+    CHECK_ST(cfut_process_pool_terminate(tp, SIGKILL), CFUT_UNSUPPORTED);
+    CHECK_ST(cfut_process_pool_terminate(tp, SIGTERM), CFUT_UNSUPPORTED);
+    CHECK_ST(cfut_process_pool_worker_pids(tp, NULL, 0, &n), CFUT_UNSUPPORTED);
+    CHECK_EQ(n, 77);
+    CHECK_EQ(cfut_process_pool_workers_started(tp), 0);
+    /* the thread pool still works after all that */
+    cfut_future *f = NULL;
+    CHECK_ST(cfut_executor_submit(tp, bad_task, NULL, NULL, &f), CFUT_OK);
+    CHECK_ST(cfut_future_result(f, CFUT_FOREVER, NULL), CFUT_OK);
+    cfut_future_release(f);
+    cfut_executor_free(tp);
+    atomic_fetch_sub(&bad_runs, 1);
+}
+#endif
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 static void on_alarm(int sig) {
@@ -304,6 +428,10 @@ int main(int argc, char **argv) {
 
     test_status_and_version();
     test_bad_input();
+#ifdef CFUT_START_SPAWN
+    t_current = "test_bad_input_process_pool";
+    test_bad_input_process_pool();
+#endif
     test_futures();
     test_executor();
     test_init();
