@@ -20,7 +20,12 @@ type goTask interface {
 }
 
 //export cfutGoTask
-func cfutGoTask(h C.uintptr_t, out *C.cfut_result) C.int32_t {
+func cfutGoTask(h C.uintptr_t, out *C.cfut_result) (code C.int32_t) {
+	defer func() { // run recovers the task's panics; this guards against our own bugs
+		if recover() != nil {
+			code = -1
+		}
+	}()
 	return cgo.Handle(h).Value().(goTask).run(out)
 }
 
@@ -41,6 +46,11 @@ func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
 }
 
 //export cfutGoInit
-func cfutGoInit(h C.uintptr_t) C.int32_t {
+func cfutGoInit(h C.uintptr_t) (code C.int32_t) {
+	defer func() { // e.g. a worker starting after Close ran on one of the pool's own tasks
+		if recover() != nil {
+			code = -1
+		}
+	}()
 	return cgo.Handle(h).Value().(*initializer).run()
 }
