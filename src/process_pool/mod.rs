@@ -580,6 +580,7 @@ struct Manager {
     frames: Vec<(Header, Vec<u8>)>,
     done: Completions,
     pids_dirty: bool,
+    spin: worker::Spin,
 }
 
 fn describe(pid: i32, exit: Exit) -> (i32, String) {
@@ -595,7 +596,7 @@ fn describe(pid: i32, exit: Exit) -> (i32, String) {
 
 impl Manager {
     fn new(sh: Arc<Shared>) -> Manager {
-        Manager { sh, workers: Vec::new(), seen: 0, scratch: vec![0; 256 * 1024], frames: Vec::new(), done: Vec::new(), pids_dirty: false }
+        Manager { sh, workers: Vec::new(), seen: 0, scratch: vec![0; 256 * 1024], frames: Vec::new(), done: Vec::new(), pids_dirty: false, spin: worker::Spin::new(50) }
     }
 
     fn complete_all(&mut self) {
@@ -799,7 +800,7 @@ impl Manager {
                 let pfd = if w.by_zygote { -1 } else { w.pidfd.as_ref().map_or(-1, |p| p.as_raw_fd()) };
                 pfds.push(libc::pollfd { fd: pfd, events: libc::POLLIN, revents: 0 });
             }
-            let mut timeout: i32 = match next {
+            let timeout: i32 = match next {
                 None => -1,
                 Some(d) => {
                     let ms = d.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000);
@@ -812,14 +813,30 @@ impl Manager {
                 _ => -1,
             };
             pfds.push(libc::pollfd { fd: zfd, events: libc::POLLIN, revents: 0 });
-            self.sh.sleeping.store(true, Ordering::SeqCst);
-            let submits = self.sh.submits.load(Ordering::SeqCst);
-            if submits != self.seen {
-                self.seen = submits;
-                timeout = 0;
+            // Spin briefly while tasks run (their results usually come within
+            // microseconds), then block with the submitters told to wake us.
+            let busy = self.workers.iter().any(|w| w.task.is_some());
+            let budget = if busy && timeout != 0 { self.spin.budget() } else { Duration::ZERO };
+            let spin_start = Instant::now();
+            let mut r;
+            loop {
+                let spinning = !budget.is_zero() && spin_start.elapsed() < budget;
+                let t = if spinning { 0 } else { timeout };
+                if !spinning {
+                    self.sh.sleeping.store(true, Ordering::SeqCst);
+                }
+                let submits = self.sh.submits.load(Ordering::SeqCst);
+                let t = if submits != self.seen { 0 } else { t };
+                // SAFETY: polls our own array of pollfds.
+                r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, t) };
+                if r != 0 || !spinning || submits != self.seen {
+                    if !budget.is_zero() {
+                        self.spin.record(spinning);
+                    }
+                    break;
+                }
+                std::hint::spin_loop();
             }
-            // SAFETY: polls our own array of pollfds.
-            let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
             self.sh.sleeping.store(false, Ordering::SeqCst);
             self.seen = self.sh.submits.load(Ordering::SeqCst);
             if r <= 0 {
@@ -974,13 +991,17 @@ impl Manager {
                         let body = w.rx.body_mut().unwrap();
                         body.reserve(remaining);
                         let spare = body.spare_capacity_mut();
+                        let want = remaining.min(spare.len());
                         // SAFETY: reads into the spare capacity, then commits what was read.
-                        let n = unsafe { libc::read(fd, spare.as_mut_ptr() as *mut libc::c_void, remaining.min(spare.len())) };
+                        let n = unsafe { libc::read(fd, spare.as_mut_ptr() as *mut libc::c_void, want) };
                         if n > 0 {
                             unsafe { body.set_len(body.len() + n as usize) };
                             if let Some(f) = w.rx.take_complete() {
                                 frames.push(f);
                             }
+                        }
+                        if n > 0 && (n as usize) < want {
+                            break; // a short read: nothing more for now
                         }
                         n
                     } else {
@@ -989,6 +1010,9 @@ impl Manager {
                         if n > 0 && w.rx.feed(&self.scratch[..n as usize], &mut frames).is_err() {
                             bad = true;
                             break;
+                        }
+                        if n > 0 && (n as usize) < self.scratch.len() {
+                            break; // a short read: nothing more for now
                         }
                         n
                     };

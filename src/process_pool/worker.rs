@@ -87,7 +87,7 @@ pub fn worker_main(fd: RawFd, ppid: libc::pid_t, check_ppid: bool, watchdog: boo
     if watchdog {
         start_watchdog(fd);
     }
-    let mut w = Worker { fd, max_tasks: 0, done: 0, cache: HashMap::new(), buf: Vec::new() };
+    let mut w = Worker { fd, max_tasks: 0, done: 0, cache: HashMap::new(), buf: Vec::new(), rbuf: vec![0; 64 * 1024], rpos: 0, rlen: 0, spin: Spin::new(50) };
     w.run()
 }
 
@@ -103,13 +103,50 @@ fn start_watchdog(fd: RawFd) {
     });
 }
 
+/// Adaptive spinning before blocking: waking a sleeping process costs more than a short
+/// poll when the next message follows at once (a stream of tasks), but spinning only
+/// burns CPU when it does not (idle pools, or a machine so loaded that the other side is
+/// not running). After a spin that ends in blocking, the next few waits block at once.
+pub struct Spin {
+    skip: u32,
+    budget: std::time::Duration,
+}
+
+impl Spin {
+    pub fn new(default_us: u64) -> Spin {
+        let us = std::env::var("CFUT_PROCESS_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(default_us);
+        Spin { skip: 0, budget: std::time::Duration::from_micros(us) }
+    }
+
+    /// How long to spin before this wait blocks.
+    pub fn budget(&mut self) -> std::time::Duration {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return std::time::Duration::ZERO;
+        }
+        self.budget
+    }
+
+    /// Reports whether the spin found what it waited for.
+    pub fn record(&mut self, found: bool) {
+        if !found {
+            self.skip = 8;
+        }
+    }
+}
+
 struct Worker {
     fd: RawFd,
     max_tasks: u64,
     done: u64,
     cache: HashMap<Vec<u8>, usize>,
-    /// 16-aligned receive buffer.
+    /// 16-aligned payload buffer.
     buf: Vec<u128>,
+    /// Bytes read from the socket and not yet consumed: `rbuf[rpos..rlen]`.
+    rbuf: Vec<u8>,
+    rpos: usize,
+    rlen: usize,
+    spin: Spin,
 }
 
 fn leave(code: i32) -> ! {
@@ -140,20 +177,74 @@ impl Worker {
         }
     }
 
+    /// Reads more bytes into the read buffer: first polling without blocking for a short
+    /// while (the next task usually follows at once, and waking a sleeping process costs
+    /// more than the spin), then blocking. Leaves on EOF.
+    fn fill(&mut self) {
+        if self.rpos == self.rlen {
+            self.rpos = 0;
+            self.rlen = 0;
+        } else if self.rpos > 0 {
+            self.rbuf.copy_within(self.rpos..self.rlen, 0);
+            self.rlen -= self.rpos;
+            self.rpos = 0;
+        }
+        let start = std::time::Instant::now();
+        let budget = self.spin.budget();
+        let mut spun = false;
+        let mut i = 0u32;
+        loop {
+            let spin = start.elapsed() < budget;
+            if !spin && spun {
+                self.spin.record(false);
+            }
+            let flags = if spin { libc::MSG_DONTWAIT } else { 0 };
+            let room = &mut self.rbuf[self.rlen..];
+            // SAFETY: receives into the free part of our buffer.
+            let n = unsafe { libc::recv(self.fd, room.as_mut_ptr() as *mut c_void, room.len(), flags) };
+            if n > 0 {
+                if spin && budget > std::time::Duration::ZERO {
+                    self.spin.record(true);
+                }
+                self.rlen += n as usize;
+                return;
+            }
+            if n == 0 {
+                leave(0);
+            }
+            spun = spin;
+            let e = std::io::Error::last_os_error().raw_os_error();
+            if e != Some(libc::EAGAIN) && e != Some(libc::EINTR) {
+                leave(0);
+            }
+            i = i.wrapping_add(1);
+            if i % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
     /// Reads one frame; the payload lands in `self.buf` (16-aligned). Leaves on EOF.
     fn recv(&mut self) -> (Header, usize) {
-        let mut hb = [0u8; proto::HEADER];
-        match read_exact(self.fd, &mut hb) {
-            Ok(true) => {}
-            _ => leave(0),
+        while self.rlen - self.rpos < proto::HEADER {
+            self.fill();
         }
+        let hb: [u8; proto::HEADER] = self.rbuf[self.rpos..self.rpos + proto::HEADER].try_into().unwrap();
+        self.rpos += proto::HEADER;
         let Some(h) = Header::decode(&hb) else { leave(114) };
         let len = h.len as usize;
-        self.buf.clear();
-        self.buf.resize(len.div_ceil(16), 0);
+        let words = len.div_ceil(16);
+        if self.buf.len() < words {
+            self.buf.resize(words, 0);
+        }
         // SAFETY: the buffer holds at least `len` bytes.
         let bytes = unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr() as *mut u8, len) };
-        if len > 0 && !matches!(read_exact(self.fd, bytes), Ok(true)) {
+        let have = len.min(self.rlen - self.rpos);
+        bytes[..have].copy_from_slice(&self.rbuf[self.rpos..self.rpos + have]);
+        self.rpos += have;
+        if have < len && !matches!(read_exact(self.fd, &mut bytes[have..]), Ok(true)) {
             leave(0);
         }
         (h, len)

@@ -1,0 +1,56 @@
+"""Runs the cfutures process-pool benchmark and CPython's ProcessPoolExecutor in one run
+and prints them side by side. Usage: run.py [--workers N] [--markdown]"""
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+ROWS = [
+    ("empty_task_throughput", "empty-task throughput (submit all, then wait)", "tasks/s", True),
+    ("one_shot_latency_p50", "one-shot submit→result latency, p50", "µs", False),
+    ("one_shot_latency_p99", "one-shot submit→result latency, p99", "µs", False),
+    ("map_chunksize_1", "map, chunksize 1", "items/s", True),
+    ("map_chunksize_1000", "map, chunksize 1000", "items/s", True),
+    ("start_to_first_result", "pool start → first result", "ms", False),
+    ("crash_to_replacement_result", "crash → replacement worker's first result", "ms", False),
+]
+
+
+def measure(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            res[parts[0]] = float(parts[1])
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    ours = measure([os.path.join(HERE, "build", "bench_process"), str(args.workers)])
+    py = measure([sys.executable, os.path.join(HERE, "cpython_bench.py"), str(args.workers)])
+    print(f"Process pool, {args.workers} workers, {os.cpu_count()} CPUs; CPython {sys.version.split()[0]} "
+          f"(ProcessPoolExecutor, default start method)")
+    print()
+    print("| measurement | unit | cfutures | CPython | cfutures advantage |")
+    print("|---|---|---:|---:|---:|")
+    for key, label, unit, higher_better in ROWS:
+        a, b = ours.get(key), py.get(key)
+        if a is None or b is None:
+            continue
+        ratio = a / b if higher_better else b / a
+        fmt = (lambda v: f"{v:,.0f}") if unit.endswith("/s") else (lambda v: f"{v:,.3g}" if v < 100 else f"{v:,.0f}")
+        print(f"| {label} | {unit} | {fmt(a)} | {fmt(b)} | {ratio:,.1f}× |")
+    note = ("CPython breaks the whole pool on a crash (BrokenProcessPool): its 'replacement' is "
+            "a new pool. cfutures fails only the crashed task and starts one new worker.")
+    print()
+    print(note)
+
+
+if __name__ == "__main__":
+    main()
