@@ -23,6 +23,7 @@ examples: lib
 	$(MAKE) -C examples/c run
 	$(MAKE) -C examples/cpp run
 	$(MAKE) -C examples/go run
+	$(MAKE) -C examples/process run
 
 test: lib test-header test-rust test-c test-process test-cpp test-go test-install
 
@@ -55,6 +56,11 @@ bench: lib
 	$(MAKE) -C benches run
 	$(MAKE) -C bindings/cpp bench
 	$(MAKE) -C bindings/go bench
+	$(MAKE) -C benches/process run
+
+# The process pool beside CPython's ProcessPoolExecutor, in one run.
+bench-process: lib
+	$(MAKE) -C benches/process run
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
@@ -72,3 +78,5 @@ clean:
 	$(MAKE) -C tests/c clean
 	$(MAKE) -C tests/process clean
 	$(MAKE) -C examples/c clean
+	$(MAKE) -C examples/process clean
+	$(MAKE) -C benches/process clean
