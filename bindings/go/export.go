@@ -36,6 +36,7 @@ func cfutGoTask(h C.uintptr_t, out *C.cfut_result) (code C.int32_t) {
 //
 //export cfutGoDone
 func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
+	defer func() { _ = recover() }() // never unwind into the library
 	ch := cgo.Handle(h)
 	t := ch.Value().(goTask)
 	ch.Delete()
