@@ -799,6 +799,36 @@ struct bytes_map_state final : map_state_base<R> {
 
 }  // namespace detail
 
+namespace detail {
+/// An input iterator over a range whose next() returns a std::optional<T>, empty at the end.
+/// Advancing it may throw whatever next() throws.
+template <class Range, class T>
+class next_iterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  using pointer = T *;
+  using reference = T &;
+  next_iterator() = default;
+  explicit next_iterator(Range *r) : r_(r) { ++*this; }
+  T &operator*() { return *cur_; }
+  T *operator->() { return &*cur_; }
+  next_iterator &operator++() {
+    cur_ = r_->next();
+    if (!cur_) r_ = nullptr;
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const next_iterator &a, const next_iterator &b) { return a.r_ == b.r_; }
+  friend bool operator!=(const next_iterator &a, const next_iterator &b) { return a.r_ != b.r_; }
+
+ private:
+  Range *r_ = nullptr;
+  std::optional<T> cur_;
+};
+}  // namespace detail
+
 /// A running map, consumed in input order (Python's map iterator). Move-only; its
 /// destructor cancels the chunks not started and waits for running ones.
 template <class R>
@@ -854,31 +884,7 @@ class MapRange {
   }
 
   /// An input iterator; advancing it may throw (see next()).
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    using pointer = R *;
-    using reference = R &;
-    iterator() = default;
-    R &operator*() { return *cur_; }
-    R *operator->() { return &*cur_; }
-    iterator &operator++() {
-      cur_ = r_->next();
-      if (!cur_) r_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator &a, const iterator &b) { return a.r_ == b.r_; }
-    friend bool operator!=(const iterator &a, const iterator &b) { return a.r_ != b.r_; }
-
-   private:
-    friend class MapRange;
-    explicit iterator(MapRange *r) : r_(r) { ++*this; }
-    MapRange *r_ = nullptr;
-    std::optional<R> cur_;
-  };
+  using iterator = detail::next_iterator<MapRange, R>;
   iterator begin() {
     static_assert(!std::is_void_v<R>, "iterate a void map with next()");
     return iterator(this);
@@ -1361,31 +1367,7 @@ class AsCompleted {
     return futures_[i];
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = Fut;
-    using difference_type = std::ptrdiff_t;
-    using pointer = Fut *;
-    using reference = Fut &;
-    iterator() = default;
-    Fut &operator*() { return *cur_; }
-    Fut *operator->() { return &*cur_; }
-    iterator &operator++() {
-      cur_ = r_->next();
-      if (!cur_) r_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator &a, const iterator &b) { return a.r_ == b.r_; }
-    friend bool operator!=(const iterator &a, const iterator &b) { return a.r_ != b.r_; }
-
-   private:
-    friend class AsCompleted;
-    explicit iterator(AsCompleted *r) : r_(r) { ++*this; }
-    AsCompleted *r_ = nullptr;
-    std::optional<Fut> cur_;
-  };
+  using iterator = detail::next_iterator<AsCompleted, Fut>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
   cfut_as_completed *capi() const noexcept { return it_; }
