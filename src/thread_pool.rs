@@ -3,7 +3,7 @@
 //! initializers, and an idempotent shutdown that is safe from any thread.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
@@ -53,7 +53,13 @@ struct Shared {
     gate: AtomicUsize,
     /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
     idle: AtomicUsize,
+    /// Idle workers spinning on the queue (at most one at a time).
     spinners: AtomicUsize,
+    /// Idle workers asleep on `park_cond`; only `push` and a worker passing the baton
+    /// wake them, and only when no spinner will take the work.
+    parked: AtomicUsize,
+    park_lock: Mutex<()>,
+    park_cond: Condvar,
     started: AtomicUsize,
     max_workers: usize,
     prefix: String,
@@ -93,6 +99,9 @@ impl ThreadPool {
                 gate: AtomicUsize::new(0),
                 idle: AtomicUsize::new(0),
                 spinners: AtomicUsize::new(0),
+                parked: AtomicUsize::new(0),
+                park_lock: Mutex::new(()),
+                park_cond: Condvar::new(),
                 started: AtomicUsize::new(0),
                 max_workers,
                 prefix: opts.thread_name_prefix.unwrap_or_else(|| format!("cfut-{}", id - 1)),
@@ -156,7 +165,7 @@ impl Shared {
             }
         }
         if stop {
-            let _ = self.tx.send(Msg::Stop);
+            self.push(Msg::Stop);
         }
         out
     }
@@ -232,7 +241,7 @@ impl Shared {
                 match msg {
                     Msg::Run(f) => f.run(true),
                     Msg::Stop => {
-                        let _ = self.tx.send(Msg::Stop);
+                        self.push(Msg::Stop);
                         break;
                     }
                 }
@@ -244,12 +253,62 @@ impl Shared {
         self.threads_cond.notify_all();
     }
 
+    /// Queues a message and wakes a parked worker unless a spinning one will take it.
+    fn push(&self, msg: Msg) {
+        let _ = self.tx.send(msg);
+        // Pairs with the fence in `park` / `pass_baton`: either they see the message or
+        // this sees them parked or no longer spinning.
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) > 0
+            && (self.spinners.load(Ordering::SeqCst) == 0 || self.rx.len() > 1)
+        {
+            self.wake_one();
+        }
+    }
+
+    fn wake_one(&self) {
+        let _g = self.park_lock.lock();
+        self.park_cond.notify_one();
+    }
+
+    /// Called by a worker that just took a message: if more work is queued and nobody is
+    /// spinning for it, wake a parked worker for it (bursts fan out one wake at a time).
+    fn pass_baton(&self) {
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) > 0
+            && !self.rx.is_empty()
+            && self.spinners.load(Ordering::SeqCst) == 0
+        {
+            self.wake_one();
+        }
+    }
+
+    /// Sleeps until a message arrives.
+    fn park(&self) -> Msg {
+        loop {
+            let mut g = self.park_lock.lock();
+            self.parked.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            // Announced as parked: a push from now on wakes us, so look once more first.
+            if let Ok(m) = self.rx.try_recv() {
+                self.parked.fetch_sub(1, Ordering::SeqCst);
+                return m;
+            }
+            self.park_cond.wait(&mut g);
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+            drop(g);
+            if let Ok(m) = self.rx.try_recv() {
+                return m;
+            }
+        }
+    }
+
     /// Waits for the next message as an idle worker: claimable by submitters, spinning
     /// first if no other worker is spinning, then parked.
     fn wait_idle(&self) -> Msg {
         self.idle.fetch_add(1, Ordering::AcqRel);
         let mut got = None;
-        if self.spinners.fetch_add(1, Ordering::AcqRel) == 0 {
+        if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
             spin_until(SPIN, || match self.rx.try_recv() {
                 Ok(m) => {
                     got = Some(m);
@@ -258,11 +317,12 @@ impl Shared {
                 Err(_) => false,
             });
         }
-        self.spinners.fetch_sub(1, Ordering::AcqRel);
+        self.spinners.fetch_sub(1, Ordering::SeqCst);
         let msg = match got {
             Some(m) => m,
-            None => self.rx.recv().unwrap_or(Msg::Stop),
+            None => self.park(),
         };
+        self.pass_baton();
         // Withdraw from the idle count unless a submitter already claimed it.
         let mut idle = self.idle.load(Ordering::Acquire);
         while idle > 0 {
@@ -307,7 +367,7 @@ impl Executor for ThreadPool {
         s.enter()?;
         let f = Future::with_job(job);
         let claimed = s.claim_idle();
-        let _ = s.tx.send(Msg::Run(f.clone()));
+        s.push(Msg::Run(f.clone()));
         let failed = if claimed { None } else { s.adjust_workers() };
         s.leave();
         if let Some(message) = failed {
@@ -330,7 +390,7 @@ impl Executor for ThreadPool {
             }
         }
         if prev & SHUTDOWN == 0 {
-            let _ = s.tx.send(Msg::Stop);
+            s.push(Msg::Stop);
         }
         if wait {
             if CURRENT_POOL.with(|c| c.get()) == s.id {
