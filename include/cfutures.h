@@ -156,6 +156,17 @@
 #define CFUT_START_FORK 1
 
 /**
+ * `start_method`: SPAWN's isolation with faster worker starts (CPython's `forkserver`,
+ * its default since 3.14). At `cfut_process_pool_new` the manager thread starts one fork
+ * server the way SPAWN starts a worker (the host executable re-executed, taken over by
+ * the library before `main`); the server stays single-threaded and forks every worker,
+ * so starting or replacing a worker costs a fork of a small fresh process instead of an
+ * exec. Workers inherit nothing from the host but what a SPAWN worker does. If the fork
+ * server dies, the pool breaks (`CFUT_BROKEN`).
+ */
+#define CFUT_START_FORKSERVER 2
+
+/**
  * An `as_completed` iterator. Single owner, used by one thread at a time; free it with
  * `cfut_as_completed_free`.
  */
@@ -336,7 +347,7 @@ typedef struct cfut_process_pool_options {
    */
   uint32_t on_worker_death;
   /**
-   * `CFUT_START_SPAWN` (default) or `CFUT_START_FORK`.
+   * `CFUT_START_SPAWN` (default), `CFUT_START_FORKSERVER` or `CFUT_START_FORK`.
    */
   uint32_t start_method;
   /**
@@ -352,7 +363,8 @@ typedef struct cfut_process_pool_options {
   const void *initializer_input;
   size_t initializer_len;
   /**
-   * SPAWN only: the program workers run instead of the host executable (copied). It must
+   * SPAWN and FORKSERVER: the program workers (or the fork server) run instead of the
+   * host executable (copied). It must
    * load libcfutures when it starts (link it, or rely on the library being preloaded, as
    * the pool does); functions of the host's main executable cannot run there
    * (`CFUT_UNSUPPORTED` at submit). NULL = the host executable itself (the default,
@@ -870,7 +882,8 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  * Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size`,
  * `on_worker_death` or `start_method`, NULL `initializer_input` with a non-zero length, or
  * a `worker_exe` that is not an executable file; `CFUT_UNSUPPORTED` when the initializer
- * cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote cannot be started;
+ * cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote or the FORKSERVER
+ * server cannot be started;
  * `CFUT_NO_MEMORY` when a thread or descriptor cannot be created. After a failure
  * `cfut_last_error_message` says why.
  */

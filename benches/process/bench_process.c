@@ -34,10 +34,13 @@ static int32_t square(const void *ctx, const void *item, void *slot) {
     return 0;
 }
 
+static uint32_t g_method = CFUT_START_SPAWN;
+
 static cfut_executor *pool(unsigned workers) {
     cfut_process_pool_options o;
     cfut_process_pool_options_init(&o);
     o.max_workers = workers;
+    o.start_method = g_method;
     cfut_executor *ex;
     if (cfut_process_pool_new(&o, &ex) != CFUT_OK) {
         fprintf(stderr, "pool: %s\n", cfut_last_error_message());
@@ -60,10 +63,8 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv) {
-    unsigned workers = argc > 1 ? (unsigned)atoi(argv[1]) : 2;
-
-    /* Pool start to first result. */
+/* Pool start to the first result (best of 5). */
+static void start_to_first(unsigned workers, const char *suffix) {
     double best = 1e9;
     for (int r = 0; r < 5; r++) {
         double t0 = now_s();
@@ -76,8 +77,39 @@ int main(int argc, char **argv) {
         cfut_future_release(f);
         cfut_executor_free(ex);
     }
-    printf("start_to_first_result %.3f ms\n", best * 1e3);
+    printf("start_to_first_result%s %.3f ms\n", suffix, best * 1e3);
+}
 
+/* Crash to the replacement worker's first result (one worker: the next task must run on
+ * the replacement); the mean of 20. */
+static void crash_to_replacement(const char *suffix) {
+    cfut_executor *ex = pool(1);
+    warm(ex, 1);
+    double sum = 0;
+    for (int r = 0; r < 20; r++) {
+        cfut_future *c, *f;
+        double t0 = now_s();
+        cfut_executor_submit_bytes(ex, crash, NULL, 0, &c);
+        cfut_executor_submit_bytes(ex, nothing, NULL, 0, &f);
+        cfut_future_wait(f, CFUT_FOREVER);
+        sum += now_s() - t0;
+        cfut_error e;
+        cfut_future_error(c, CFUT_FOREVER, &e);
+        if (e.status != CFUT_WORKER_DIED) fprintf(stderr, "crash not reported\n");
+        cfut_future_release(c);
+        cfut_future_release(f);
+    }
+    printf("crash_to_replacement_result%s %.3f ms\n", suffix, sum / 20 * 1e3);
+    cfut_executor_free(ex);
+}
+
+int main(int argc, char **argv) {
+    unsigned workers = argc > 1 ? (unsigned)atoi(argv[1]) : 2;
+    start_to_first(workers, "");
+    g_method = CFUT_START_FORKSERVER;
+    start_to_first(workers, "_forkserver");
+    crash_to_replacement("_forkserver");
+    g_method = CFUT_START_SPAWN;
     cfut_executor *ex = pool(workers);
     warm(ex, workers);
 
@@ -137,28 +169,6 @@ int main(int argc, char **argv) {
     }
     cfut_executor_free(ex);
 
-    /* Crash to the replacement worker's first result (one worker: the next task must run
-     * on the replacement). */
-    ex = pool(1);
-    warm(ex, 1);
-    best = 1e9;
-    double sum = 0;
-    for (int r = 0; r < 20; r++) {
-        cfut_future *c, *f;
-        t0 = now_s();
-        cfut_executor_submit_bytes(ex, crash, NULL, 0, &c);
-        cfut_executor_submit_bytes(ex, nothing, NULL, 0, &f);
-        cfut_future_wait(f, CFUT_FOREVER);
-        dt = now_s() - t0;
-        cfut_error e;
-        cfut_future_error(c, CFUT_FOREVER, &e);
-        if (e.status != CFUT_WORKER_DIED) fprintf(stderr, "crash not reported\n");
-        sum += dt;
-        if (dt < best) best = dt;
-        cfut_future_release(c);
-        cfut_future_release(f);
-    }
-    printf("crash_to_replacement_result %.3f ms\n", sum / 20 * 1e3);
-    cfut_executor_free(ex);
+    crash_to_replacement("");
     return 0;
 }

@@ -15,6 +15,8 @@ ROWS = [
     ("map_chunksize_1000", "map, chunksize 1000", "items/s", True),
     ("start_to_first_result", "pool start → first result", "ms", False),
     ("crash_to_replacement_result", "crash → replacement worker's first result", "ms", False),
+    ("start_to_first_result_forkserver", "pool start → first result (cfutures FORKSERVER)", "ms", False),
+    ("crash_to_replacement_result_forkserver", "crash → replacement's first result (cfutures FORKSERVER)", "ms", False),
 ]
 
 
@@ -40,7 +42,7 @@ def main():
     print("| measurement | unit | cfutures | CPython | cfutures advantage |")
     print("|---|---|---:|---:|---:|")
     for key, label, unit, higher_better in ROWS:
-        a, b = ours.get(key), py.get(key)
+        a, b = ours.get(key), py.get(key.replace("_forkserver", ""))
         if a is None or b is None:
             continue
         ratio = a / b if higher_better else b / a

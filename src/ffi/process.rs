@@ -47,6 +47,15 @@ pub const CFUT_START_SPAWN: u32 = 0;
 /// plain computations. Functions and data must exist at pool creation.
 pub const CFUT_START_FORK: u32 = 1;
 
+/// `start_method`: SPAWN's isolation with faster worker starts (CPython's `forkserver`,
+/// its default since 3.14). At `cfut_process_pool_new` the manager thread starts one fork
+/// server the way SPAWN starts a worker (the host executable re-executed, taken over by
+/// the library before `main`); the server stays single-threaded and forks every worker,
+/// so starting or replacing a worker costs a fork of a small fresh process instead of an
+/// exec. Workers inherit nothing from the host but what a SPAWN worker does. If the fork
+/// server dies, the pool breaks (`CFUT_BROKEN`).
+pub const CFUT_START_FORKSERVER: u32 = 2;
+
 /// Options for `cfut_process_pool_new`. Always start from `cfut_process_pool_options_init`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -67,7 +76,7 @@ pub struct cfut_process_pool_options {
     pub task_timeout_ns: u64,
     /// `CFUT_REPLACE_WORKER` (default) or `CFUT_BREAK_POOL`.
     pub on_worker_death: u32,
-    /// `CFUT_START_SPAWN` (default) or `CFUT_START_FORK`.
+    /// `CFUT_START_SPAWN` (default), `CFUT_START_FORKSERVER` or `CFUT_START_FORK`.
     pub start_method: u32,
     /// Optional: runs once in each new worker before its first task, as
     /// `initializer(copy_of_initializer_input, initializer_len, out)`. A non-zero return (or
@@ -77,7 +86,8 @@ pub struct cfut_process_pool_options {
     /// Copied by `cfut_process_pool_new` (may be NULL when `initializer_len` is 0).
     pub initializer_input: *const c_void,
     pub initializer_len: usize,
-    /// SPAWN only: the program workers run instead of the host executable (copied). It must
+    /// SPAWN and FORKSERVER: the program workers (or the fork server) run instead of the
+    /// host executable (copied). It must
     /// load libcfutures when it starts (link it, or rely on the library being preloaded, as
     /// the pool does); functions of the host's main executable cannot run there
     /// (`CFUT_UNSUPPORTED` at submit). NULL = the host executable itself (the default,
@@ -146,7 +156,8 @@ fn fail(status: Status, msg: &str) -> Status {
 /// Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size`,
 /// `on_worker_death` or `start_method`, NULL `initializer_input` with a non-zero length, or
 /// a `worker_exe` that is not an executable file; `CFUT_UNSUPPORTED` when the initializer
-/// cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote cannot be started;
+/// cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote or the FORKSERVER
+/// server cannot be started;
 /// `CFUT_NO_MEMORY` when a thread or descriptor cannot be created. After a failure
 /// `cfut_last_error_message` says why.
 #[no_mangle]
@@ -172,6 +183,7 @@ pub extern "C" fn cfut_process_pool_new(
             o.start_method = match c.start_method {
                 CFUT_START_SPAWN => StartMethod::Spawn,
                 CFUT_START_FORK => StartMethod::Fork,
+                CFUT_START_FORKSERVER => StartMethod::ForkServer,
                 _ => return Err(fail(Status::InvalidArgument, "cfut_process_pool_new: unknown start_method")),
             };
             if let Some(init) = c.initializer {

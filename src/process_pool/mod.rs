@@ -49,6 +49,9 @@ pub enum StartMethod {
     Spawn,
     /// A zygote forked from the host at pool creation forks every worker.
     Fork,
+    /// A zygote started as a fresh process (as SPAWN workers are) forks every worker:
+    /// SPAWN's isolation with faster worker starts (CPython's forkserver).
+    ForkServer,
 }
 
 #[derive(Clone, Default)]
@@ -242,6 +245,7 @@ impl ProcessPool {
         let (launch, main_ok) = match opts.start_method {
             StartMethod::Spawn => spawn_launch(opts.worker_exe.as_ref())?,
             StartMethod::Fork => (Launch::Fork(zygote::Zygote::placeholder()), true),
+            StartMethod::ForkServer => spawn_launch(opts.worker_exe.as_ref())?,
         };
         let mut config = Vec::new();
         config.extend_from_slice(&opts.max_tasks_per_child.to_le_bytes());
@@ -275,22 +279,32 @@ impl ProcessPool {
             manager_thread: OnceLock::new(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-        let fork = opts.start_method == StartMethod::Fork;
+        let method = opts.start_method;
         let msh = sh.clone();
         let handle = std::thread::Builder::new()
             .name("cfut-procpool".into())
             .spawn(move || {
                 let _ = msh.manager_thread.set(std::thread::current().id());
-                if fork {
-                    // The zygote is forked by this long-lived thread, so that its
-                    // parent-death signal is tied to the manager, not to the caller.
-                    match zygote::Zygote::start() {
-                        Ok(z) => *msh.launch.lock() = Launch::Fork(z),
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
+                // The zygote is started by this long-lived thread, so that its
+                // parent-death signal is tied to the manager, not to the caller.
+                let started = match method {
+                    StartMethod::Spawn => None,
+                    StartMethod::Fork => Some(zygote::Zygote::start()),
+                    StartMethod::ForkServer => {
+                        let spawned = match &*msh.launch.lock() {
+                            Launch::Spawn { exe, argv, envp } => Some(zygote::Zygote::spawn(exe, argv, envp)),
+                            Launch::Fork(_) => None,
+                        };
+                        spawned
                     }
+                };
+                match started {
+                    Some(Ok(z)) => *msh.launch.lock() = Launch::Fork(z),
+                    Some(Err(e)) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                    None => {}
                 }
                 let _ = ready_tx.send(Ok(()));
                 Manager::new(msh).run();

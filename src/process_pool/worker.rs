@@ -39,6 +39,7 @@ fn getenv(name: &CStr) -> Option<&'static CStr> {
 extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *const *const c_char) {
     let Some(fd) = getenv(c"CFUT_WORKER_FD") else { return };
     let fd: RawFd = fd.to_str().ok().and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let zygote = getenv(c"CFUT_WORKER_ZYGOTE").is_some();
     let ppid: libc::pid_t = getenv(c"CFUT_WORKER_PPID").and_then(|s| s.to_str().ok()?.parse().ok()).unwrap_or(0);
     // SAFETY: single-threaded, before main: nobody else reads the environment now.
     unsafe {
@@ -53,13 +54,17 @@ extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *con
                 }
             }
         }
-        for n in [c"CFUT_WORKER_FD", c"CFUT_WORKER_PPID", c"CFUT_WORKER_PRELOADED", c"CFUT_WORKER_SAVED_PRELOAD"] {
+        for n in [c"CFUT_WORKER_FD", c"CFUT_WORKER_PPID", c"CFUT_WORKER_PRELOADED", c"CFUT_WORKER_SAVED_PRELOAD", c"CFUT_WORKER_ZYGOTE"] {
             libc::unsetenv(n.as_ptr());
         }
     }
     if fd < 0 {
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(111) };
+    }
+    if zygote {
+        // SAFETY: a fresh, single-threaded process: it becomes the pool's fork server.
+        unsafe { super::zygote::zygote_main(fd, ppid, None, true) };
     }
     let _ = std::panic::catch_unwind(|| worker_main(fd, ppid, true, true));
     // SAFETY: _exit is always safe.
@@ -106,7 +111,9 @@ fn start_watchdog(fd: RawFd) {
 /// Adaptive spinning before blocking: waking a sleeping process costs more than a short
 /// poll when the next message follows at once (a stream of tasks), but spinning only
 /// burns CPU when it does not (idle pools, or a machine so loaded that the other side is
-/// not running). After a spin that ends in blocking, the next few waits block at once.
+/// not running). After a spin that ends in blocking, the next wait blocks at once (a
+/// longer back-off lets both sides settle into never spinning, halving throughput).
+/// `CFUT_PROCESS_SPIN_US` in the environment sets the budget (0 = never spin).
 pub struct Spin {
     skip: u32,
     budget: std::time::Duration,
@@ -130,7 +137,7 @@ impl Spin {
     /// Reports whether the spin found what it waited for.
     pub fn record(&mut self, found: bool) {
         if !found {
-            self.skip = 8;
+            self.skip = 1;
         }
     }
 }
@@ -388,3 +395,4 @@ fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option
         Err(e) => Err((e.code, e.message.map(|m| m.to_string_lossy().into_owned()))),
     }
 }
+

@@ -25,7 +25,7 @@ pub struct Zygote {
 /// glibc's `__fpurge` and the `stdout` / `stderr` streams, looked up before the fork
 /// (an `extern` block here would leak into the generated header).
 #[derive(Clone, Copy)]
-struct Purge {
+pub(crate) struct Purge {
     fpurge: usize,
     streams: [usize; 2],
 }
@@ -46,13 +46,13 @@ fn send_msg(fd: RawFd, m: [i32; 4]) {
 }
 
 /// The zygote's loop. Never returns.
-unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Purge) -> ! {
+pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Purge>, watchdog: bool) -> ! {
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
     if libc::getppid() != ppid {
         libc::_exit(0);
     }
     // Output the host had buffered must not be written again by a worker.
-    if purge.fpurge != 0 {
+    if let Some(purge) = purge.filter(|p| p.fpurge != 0) {
         let f: unsafe extern "C" fn(*mut libc::FILE) = std::mem::transmute(purge.fpurge);
         for s in purge.streams {
             if s != 0 {
@@ -123,7 +123,7 @@ unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Purge) -> ! {
                 libc::dup2(fd, 3);
                 libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
                 libc::setpgid(0, 0);
-                super::worker::worker_main(3, me, true, false);
+                super::worker::worker_main(3, me, true, watchdog);
             }
             libc::close(fd);
             if pid < 0 {
@@ -160,8 +160,26 @@ impl Zygote {
         }
         if pid == 0 {
             // SAFETY: in the child.
-            unsafe { zygote_main(theirs.as_raw_fd(), me, purge) };
+            unsafe { zygote_main(theirs.as_raw_fd(), me, Some(purge), false) };
         }
+        drop(theirs);
+        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+    }
+
+    /// Starts the zygote as a fresh process (FORKSERVER): the worker program with
+    /// `CFUT_WORKER_ZYGOTE=1`, which the library's constructor turns into a zygote.
+    pub fn spawn(exe: &std::ffi::CString, argv: &[std::ffi::CString], envp: &[std::ffi::CString]) -> Result<Zygote, String> {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair into a local array.
+        if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } < 0 {
+            return Err(format!("socketpair: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: fresh descriptors we own.
+        let (mine, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut env = envp.to_vec();
+        env.push(c"CFUT_WORKER_ZYGOTE=1".to_owned());
+        let pid = sys::spawn(exe, argv, &env, &theirs)
+            .map_err(|e| format!("cannot start the fork server ({}): {e}", exe.to_string_lossy()))?;
         drop(theirs);
         Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
     }

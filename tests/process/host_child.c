@@ -23,6 +23,8 @@ int main(int argc, char **argv) {
     cfut_process_pool_options o;
     cfut_process_pool_options_init(&o);
     o.max_workers = 2;
+    if (argc > 2 && strcmp(argv[2], "forkserver") == 0) o.start_method = CFUT_START_FORKSERVER;
+    if (argc > 2 && strcmp(argv[2], "fork") == 0) o.start_method = CFUT_START_FORK;
     cfut_executor *ex;
     if (cfut_process_pool_new(&o, &ex) != CFUT_OK) return 2;
     cfut_future *f[2];

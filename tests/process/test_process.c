@@ -1364,7 +1364,7 @@ static void test_pool_created_by_short_lived_thread(void) { /* study #11 (PDEATH
     cfut_executor_free(ex);
 }
 
-static void host_killed(const char *mode) {
+static void host_killed(const char *mode, const char *method) {
     char exe[8192];
     snprintf(exe, sizeof exe, "%s/host_child", g_dir);
     int pfd[2];
@@ -1374,7 +1374,7 @@ static void host_killed(const char *mode) {
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl(exe, exe, mode, (char *)NULL);
+        execl(exe, exe, mode, method, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
@@ -1400,8 +1400,10 @@ static void host_killed(const char *mode) {
     CHECK_EQ(alive, 0);
 }
 
-static void test_host_killed_workers_busy(void) { host_killed("busy"); }  /* study #10 */
-static void test_host_killed_workers_idle(void) { host_killed("idle"); }  /* study #9 */
+static void test_host_killed_workers_busy(void) { host_killed("busy", "spawn"); }  /* study #10 */
+static void test_host_killed_workers_idle(void) { host_killed("idle", "spawn"); }  /* study #9 */
+static void test_host_killed_forkserver_busy(void) { host_killed("busy", "forkserver"); }
+static void test_host_killed_fork_busy(void) { host_killed("busy", "fork"); }
 
 /* ------------------------------------------------------------------------------------ */
 /* FORK start method */
@@ -1450,6 +1452,70 @@ static void test_fork_start_method(void) {
 }
 
 static void test_fork_multithreaded_host(void) { multithreaded_host(CFUT_START_FORK); }
+
+/* FORKSERVER: a fresh server process forks the workers. */
+static void test_forkserver(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.start_method = CFUT_START_FORKSERVER;
+    long seed = 31;
+    o.initializer = init_store;
+    o.initializer_input = &seed;
+    o.initializer_len = sizeof seed;
+    o.max_tasks_per_child = 7;
+    cfut_executor *ex = pool_opts(&o);
+    cfut_status s;
+    cfut_future *f = submit_long(ex, t_init_value, 0);
+    CHECK_EQ(result_long(f, &s), 31);
+    cfut_future_release(f);
+    f = submit_long(ex, t_pid, 0);
+    long pid = result_long(f, &s);
+    CHECK(pid > 0 && pid != getpid());
+    cfut_future_release(f);
+    for (long i = 0; i < 30; i++) {
+        f = submit_long(ex, t_square, i);
+        CHECK_EQ(result_long(f, &s), i * i);
+        cfut_future_release(f);
+    }
+    cfut_bytes_fn deaths[3] = {t_segv, t_abort, t_exit3};
+    int codes[3] = {-SIGSEGV, -SIGABRT, 3};
+    for (int k = 0; k < 3; k++) {
+        f = submit_long(ex, deaths[k], 0);
+        cfut_error e = error_of(f);
+        CHECK_EQ(e.status, CFUT_WORKER_DIED);
+        CHECK_EQ(e.code, codes[k]);
+        cfut_future_release(f);
+    }
+    f = submit_long(ex, lib_triple, 3);
+    CHECK_EQ(result_long(f, &s), 9);
+    cfut_future_release(f);
+    check_map_pow(ex, 10, 2000);
+    /* An idle worker killed from outside is replaced; a busy one fails its task. */
+    int32_t pids[2];
+    size_t n = worker_pids(ex, pids, 2);
+    CHECK(n >= 1);
+    if (n >= 1) kill(pids[0], SIGKILL);
+    usleep(50000);
+    f = submit_long(ex, t_square, 11);
+    CHECK_EQ(result_long(f, &s), 121);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+
+    o.initializer = NULL;
+    o.initializer_len = 0;
+    o.task_timeout_ns = CFUT_MILLISECONDS(100);
+    ex = pool_opts(&o);
+    f = submit_long(ex, t_loop, 0);
+    CHECK_EQ(error_of(f).status, CFUT_TIMEOUT);
+    cfut_future_release(f);
+    f = submit_long(ex, t_square, 12);
+    CHECK_EQ(result_long(f, &s), 144);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
+static void test_forkserver_multithreaded_host(void) { multithreaded_host(CFUT_START_FORKSERVER); }
 
 static void test_fork_timeout_and_kill(void) {
     cfut_process_pool_options o;
@@ -1534,6 +1600,10 @@ static const struct test TESTS[] = {
     {"fork_start_method", test_fork_start_method},
     {"fork_multithreaded_host", test_fork_multithreaded_host},
     {"fork_timeout_and_kill", test_fork_timeout_and_kill},
+    {"forkserver", test_forkserver},
+    {"forkserver_multithreaded_host", test_forkserver_multithreaded_host},
+    {"host_killed_forkserver_busy", test_host_killed_forkserver_busy},
+    {"host_killed_fork_busy", test_host_killed_fork_busy},
 };
 
 int main(int argc, char **argv) {
