@@ -345,7 +345,7 @@ static void test_bad_input_process_pool(void) {
     o.on_worker_death = UINT32_MAX;
     CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
     cfut_process_pool_options_init(&o);
-    o.start_method = 2;
+    o.start_method = 3; /* 0 SPAWN, 1 FORK and 2 FORKSERVER are valid */
     CHECK_ST(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
     cfut_process_pool_options_init(&o);
     o.initializer = pp_init;
