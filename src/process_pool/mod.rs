@@ -169,8 +169,10 @@ fn spawn_launch(worker_exe: Option<&PathBuf>) -> Result<(Launch, bool), (Status,
     let (exe, main_ok) = match worker_exe {
         Some(p) => {
             let c = cstring(p.as_os_str().as_bytes())?;
+            // A directory passes access(X_OK) too: require a regular file.
+            let regular = std::fs::metadata(p).is_ok_and(|m| m.is_file());
             // SAFETY: access(2) on a NUL-terminated path.
-            if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            if !regular || unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
                 return Err((Status::InvalidArgument, format!("worker_exe '{}' is not an executable file", p.display())));
             }
             let same = self_exe.as_ref().is_some_and(|s| same_file(s, p));
