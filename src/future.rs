@@ -224,10 +224,16 @@ fn panic_message(p: &Box<dyn Any + Send>) -> String {
 /// A done-callback; it receives the future it was added to.
 pub type Callback = Box<dyn FnOnce(&Future) + Send>;
 
+/// Something to tell when the future is done. Callbacks and waiters share one vector so an
+/// untouched future carries one empty `Vec`, not two.
+enum Hook {
+    Callback(Callback),
+    Waiter(Arc<Waiter>),
+}
+
 struct Guarded {
     job: Option<Job>,
-    callbacks: Vec<Callback>,
-    waiters: Vec<Arc<Waiter>>,
+    hooks: Vec<Hook>,
     sleepers: u32,
 }
 
@@ -251,8 +257,7 @@ impl Default for Future {
 /// What a completion took out of the future, to be acted on outside the lock.
 struct Completion {
     job: Option<Job>,
-    callbacks: Vec<Callback>,
-    waiters: Vec<Arc<Waiter>>,
+    hooks: Vec<Hook>,
     wake: bool,
 }
 
@@ -273,8 +278,7 @@ impl Future {
             outcome: OnceLock::new(),
             guarded: Mutex::new(Guarded {
                 job,
-                callbacks: Vec::new(),
-                waiters: Vec::new(),
+                hooks: Vec::new(),
                 sleepers: 0,
             }),
             cond: Condvar::new(),
@@ -390,10 +394,19 @@ impl Future {
 
     /// Runs the job this future carries, if it is still pending, and completes it.
     pub fn run(&self, pointers_allowed: bool) {
+        self.run_then_complete(pointers_allowed, || {});
+    }
+
+    /// `run`, calling `before_complete` after the job returned and before its outcome is
+    /// published (an executor marks its worker available there, so whoever sees the result
+    /// also sees the worker free). Not called when the future was not pending.
+    pub fn run_then_complete(&self, pointers_allowed: bool, before_complete: impl FnOnce()) {
         if let Some(Some(job)) = self.start() {
             let mut sink = Sink::new(pointers_allowed);
             let rc = job.run(&mut sink);
-            let _ = self.complete(sink.into_outcome(rc));
+            let outcome = sink.into_outcome(rc);
+            before_complete();
+            let _ = self.complete(outcome);
         }
     }
 
@@ -442,12 +455,15 @@ impl Future {
         if c.wake {
             self.0.cond.notify_all();
         }
-        for w in &c.waiters {
-            w.notify(self.id(), failed);
+        let mut callbacks = Vec::new();
+        for h in c.hooks {
+            match h {
+                Hook::Waiter(w) => w.notify(self.id(), failed),
+                Hook::Callback(cb) => callbacks.push(cb),
+            }
         }
-        drop(c.waiters);
         drop(c.job);
-        for cb in c.callbacks {
+        for cb in callbacks {
             self.invoke(cb);
         }
     }
@@ -463,7 +479,7 @@ impl Future {
     pub fn add_done_callback(&self, cb: Callback) {
         let mut g = self.0.guarded.lock();
         if !self.done() {
-            g.callbacks.push(cb);
+            g.hooks.push(Hook::Callback(cb));
             return;
         }
         drop(g);
@@ -476,18 +492,18 @@ impl Future {
         if self.done() {
             return false;
         }
-        g.waiters.push(w.clone());
+        g.hooks.push(Hook::Waiter(w.clone()));
         true
     }
 
     pub(crate) fn remove_waiter(&self, w: &Arc<Waiter>) {
         let mut g = self.0.guarded.lock();
-        g.waiters.retain(|x| !Arc::ptr_eq(x, w));
+        g.hooks.retain(|h| !matches!(h, Hook::Waiter(x) if Arc::ptr_eq(x, w)));
     }
 
     #[cfg(test)]
     pub(crate) fn waiter_count(&self) -> usize {
-        self.0.guarded.lock().waiters.len()
+        self.0.guarded.lock().hooks.iter().filter(|h| matches!(h, Hook::Waiter(_))).count()
     }
 
     /// True if the outcome is a failure (not a cancellation).
@@ -499,8 +515,7 @@ impl Future {
 fn take_completion(g: &mut Guarded) -> Completion {
     Completion {
         job: g.job.take(),
-        callbacks: std::mem::take(&mut g.callbacks),
-        waiters: std::mem::take(&mut g.waiters),
+        hooks: std::mem::take(&mut g.hooks),
         wake: g.sleepers > 0,
     }
 }

@@ -232,14 +232,30 @@ impl Shared {
             }
         };
         if healthy {
+            // True when this worker counted itself idle before publishing its last result.
+            let mut idle = false;
             loop {
                 let msg = match self.rx.try_recv() {
-                    Ok(m) => m,
-                    Err(TryRecvError::Empty) => self.wait_idle(),
+                    Ok(m) => {
+                        if idle {
+                            self.withdraw_idle();
+                        }
+                        m
+                    }
+                    Err(TryRecvError::Empty) => self.wait_idle(idle),
                     Err(TryRecvError::Disconnected) => break,
                 };
+                idle = false;
                 match msg {
-                    Msg::Run(f) => f.run(true),
+                    // With nothing queued, become claimable before the result is visible:
+                    // a caller that submits again as soon as it sees the result (sequential
+                    // submit+result) then reuses this worker instead of starting a thread.
+                    Msg::Run(f) => f.run_then_complete(true, || {
+                        if self.rx.is_empty() {
+                            self.idle.fetch_add(1, Ordering::AcqRel);
+                            idle = true;
+                        }
+                    }),
                     Msg::Stop => {
                         self.push(Msg::Stop);
                         break;
@@ -305,8 +321,11 @@ impl Shared {
 
     /// Waits for the next message as an idle worker: claimable by submitters, spinning
     /// first if no other worker is spinning, then parked.
-    fn wait_idle(&self) -> Msg {
-        self.idle.fetch_add(1, Ordering::AcqRel);
+    /// `already_idle`: the worker counted itself idle before publishing its last result.
+    fn wait_idle(&self, already_idle: bool) -> Msg {
+        if !already_idle {
+            self.idle.fetch_add(1, Ordering::AcqRel);
+        }
         let mut got = None;
         if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
             spin_until(SPIN, || match self.rx.try_recv() {
@@ -323,7 +342,12 @@ impl Shared {
             None => self.park(),
         };
         self.pass_baton();
-        // Withdraw from the idle count unless a submitter already claimed it.
+        self.withdraw_idle();
+        msg
+    }
+
+    /// A worker that got work leaves the idle count, unless a submitter already claimed it.
+    fn withdraw_idle(&self) {
         let mut idle = self.idle.load(Ordering::Acquire);
         while idle > 0 {
             match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
@@ -331,7 +355,6 @@ impl Shared {
                 Err(v) => idle = v,
             }
         }
-        msg
     }
 
     /// Marks the pool broken and fails everything queued with `Broken`.
