@@ -30,22 +30,39 @@ def measure(cmd):
     return res
 
 
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    ours = measure([os.path.join(HERE, "build", "bench_process"), str(args.workers)])
-    py = measure([sys.executable, os.path.join(HERE, "cpython_bench.py"), str(args.workers)])
+    load0 = os.getloadavg()[0]
+    rounds = []
+    for _ in range(args.rounds):
+        # Paired: both sides in the same round, so a ratio compares like with like.
+        ours = measure([os.path.join(HERE, "build", "bench_process"), str(args.workers)])
+        py = measure([sys.executable, os.path.join(HERE, "cpython_bench.py"), str(args.workers)])
+        rounds.append((ours, py))
+    load1 = os.getloadavg()[0]
     print(f"Process pool, {args.workers} workers, {os.cpu_count()} CPUs; CPython {sys.version.split()[0]} "
-          f"(ProcessPoolExecutor, default start method)")
+          f"(ProcessPoolExecutor, default start method); {args.rounds} paired rounds, medians; "
+          f"load average {load0:.2f} at the start, {load1:.2f} at the end")
     print()
     print("| measurement | unit | cfutures | CPython | cfutures advantage |")
     print("|---|---|---:|---:|---:|")
     for key, label, unit, higher_better in ROWS:
-        a, b = ours.get(key), py.get(key.replace("_forkserver", ""))
-        if a is None or b is None:
+        pairs = [(o.get(key), p.get(key.replace("_forkserver", ""))) for o, p in rounds]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if not pairs:
             continue
-        ratio = a / b if higher_better else b / a
+        a = median([x for x, _ in pairs])
+        b = median([y for _, y in pairs])
+        ratio = median([(x / y if higher_better else y / x) for x, y in pairs])
         fmt = (lambda v: f"{v:,.0f}") if unit.endswith("/s") else (lambda v: f"{v:,.3g}" if v < 100 else f"{v:,.0f}")
         print(f"| {label} | {unit} | {fmt(a)} | {fmt(b)} | {ratio:,.1f}× |")
     note = ("CPython breaks the whole pool on a crash (BrokenProcessPool): its 'replacement' is "
