@@ -42,14 +42,17 @@ def case_table(a):
     c = {
         # 1. empty-task submit+result throughput, 2 workers
         "cf:submit1": [cb, "submit1"],
+        "cf:submit1w": [cb, "submit1w"],
         "cf:submit1t": [cb, "submit1t"],
         "cf:submit2": [cb, "submit2"],
         "py:submit1": py + ["submit1"],
         "py:submit2": py + ["submit2"],
         "cb:submit1": [pe, "cb_submit1"],
+        "cb:submit1w": [pe, "cb_submit1w"],
         "cb:submit1t": [pe, "cb_submit1t"],
         "cb:submit2": [pe, "cb_submit2"],
         "rayon:submit1": [pe, "rayon_submit1"],
+        "rayon:submit1w": [pe, "rayon_submit1w"],
         "rayon:submit2": [pe, "rayon_submit2"],
         # 2. one-shot latency, default placement and confined to one CPU
         "cf:lat": [cb, "lat"],
@@ -93,6 +96,8 @@ def case_table(a):
 ROWS = [
     ("1. Empty-task submit+result throughput, 2 workers (submit all, then result() each)",
      "1 submitter = main thread (tasks/s)", "tasks_per_s", True, {i: "submit1" for i in IMPLS}, "≥ 4 M"),
+    (None, "1 submitter = main thread, warm heap: after one untimed batch (tasks/s)", "tasks_per_s",
+     True, {"cf": "submit1w", "cb": "submit1w", "rayon": "submit1w"}, "≥ 4 M"),
     (None, "1 submitter on a spawned thread (tasks/s)", "tasks_per_s", True,
      {"cf": "submit1t", "cb": "submit1t"}, ""),
     (None, "2 submitters (tasks/s)", "tasks_per_s", True, {i: "submit2" for i in IMPLS}, "≥ 4 M"),

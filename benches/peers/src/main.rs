@@ -2,8 +2,8 @@
 //! Mutex/Condvar futures ("cb") and rayon 1.12. Same cases and "key value" output as
 //! cbench.c:
 //!
-//!     peers cb_submit1|cb_submit1t|cb_submit2|cb_lat|cb_tick|cb_map1|cb_map1000|cb_sleep [N]
-//!     peers rayon_submit1|rayon_lat|rayon_tick|rayon_map1|rayon_map1000|rayon_mapauto [N]
+//!     peers cb_submit1|cb_submit1w|cb_submit1t|cb_submit2|cb_lat|cb_tick|cb_map1|cb_map1000|cb_sleep [N]
+//!     peers rayon_submit1|rayon_submit1w|rayon_submit2|rayon_lat|rayon_tick|rayon_map1|rayon_map1000|rayon_mapauto [N]
 
 use crossbeam_channel::{unbounded, Sender};
 use std::hint::black_box;
@@ -127,8 +127,15 @@ fn warm(p: &dyn Submit) {
     }
 }
 
-fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool) {
+fn submit_case(p: &dyn Submit, n: usize, submitters: usize, on_main: bool, warm_heap: bool) {
     warm(p);
+    if warm_heap {
+        // One untimed batch first: the heap is no longer fresh (no first-touch page faults).
+        let fs: Vec<_> = (0..n).map(|_| p.go()).collect();
+        for f in fs {
+            f.get();
+        }
+    }
     let per = n / submitters;
     if on_main {
         // 1 submitter: the main thread itself, the common case.
@@ -266,16 +273,18 @@ fn main() {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let nn = |d: usize| if n > 0 { n } else { d };
     match case {
-        "cb_submit1" => submit_case(&Pool::new(2), nn(200_000), 1, true),
-        "cb_submit1t" => submit_case(&Pool::new(2), nn(200_000), 1, false),
-        "cb_submit2" => submit_case(&Pool::new(2), nn(200_000), 2, false),
+        "cb_submit1" => submit_case(&Pool::new(2), nn(200_000), 1, true, false),
+        "cb_submit1w" => submit_case(&Pool::new(2), nn(200_000), 1, true, true),
+        "cb_submit1t" => submit_case(&Pool::new(2), nn(200_000), 1, false, false),
+        "cb_submit2" => submit_case(&Pool::new(2), nn(200_000), 2, false, false),
         "cb_lat" => lat_case(&Pool::new(2), nn(20_000)),
         "cb_tick" => tick_case(&Pool::new(2), nn(1000)),
         "cb_map1" => cb_map(nn(1_000_000), 1),
         "cb_map1000" => cb_map(nn(1_000_000), 1000),
         "cb_sleep" => cb_sleep(nn(1000)),
-        "rayon_submit1" => submit_case(&rayon_pool(2), nn(200_000), 1, true),
-        "rayon_submit2" => submit_case(&rayon_pool(2), nn(200_000), 2, false),
+        "rayon_submit1" => submit_case(&rayon_pool(2), nn(200_000), 1, true, false),
+        "rayon_submit1w" => submit_case(&rayon_pool(2), nn(200_000), 1, true, true),
+        "rayon_submit2" => submit_case(&rayon_pool(2), nn(200_000), 2, false, false),
         "rayon_lat" => lat_case(&rayon_pool(2), nn(20_000)),
         "rayon_tick" => tick_case(&rayon_pool(2), nn(1000)),
         "rayon_map1" => rayon_map(nn(1_000_000), Some(1)),
