@@ -211,12 +211,14 @@ typedef uint32_t cfut_status;
 typedef struct cfut_error {
   /**
    * `CFUT_OK` if the task succeeded, else `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED` or
-   * `CFUT_BROKEN`.
+   * `CFUT_BROKEN`; on a process pool also `CFUT_TIMEOUT` when the task ran past the
+   * pool's `task_timeout_ns` and its worker was killed.
    */
   uint32_t status;
   /**
    * The task's code; for `CFUT_WORKER_DIED` the signal number (negative) or exit code;
-   * for `CFUT_BROKEN` the initializer's code.
+   * for `CFUT_BROKEN` the initializer's code (or the dead worker's signal/exit code);
+   * 0 for `CFUT_TIMEOUT`.
    */
   int32_t code;
   /**
@@ -562,6 +564,11 @@ cfut_status cfut_future_wait(struct cfut_future *f, uint64_t timeout_ns);
  * - `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED`, `CFUT_BROKEN`: the task failed; details from
  *   `cfut_future_error`.
  * - `CFUT_CANCELLED`, `CFUT_TIMEOUT`, or `CFUT_INVALID_ARGUMENT` for a NULL `f`.
+ *
+ * `CFUT_TIMEOUT` has two meanings: `timeout_ns` passed before the future was done
+ * (`cfut_future_done` is false), or, on a process pool with `task_timeout_ns`, the task
+ * itself timed out and its worker was killed (the future is done; `cfut_future_error`
+ * gives `status` `CFUT_TIMEOUT` and a message).
  */
 cfut_status cfut_future_result(struct cfut_future *f, uint64_t timeout_ns, void **value_out);
 

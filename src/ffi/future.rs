@@ -16,10 +16,12 @@ use crate::time::Deadline;
 #[derive(Clone, Copy)]
 pub struct cfut_error {
     /// `CFUT_OK` if the task succeeded, else `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED` or
-    /// `CFUT_BROKEN`.
+    /// `CFUT_BROKEN`; on a process pool also `CFUT_TIMEOUT` when the task ran past the
+    /// pool's `task_timeout_ns` and its worker was killed.
     pub status: u32,
     /// The task's code; for `CFUT_WORKER_DIED` the signal number (negative) or exit code;
-    /// for `CFUT_BROKEN` the initializer's code.
+    /// for `CFUT_BROKEN` the initializer's code (or the dead worker's signal/exit code);
+    /// 0 for `CFUT_TIMEOUT`.
     pub code: i32,
     /// Borrowed; valid while the caller holds the future. May be NULL.
     pub message: *const c_char,
@@ -108,6 +110,11 @@ pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut
 /// - `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED`, `CFUT_BROKEN`: the task failed; details from
 ///   `cfut_future_error`.
 /// - `CFUT_CANCELLED`, `CFUT_TIMEOUT`, or `CFUT_INVALID_ARGUMENT` for a NULL `f`.
+///
+/// `CFUT_TIMEOUT` has two meanings: `timeout_ns` passed before the future was done
+/// (`cfut_future_done` is false), or, on a process pool with `task_timeout_ns`, the task
+/// itself timed out and its worker was killed (the future is done; `cfut_future_error`
+/// gives `status` `CFUT_TIMEOUT` and a message).
 #[no_mangle]
 pub extern "C" fn cfut_future_result(f: *mut cfut_future, timeout_ns: u64, value_out: *mut *mut c_void) -> cfut_status {
     guard_status(|| {

@@ -71,6 +71,22 @@ pub struct ProcessPoolOptions {
     pub worker_exe: Option<PathBuf>,
 }
 
+/// Counts forks of this process (a `pthread_atfork` child handler): a pool belongs to the
+/// process that created it, and its manager thread does not exist in a forked child.
+static FORK_GEN: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_fork_child() {
+    FORK_GEN.fetch_add(1, Ordering::Relaxed);
+}
+
+fn watch_forks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers an async-signal-safe handler (one atomic increment).
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(on_fork_child));
+    });
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
@@ -134,6 +150,8 @@ struct Shared {
 pub struct ProcessPool {
     sh: Arc<Shared>,
     manager: Mutex<Option<JoinHandle<()>>>,
+    /// `FORK_GEN` when the pool was created.
+    fork_gen: u64,
 }
 
 fn default_workers() -> usize {
@@ -243,6 +261,8 @@ impl ProcessPool {
     /// Creates the pool and its manager thread (workers start on demand). On failure the
     /// status and a message.
     pub fn new(opts: ProcessPoolOptions) -> Result<ProcessPool, (Status, String)> {
+        watch_forks();
+        let fork_gen = FORK_GEN.load(Ordering::Relaxed);
         let max_workers = if opts.max_workers == 0 { default_workers() } else { opts.max_workers };
         let (launch, main_ok) = match opts.start_method {
             StartMethod::Spawn => spawn_launch(opts.worker_exe.as_ref())?,
@@ -323,7 +343,7 @@ impl ProcessPool {
                 return Err((Status::Panic, "the manager thread ended during start-up".into()));
             }
         }
-        Ok(ProcessPool { sh, manager: Mutex::new(Some(handle)) })
+        Ok(ProcessPool { sh, manager: Mutex::new(Some(handle)), fork_gen })
     }
 
     /// How many worker processes were started so far (replacements included).
@@ -353,7 +373,16 @@ impl ProcessPool {
         Ok(l)
     }
 
+    /// True in a child the host forked after creating this pool.
+    fn foreign(&self) -> bool {
+        FORK_GEN.load(Ordering::Relaxed) != self.fork_gen
+    }
+
     fn enqueue(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>) -> Result<Future, Status> {
+        if self.foreign() {
+            set_last_error(IN_CHILD);
+            return Err(Status::Unsupported);
+        }
         let fut = Future::new();
         {
             let mut st = self.sh.st.lock();
@@ -432,6 +461,9 @@ impl ProcessPool {
     /// CPython 3.14's `terminate_workers()` / `kill_workers()`: shuts down (cancelling
     /// pending work), then sends `sig` to every worker. Running futures fail with `Broken`.
     pub fn terminate_workers(&self, sig: i32) {
+        if self.foreign() {
+            return;
+        }
         let cancelled = {
             let mut st = self.sh.st.lock();
             st.shutdown = true;
@@ -447,6 +479,9 @@ impl ProcessPool {
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
     }
 }
+
+const IN_CHILD: &str = "this process pool belongs to the parent process: the host forked after creating it, \
+    and the pool's manager thread and workers do not exist in the child";
 
 fn not_in_main_msg() -> String {
     "the task function is in the main executable, but the workers run a different program (worker_exe): \
@@ -473,6 +508,11 @@ impl Executor for ProcessPool {
     }
 
     fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status {
+        if self.foreign() {
+            // The manager thread and the workers belong to the parent: nothing to do here
+            // (joining a thread that does not exist in this process would never return).
+            return Status::Ok;
+        }
         let cancelled = {
             let mut st = self.sh.st.lock();
             st.shutdown = true;
@@ -1128,3 +1168,66 @@ impl Drop for Manager {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    //! The pool end to end, with task functions of this test binary (workers re-execute it
+    //! and the library's constructor takes them over before the test harness starts).
+    use super::*;
+    use crate::ffi::cfut_result;
+    use crate::ffi::result::cfut_result_set_bytes;
+    use crate::time::Deadline;
+    use std::ffi::c_void;
+
+    extern "C" fn double_it(input: *const c_void, len: usize, out: *mut cfut_result) -> i32 {
+        // SAFETY: the pool passes `len` readable bytes.
+        let b = unsafe { std::slice::from_raw_parts(input as *const u8, len) };
+        let v = u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) * 2;
+        cfut_result_set_bytes(out, v.to_le_bytes().as_ptr() as *const c_void, 8) as i32
+    }
+
+    extern "C" fn die(_: *const c_void, _: usize, _: *mut cfut_result) -> i32 {
+        // SAFETY: ends this worker process, which is the point.
+        unsafe { libc::_exit(7) }
+    }
+
+    extern "C" fn hang(_: *const c_void, _: usize, _: *mut cfut_result) -> i32 {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    fn value(f: &Future) -> u64 {
+        match f.result(Deadline::after(Duration::from_secs(30))) {
+            Ok(Value::Bytes(b)) => u64::from_le_bytes((&b[..]).try_into().unwrap()),
+            _ => panic!("no bytes"),
+        }
+    }
+
+    #[test]
+    fn tasks_deaths_and_timeouts() {
+        for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+            let pool = ProcessPool::new(ProcessPoolOptions {
+                max_workers: 2,
+                task_timeout: Some(Duration::from_millis(300)),
+                start_method: method,
+                ..Default::default()
+            })
+            .unwrap();
+            let fs: Vec<Future> = (0..20u64).map(|i| pool.submit_task(double_it as *const () as usize, &i.to_le_bytes()).unwrap()).collect();
+            for (i, f) in fs.iter().enumerate() {
+                assert_eq!(value(f), 2 * i as u64);
+            }
+            let d = pool.submit_task(die as *const () as usize, &[]).unwrap();
+            let e = d.error(Deadline::Never).unwrap().unwrap();
+            assert_eq!((e.status, e.code), (Status::WorkerDied, 7));
+            let h = pool.submit_task(hang as *const () as usize, &[]).unwrap();
+            assert_eq!(h.error(Deadline::Never).unwrap().unwrap().status, Status::Timeout);
+            assert_eq!(value(&pool.submit_task(double_it as *const () as usize, &21u64.to_le_bytes()).unwrap()), 42);
+            assert_eq!(pool.submit(Job::boxed(|_| 0)).err(), Some(Status::Unsupported));
+            assert_eq!(pool.shutdown(true, false), Status::Ok);
+            assert_eq!(pool.submit_task(double_it as *const () as usize, &[]).err(), Some(Status::Shutdown));
+            assert!(pool.pids().is_empty());
+        }
+    }
+}

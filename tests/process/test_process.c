@@ -1407,6 +1407,30 @@ static void test_host_killed_workers_idle(void) { host_killed("idle", "spawn"); 
 static void test_host_killed_forkserver_busy(void) { host_killed("busy", "forkserver"); }
 static void test_host_killed_fork_busy(void) { host_killed("busy", "fork"); }
 
+static void test_host_forks_after_pool_creation(void) { /* study #12 */
+    cfut_executor *ex = pool(1);
+    cfut_status s;
+    cfut_future *f = submit_long(ex, t_square, 3);
+    CHECK_EQ(result_long(f, &s), 9);
+    cfut_future_release(f);
+    pid_t child = fork();
+    if (child == 0) {
+        long v = 2;
+        cfut_future *g = NULL;
+        int rc = cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, &g) == CFUT_UNSUPPORTED ? 0 : 1;
+        rc |= cfut_last_error_message() && strstr(cfut_last_error_message(), "parent") ? 0 : 2;
+        cfut_executor_free(ex); /* returns at once: the pool is the parent's */
+        _exit(rc);
+    }
+    int st = 0;
+    waitpid(child, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    f = submit_long(ex, t_square, 4); /* the parent's pool is unaffected */
+    CHECK_EQ(result_long(f, &s), 16);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* FORK start method */
 
@@ -1601,6 +1625,7 @@ static const struct test TESTS[] = {
     {"pool_created_by_short_lived_thread", test_pool_created_by_short_lived_thread},
     {"host_killed_workers_busy", test_host_killed_workers_busy},
     {"host_killed_workers_idle", test_host_killed_workers_idle},
+    {"host_forks_after_pool_creation", test_host_forks_after_pool_creation},
     {"fork_start_method", test_fork_start_method},
     {"fork_multithreaded_host", test_fork_multithreaded_host},
     {"fork_timeout_and_kill", test_fork_timeout_and_kill},
