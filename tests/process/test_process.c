@@ -6,6 +6,7 @@
  * Usage: test_process [name-substring]   Prints "N passed, N failed". */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -223,6 +224,49 @@ static int32_t t_crash_after_result(const void *in, size_t len, cfut_result *out
     long v = 7;
     cfut_result_set_bytes(out, &v, sizeof v);
     raise(SIGSEGV);
+    return 0;
+}
+
+/* The descriptors open in the worker, as a bitmask of fds 0..62 (bit 63: any fd >= 63). */
+static int32_t t_fd_mask(const void *in, size_t len, cfut_result *out) {
+    (void)in; (void)len;
+    DIR *d = opendir("/proc/self/fd");
+    int self = dirfd(d);
+    unsigned long long mask = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd == self) continue;
+        mask |= fd < 63 ? 1ULL << fd : 1ULL << 63;
+    }
+    closedir(d);
+    cfut_result_set_bytes(out, &mask, sizeof mask);
+    return 0;
+}
+/* Forks a grandchild that sleeps (reporting its pid through a file), then spins forever. */
+static int32_t t_grandchild_then_loop(const void *in, size_t len, cfut_result *out) {
+    (void)out;
+    char path[256];
+    snprintf(path, sizeof path, "%.*s", (int)len, (const char *)in);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL); /* SIGTERM blocked: only SIGKILL works */
+    pid_t g = fork();
+    if (g == 0) {
+        for (;;) pause();
+    }
+    FILE *f = fopen(path, "w");
+    fprintf(f, "%d\n", (int)g);
+    fclose(f);
+    for (volatile unsigned long i = 0;; i++) {
+    }
+    return 0;
+}
+static int32_t t_close_channel(const void *in, size_t len, cfut_result *out) {
+    (void)in; (void)len; (void)out;
+    close(3);
+    sleep(30);
     return 0;
 }
 
@@ -1431,6 +1475,93 @@ static void test_host_forks_after_pool_creation(void) { /* study #12 */
     cfut_executor_free(ex);
 }
 
+static void test_workers_inherit_no_fds(void) { /* study 3.11: fds 0, 1, 2 and 3 only */
+    uint32_t methods[3] = {CFUT_START_SPAWN, CFUT_START_FORKSERVER, CFUT_START_FORK};
+    int extra = open("/dev/null", O_RDONLY); /* not close-on-exec: must not leak either */
+    for (int m = 0; m < 3; m++) {
+        cfut_process_pool_options o;
+        cfut_process_pool_options_init(&o);
+        o.max_workers = 1;
+        o.start_method = methods[m];
+        cfut_executor *ex = pool_opts(&o);
+        cfut_future *f = submit_long(ex, t_fd_mask, 0);
+        cfut_status s;
+        long mask = result_long(f, &s);
+        CHECK_STATUS(s, CFUT_OK);
+        if (mask != 0xf) fprintf(stderr, "  method %u: worker fds mask %#lx\n", methods[m], mask);
+        CHECK_EQ(mask, 0xf);
+        cfut_future_release(f);
+        cfut_executor_free(ex);
+    }
+    close(extra);
+}
+
+static void test_timeout_kills_task_process_group(void) { /* study #6 */
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.task_timeout_ns = CFUT_MILLISECONDS(300);
+    cfut_executor *ex = pool_opts(&o);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cfut_grandchild_%d", getpid());
+    unlink(path);
+    cfut_future *f;
+    CHECK_STATUS(cfut_executor_submit_bytes(ex, t_grandchild_then_loop, path, strlen(path), &f), CFUT_OK);
+    CHECK_EQ(error_of(f).status, CFUT_TIMEOUT);
+    cfut_future_release(f);
+    FILE *in = fopen(path, "r");
+    int g = 0;
+    if (in) {
+        CHECK(fscanf(in, "%d", &g) == 1);
+        fclose(in);
+    }
+    CHECK(g > 0);
+    for (int i = 0; i < 100 && g > 0 && pid_alive(g); i++) usleep(10000);
+    CHECK(g > 0 && !pid_alive(g));
+    unlink(path);
+    cfut_status s;
+    f = submit_long(ex, t_square, 5);
+    CHECK_EQ(result_long(f, &s), 25);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
+static void test_task_closes_channel(void) { /* study #13 */
+    cfut_executor *ex = pool(1);
+    cfut_future *f = submit_long(ex, t_close_channel, 0);
+    double t0 = now_s();
+    cfut_error e = error_of(f);
+    CHECK(now_s() - t0 < 2);
+    CHECK_EQ(e.status, CFUT_WORKER_DIED);
+    cfut_future_release(f);
+    cfut_status s;
+    f = submit_long(ex, t_square, 6);
+    CHECK_EQ(result_long(f, &s), 36);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
+static void test_host_ignores_sigchld(void) { /* study #20: children reaped by the kernel */
+    struct sigaction old, ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGCHLD, &ign, &old);
+    cfut_executor *ex = pool(2);
+    cfut_status s;
+    cfut_future *f = submit_long(ex, t_square, 7);
+    CHECK_EQ(result_long(f, &s), 49);
+    cfut_future_release(f);
+    f = submit_long(ex, t_segv, 0);
+    cfut_error e = error_of(f);
+    CHECK_EQ(e.status, CFUT_WORKER_DIED); /* the status itself may be lost */
+    cfut_future_release(f);
+    f = submit_long(ex, t_square, 8);
+    CHECK_EQ(result_long(f, &s), 64);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+    sigaction(SIGCHLD, &old, NULL);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* FORK start method */
 
@@ -1626,6 +1757,10 @@ static const struct test TESTS[] = {
     {"host_killed_workers_busy", test_host_killed_workers_busy},
     {"host_killed_workers_idle", test_host_killed_workers_idle},
     {"host_forks_after_pool_creation", test_host_forks_after_pool_creation},
+    {"workers_inherit_no_fds", test_workers_inherit_no_fds},
+    {"timeout_kills_task_process_group", test_timeout_kills_task_process_group},
+    {"task_closes_channel", test_task_closes_channel},
+    {"host_ignores_sigchld", test_host_ignores_sigchld},
     {"fork_start_method", test_fork_start_method},
     {"fork_multithreaded_host", test_fork_multithreaded_host},
     {"fork_timeout_and_kill", test_fork_timeout_and_kill},
