@@ -133,7 +133,11 @@
  * initialisers) run: a worker inherits no threads, no locks and no heap from the host,
  * so a multithreaded host is safe, and tasks may use OpenMP, BLAS, CUDA, Go or threads.
  * Set-up that tasks need (globals, C++ objects) belongs in the pool's `initializer`.
- * The host's `main` never runs in a worker. Workers start in their own process group, so
+ * The host's `main` never runs in a worker. Workers get the host's environment as it was
+ * at pool creation (libcfutures is added to `LD_PRELOAD` for the start and removed again
+ * before any task runs; in an ASAN build `ASAN_OPTIONS` gains
+ * `verify_asan_link_order=0:detect_leaks=0`). Any dynamically linked program given as
+ * `worker_exe` becomes a worker the same way. Workers start in their own process group, so
  * a terminal's Ctrl-C reaches the host only; they ignore SIGINT and SIGPIPE.
  */
 #define CFUT_START_SPAWN 0
@@ -150,8 +154,12 @@
  * do not exist there, so runtimes with thread pools (OpenMP, OpenBLAS, tokio, Go, CUDA,
  * Python) and cfutures' own thread pools hang or fail if a task uses them; secrets in
  * host memory are copied into workers. glibc's malloc, stdio and dlopen are safe there.
- * Prefer SPAWN unless tasks need state that only exists in the host's memory and are
- * plain computations. Functions and data must exist at pool creation.
+ * A task that calls `exit()` runs the host's `atexit` handlers and C++ static
+ * destructors in the worker: leave with `_exit()` (the worker still reports the code).
+ * Output the host had buffered in stdio at the fork is discarded in the zygote, so it is
+ * not printed twice. Prefer SPAWN or FORKSERVER unless tasks need state that only exists
+ * in the host's memory and are plain computations. Functions and data must exist at
+ * pool creation.
  */
 #define CFUT_START_FORK 1
 
