@@ -96,13 +96,19 @@ pub fn worker_main(fd: RawFd, ppid: libc::pid_t, check_ppid: bool, watchdog: boo
     w.run()
 }
 
+/// Leaves when the parent hangs up (or dies), even while a task runs. `poll` wakes every
+/// 200 ms: a `poll` in progress keeps the socket open even if a task closes fd 3, so the
+/// parent would never see the hang-up; the next `poll` then reports the closed descriptor.
 fn start_watchdog(fd: RawFd) {
+    // SAFETY: getppid never fails.
+    let ppid = unsafe { libc::getppid() };
     let _ = std::thread::Builder::new().name("cfut-watchdog".into()).spawn(move || loop {
         let mut p = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
-        // SAFETY: polls one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, -1) };
-        if r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-            // SAFETY: leaving at once is the point.
+        // SAFETY: polls one pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, 200) };
+        let hung_up = r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+        // SAFETY: getppid never fails; leaving at once is the point.
+        if hung_up || unsafe { libc::getppid() } != ppid {
             unsafe { libc::_exit(0) };
         }
     });
