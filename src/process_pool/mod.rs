@@ -625,6 +625,13 @@ impl Worker {
     }
 }
 
+/// Pidfds are used when the kernel has them; `CFUT_PROCESS_NO_PIDFD` in the environment
+/// forces the pid-based fallback (for tests).
+fn no_pidfd() -> bool {
+    static NO: OnceLock<bool> = OnceLock::new();
+    *NO.get_or_init(|| std::env::var_os("CFUT_PROCESS_NO_PIDFD").is_some())
+}
+
 /// Events a turn of the loop found, acted on after the loop, outside any lock.
 type Completions = Vec<(Future, Outcome)>;
 
@@ -671,7 +678,7 @@ impl Manager {
                 Launch::Spawn { exe, argv, envp } => {
                     let pid = sys::spawn(exe, argv, envp, &child)
                         .map_err(|e| format!("cannot start a worker process ({}): {e}", exe.to_string_lossy()))?;
-                    (pid, sys::pidfd_open(pid).ok(), false)
+                    (pid, if no_pidfd() { None } else { sys::pidfd_open(pid).ok() }, false)
                 }
                 Launch::Fork(z) => {
                     let (pid, fd) = z.fork_worker(child)?;
@@ -827,6 +834,20 @@ impl Manager {
                         next = Some(next.map_or(d, |n| n.min(d)));
                     }
                 }
+                if let (Some(_), None, None, false) = (w.eof_at, w.exit, &w.pidfd, w.by_zygote) {
+                    // No pidfd to poll (old kernel, valgrind): after the hang-up, check by
+                    // pid every few milliseconds.
+                    match sys::reap_pid(w.pid) {
+                        Some(e) => {
+                            w.exit = Some(e);
+                            next = Some(now);
+                        }
+                        None => {
+                            let d = now + Duration::from_millis(2);
+                            next = Some(next.map_or(d, |n| n.min(d)));
+                        }
+                    }
+                }
                 if let (Some(t), None) = (w.eof_at, w.exit) {
                     let d = t + Duration::from_millis(100);
                     if d <= now {
@@ -838,6 +859,7 @@ impl Manager {
                     }
                 }
             }
+            self.collect_exits();
             if !self.done.is_empty() {
                 self.complete_all();
                 continue;

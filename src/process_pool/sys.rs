@@ -83,12 +83,22 @@ pub enum Exit {
 
 /// Reaps the child behind `fd` if it has exited: `None` while it is still running.
 pub fn reap(fd: &OwnedFd, block: bool) -> Option<Exit> {
-    // SAFETY: zeroed siginfo is valid; waitid(P_PIDFD) only touches our own child.
+    wait_for(libc::P_PIDFD, fd.as_raw_fd() as libc::id_t, block)
+}
+
+/// `reap` by pid, where pidfds are not available (kernels before 5.3, valgrind): only
+/// for our own unreaped child, so the pid cannot have been reused.
+pub fn reap_pid(pid: libc::pid_t) -> Option<Exit> {
+    wait_for(libc::P_PID, pid as libc::id_t, false)
+}
+
+fn wait_for(idtype: libc::idtype_t, id: libc::id_t, block: bool) -> Option<Exit> {
+    // SAFETY: zeroed siginfo is valid; waitid only touches our own child.
     unsafe {
         let mut si: libc::siginfo_t = std::mem::zeroed();
         let flags = libc::WEXITED | if block { 0 } else { libc::WNOHANG };
         loop {
-            let r = libc::waitid(libc::P_PIDFD, fd.as_raw_fd() as libc::id_t, &mut si, flags);
+            let r = libc::waitid(idtype, id, &mut si, flags);
             if r == 0 {
                 if si.si_pid() == 0 {
                     return None;
