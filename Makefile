@@ -53,6 +53,7 @@ test-process: lib
 	$(MAKE) -C tests/process test
 
 bench: lib
+	benches/deps.sh
 	$(MAKE) -C benches run
 	$(MAKE) -C bindings/cpp bench
 	$(MAKE) -C bindings/go bench

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What `make bench` needs beyond `make test`: oneTBB for the C++ wrapper's benchmark.
+# Installs it with apt-get when run as root on Debian/Ubuntu; otherwise says what to install.
+set -euo pipefail
+if echo '#include <oneapi/tbb/task_group.h>' | c++ -std=c++17 -x c++ -fsyntax-only - 2>/dev/null; then
+  exit 0
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtbb-dev >/dev/null
+else
+  echo "make bench needs oneTBB: install libtbb-dev (Debian/Ubuntu) or your system's oneTBB" >&2
+  exit 1
+fi
