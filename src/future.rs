@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
@@ -111,6 +111,10 @@ pub fn to_cstring(s: &str) -> CString {
 }
 
 pub type Outcome = Result<Value, TaskError>;
+
+/// An outcome as a future stores it: the error boxed, so a future that succeeds (the common
+/// case) does not carry the error's room.
+type Stored = Result<Value, Box<TaskError>>;
 
 /// What a running task writes its result into (the C `cfut_result`).
 pub struct Sink {
@@ -234,12 +238,14 @@ enum Hook {
 struct Guarded {
     job: Option<Job>,
     hooks: Vec<Hook>,
-    sleepers: u32,
 }
 
 pub(crate) struct Inner {
     state: AtomicU8,
-    outcome: OnceLock<Outcome>,
+    /// Threads blocked on `cond`; changed only under `guarded` (an atomic to share the
+    /// state's word instead of growing `Guarded`).
+    sleepers: AtomicU32,
+    outcome: OnceLock<Stored>,
     guarded: Mutex<Guarded>,
     cond: Condvar,
 }
@@ -275,11 +281,11 @@ impl Future {
     fn from_job(job: Option<Job>) -> Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
+            sleepers: AtomicU32::new(0),
             outcome: OnceLock::new(),
             guarded: Mutex::new(Guarded {
                 job,
                 hooks: Vec::new(),
-                sleepers: 0,
             }),
             cond: Condvar::new(),
         }))
@@ -307,9 +313,9 @@ impl Future {
     }
 
     /// The outcome once finished or failed; `None` while pending/running or when cancelled.
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub fn outcome(&self) -> Option<Result<&Value, &TaskError>> {
         if matches!(self.state(), State::Finished | State::Failed) {
-            self.0.outcome.get()
+            self.0.outcome.get().map(|o| o.as_ref().map_err(|e| &**e))
         } else {
             None
         }
@@ -328,7 +334,7 @@ impl Future {
         }
         let mut g = self.0.guarded.lock();
         while !self.done() {
-            g.sleepers += 1;
+            self.0.sleepers.fetch_add(1, Ordering::Relaxed);
             let timed_out = match deadline.instant() {
                 None => {
                     self.0.cond.wait(&mut g);
@@ -336,7 +342,7 @@ impl Future {
                 }
                 Some(t) => self.0.cond.wait_until(&mut g, t).timed_out(),
             };
-            g.sleepers -= 1;
+            self.0.sleepers.fetch_sub(1, Ordering::Relaxed);
             if timed_out {
                 return self.done();
             }
@@ -421,11 +427,11 @@ impl Future {
             return Err(Status::InvalidState);
         }
         let new = if outcome.is_ok() { FINISHED } else { FAILED };
-        if self.0.outcome.set(outcome).is_err() {
+        if self.0.outcome.set(outcome.map_err(Box::new)).is_err() {
             unreachable!("outcome set twice");
         }
         self.0.state.store(new, Ordering::Release);
-        let c = take_completion(&mut g);
+        let c = take_completion(&mut g, &self.0.sleepers);
         drop(g);
         self.finish_completion(c, new == FAILED);
         Ok(())
@@ -445,7 +451,7 @@ impl Future {
             _ => return false,
         }
         self.0.state.store(CANCELLED, Ordering::Release);
-        let c = take_completion(&mut g);
+        let c = take_completion(&mut g, &self.0.sleepers);
         drop(g);
         self.finish_completion(c, false);
         true
@@ -454,6 +460,9 @@ impl Future {
     fn finish_completion(&self, c: Completion, failed: bool) {
         if c.wake {
             self.0.cond.notify_all();
+        }
+        if c.hooks.is_empty() {
+            return; // the common case: nobody asked to be told (`c.job` drops here)
         }
         let mut callbacks = Vec::new();
         for h in c.hooks {
@@ -512,11 +521,11 @@ impl Future {
     }
 }
 
-fn take_completion(g: &mut Guarded) -> Completion {
+fn take_completion(g: &mut Guarded, sleepers: &AtomicU32) -> Completion {
     Completion {
         job: g.job.take(),
         hooks: std::mem::take(&mut g.hooks),
-        wake: g.sleepers > 0,
+        wake: sleepers.load(Ordering::Relaxed) > 0,
     }
 }
 
