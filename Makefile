@@ -3,10 +3,13 @@
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+CMAKEDIR ?= $(LIBDIR)/cmake/cfutures
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 MAJOR := $(firstword $(subst ., ,$(VERSION)))
 REL := $(CURDIR)/target/release
 LIB := $(REL)/libcfutures.so
+# $(call relpath,FROM,TO): TO relative to FROM, neither needing to exist (GNU realpath).
+relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 
 export CFUT_ROOT := $(CURDIR)
 
@@ -63,6 +66,10 @@ bench: lib
 bench-process: lib
 	$(MAKE) -C benches/process run
 
+# The library, headers, pkg-config file and CMake package (find_package(cfutures) with
+# -DCMAKE_PREFIX_PATH=$(PREFIX)). The CMake config finds the library and headers relative to
+# its own directory, so an installed tree can be moved; the version file's 32/64-bit check
+# takes the pointer size from the library's ELF class byte (1: 32-bit, 2: 64-bit).
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libcfutures.so.$(VERSION)
@@ -73,6 +80,14 @@ install: lib
 	install -m 0644 bindings/cpp/cfutures.hpp $(DESTDIR)$(INCLUDEDIR)/cfutures.hpp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' cfutures.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cfutures.pc
+	install -d $(DESTDIR)$(CMAKEDIR)
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' \
+	    -e 's|@LIBDIR_REL@|$(call relpath,$(CMAKEDIR),$(LIBDIR))|g' \
+	    -e 's|@INCLUDEDIR_REL@|$(call relpath,$(CMAKEDIR),$(INCLUDEDIR))|g' \
+	    cmake/cfuturesConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/cfuturesConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' \
+	    -e "s|@SIZEOF_VOID_P@|$$(( $$(od -An -j4 -N1 -tu1 $(LIB)) * 4 ))|g" \
+	    cmake/cfuturesConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/cfuturesConfigVersion.cmake
 
 clean:
 	cargo clean
