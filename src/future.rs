@@ -6,7 +6,8 @@ use std::any::Any;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::cell::UnsafeCell;
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -184,13 +185,15 @@ impl Sink {
     }
 }
 
-/// Runs a foreign task: `func` is the foreign function's address, `arg` its argument.
-pub type ForeignRun = fn(func: usize, arg: *mut c_void, sink: &mut Sink) -> i32;
+/// A foreign task function: called with its argument and the task's sink, lent as an opaque
+/// pointer (the C `cfut_result *`) for the duration of the call.
+pub type ForeignFn = unsafe extern "C" fn(arg: *mut c_void, sink: *mut c_void) -> i32;
 
 /// The work a future stands for.
 pub enum Job {
-    /// A foreign function and its argument, stored inline (no extra allocation).
-    Foreign { run: ForeignRun, func: usize, arg: Owned },
+    /// A foreign function and its argument, stored inline (no extra allocation). Built only
+    /// by `Job::foreign`, whose caller vouches for the call.
+    Foreign { func: ForeignFn, arg: Owned },
     Boxed(Box<dyn FnOnce(&mut Sink) -> i32 + Send>),
 }
 
@@ -199,10 +202,17 @@ impl Job {
         Job::Boxed(Box::new(f))
     }
 
+    /// # Safety
+    /// `func` must be safe to call once with `arg.as_ptr()` and a sink pointer, on any thread.
+    pub unsafe fn foreign(func: ForeignFn, arg: Owned) -> Job {
+        Job::Foreign { func, arg }
+    }
+
     /// Runs the job; a panic becomes a failure of the task, never of the worker.
     pub fn run(self, sink: &mut Sink) -> i32 {
         match self {
-            Job::Foreign { run, func, arg } => run(func, arg.as_ptr(), sink),
+            // SAFETY: vouched for by the caller of `Job::foreign`; the sink outlives the call.
+            Job::Foreign { func, arg } => unsafe { func(arg.as_ptr(), sink as *mut Sink as *mut c_void) },
             Job::Boxed(f) => match catch_unwind(AssertUnwindSafe(|| f(&mut *sink))) {
                 Ok(rc) => rc,
                 Err(p) => {
@@ -240,12 +250,40 @@ struct Guarded {
     hooks: Vec<Hook>,
 }
 
+/// A value published once by a future: written under the future's lock before the Release
+/// store of a done state, read only after an Acquire load of that state. The state word already
+/// orders it, so a `OnceLock` (one more word and one more atomic per task) is not needed.
+struct Published<T>(UnsafeCell<Option<T>>);
+
+// SAFETY: shared access follows the publication protocol above (one write, then reads only).
+unsafe impl<T: Send + Sync> Sync for Published<T> {}
+
+impl<T> Published<T> {
+    fn empty() -> Self {
+        Published(UnsafeCell::new(None))
+    }
+
+    /// # Safety
+    /// At most once, under the future's lock, before any state that announces it is stored.
+    unsafe fn publish(&self, v: T) {
+        let slot = &mut *self.0.get();
+        debug_assert!(slot.is_none(), "outcome published twice");
+        *slot = Some(v);
+    }
+
+    /// # Safety
+    /// Only after an Acquire load observed a state stored after `publish`.
+    unsafe fn get(&self) -> Option<&T> {
+        (*self.0.get()).as_ref()
+    }
+}
+
 pub(crate) struct Inner {
     state: AtomicU8,
     /// Threads blocked on `cond`; changed only under `guarded` (an atomic to share the
     /// state's word instead of growing `Guarded`).
     sleepers: AtomicU32,
-    outcome: OnceLock<Stored>,
+    outcome: Published<Stored>,
     guarded: Mutex<Guarded>,
     cond: Condvar,
 }
@@ -282,7 +320,7 @@ impl Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
-            outcome: OnceLock::new(),
+            outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,
                 hooks: Vec::new(),
@@ -315,7 +353,9 @@ impl Future {
     /// The outcome once finished or failed; `None` while pending/running or when cancelled.
     pub fn outcome(&self) -> Option<Result<&Value, &TaskError>> {
         if matches!(self.state(), State::Finished | State::Failed) {
-            self.0.outcome.get().map(|o| o.as_ref().map_err(|e| &**e))
+            // SAFETY: the Acquire load in `state()` saw FINISHED or FAILED, stored after the
+            // outcome was published.
+            unsafe { self.0.outcome.get() }.map(|o| o.as_ref().map_err(|e| &**e))
         } else {
             None
         }
@@ -427,9 +467,9 @@ impl Future {
             return Err(Status::InvalidState);
         }
         let new = if outcome.is_ok() { FINISHED } else { FAILED };
-        if self.0.outcome.set(outcome.map_err(Box::new)).is_err() {
-            unreachable!("outcome set twice");
-        }
+        // SAFETY: under the lock, in a state that is not done (so no outcome yet), and before
+        // the Release store below announces it.
+        unsafe { self.0.outcome.publish(outcome.map_err(Box::new)) };
         self.0.state.store(new, Ordering::Release);
         let c = take_completion(&mut g, &self.0.sleepers);
         drop(g);
@@ -537,6 +577,15 @@ mod tests {
 
     fn ok_bytes(b: &[u8]) -> Outcome {
         Ok(Value::Bytes(b.into()))
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_future_fits_glibc_fastbins() {
+        // Arc's two counts + Inner must stay within a 128-byte malloc chunk (120 bytes
+        // requested): frees then take glibc's fastbin path, and a million outstanding
+        // futures stay near 130 MB.
+        assert!(std::mem::size_of::<Inner>() + 16 <= 120, "Inner is {} bytes", std::mem::size_of::<Inner>());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{
     non_null, owned, read_options, sink_as_raw, write_out, SendPtr,
 };
 use crate::executor::{BytesTask, Executor};
-use crate::future::{Future, Job, Sink};
+use crate::future::{ForeignFn, Future, Job, Sink};
 use crate::status::Status;
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
 
@@ -109,13 +109,6 @@ pub extern "C" fn cfut_thread_pool_new(
     })
 }
 
-fn run_task(func: usize, arg: *mut c_void, sink: &mut Sink) -> i32 {
-    // SAFETY: `func` is a non-NULL `cfut_task_fn` stored by `cfut_executor_submit`.
-    let f: unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32 = unsafe { std::mem::transmute(func) };
-    // SAFETY: the C caller promised `fn` may be called with `arg` on a worker thread.
-    unsafe { f(arg, sink_as_raw(sink)) }
-}
-
 fn run_bytes_task(func: usize, input: &[u8], sink: &mut Sink) -> i32 {
     // SAFETY: `func` is a non-NULL `cfut_bytes_fn` stored by `cfut_executor_submit_bytes`.
     let f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32 = unsafe { std::mem::transmute(func) };
@@ -153,8 +146,12 @@ pub extern "C" fn cfut_executor_submit(
     guard_status(|| {
         let arg = owned(arg, arg_drop);
         let ex = executor_ref(ex)?;
-        let func = func.ok_or(Status::InvalidArgument)? as usize;
-        let f = ex.inner.submit(Job::Foreign { run: run_task, func, arg })?;
+        let func = func.ok_or(Status::InvalidArgument)?;
+        // SAFETY: same ABI (two pointers in, int32 out); the core passes its sink as the
+        // `cfut_result *` (`sink_as_raw`), and the C caller promised `fn` may be called with
+        // `arg` once on a worker thread.
+        let job = unsafe { Job::foreign(std::mem::transmute::<_, ForeignFn>(func), arg) };
+        let f = ex.inner.submit(job)?;
         give_future(f, future_out);
         Ok(())
     })
