@@ -206,7 +206,7 @@ func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 		return f
 	}
 	startDispatcher()
-	h := cgo.NewHandle(goTask(f))
+	h := newTaskHandle(f)
 	var cf *C.cfut_future
 	st := C.cfutgo_submit_go(ptr, C.uintptr_t(h), &cf)
 	ex.h.release()
@@ -233,7 +233,7 @@ func SubmitC(ex *Executor, fn, arg, argDrop unsafe.Pointer) *Future[unsafe.Point
 		return f
 	}
 	startDispatcher()
-	h := cgo.NewHandle(goTask(f))
+	h := newTaskHandle(f)
 	var cf *C.cfut_future
 	st := C.cfutgo_submit_c(ptr, fn, arg, argDrop, C.uintptr_t(h), &cf)
 	ex.h.release()
@@ -254,7 +254,7 @@ func SubmitBytes(ex *Executor, fn unsafe.Pointer, input []byte) *Future[[]byte] 
 		return f
 	}
 	startDispatcher()
-	h := cgo.NewHandle(goTask(f))
+	h := newTaskHandle(f)
 	var cf *C.cfut_future
 	var in unsafe.Pointer
 	if len(input) > 0 {
@@ -265,7 +265,7 @@ func SubmitBytes(ex *Executor, fn unsafe.Pointer, input []byte) *Future[[]byte] 
 	runtime.KeepAlive(input)
 	ex.h.release()
 	if st != C.CFUT_OK && reason != nil {
-		h.Delete()
+		h.delete()
 		f.fail(withReason(Status(st), reason)) // e.g. why a process pool cannot run fn
 		return f
 	}

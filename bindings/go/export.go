@@ -26,7 +26,7 @@ func cfutGoTask(h C.uintptr_t, out *C.cfut_result) (code C.int32_t) {
 			code = -1
 		}
 	}()
-	return cgo.Handle(h).Value().(goTask).run(out)
+	return taskHandle(h).value().run(out)
 }
 
 // cfutGoDone settles a future directly from the thread that completed it: the completion
@@ -37,9 +37,7 @@ func cfutGoTask(h C.uintptr_t, out *C.cfut_result) (code C.int32_t) {
 //export cfutGoDone
 func cfutGoDone(f *C.cfut_future, h C.uintptr_t) {
 	defer func() { _ = recover() }() // never unwind into the library
-	ch := cgo.Handle(h)
-	t := ch.Value().(goTask)
-	ch.Delete()
+	t := taskHandle(h).take()
 	d := doneInfoOf(f)
 	if t.onDone(&d) {
 		C.cfut_future_release(f) // the caller holds another reference meanwhile

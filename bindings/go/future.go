@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"runtime/cgo"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -89,9 +88,9 @@ func (f *Future[T]) fail(err error) {
 }
 
 // attach records the submit's outcome: the C future, or the refusal.
-func (f *Future[T]) attach(cf *C.cfut_future, st C.cfut_status, h cgo.Handle) {
+func (f *Future[T]) attach(cf *C.cfut_future, st C.cfut_status, h taskHandle) {
 	if st != C.CFUT_OK {
-		h.Delete() // the done-callback was never registered
+		h.delete() // the done-callback was never registered
 		f.fail(Status(st))
 		return
 	}

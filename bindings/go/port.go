@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"os"
-	"runtime/cgo"
 	"sync"
 	"unsafe"
 )
@@ -42,9 +41,7 @@ func dispatch(wake *os.File) {
 		items := unsafe.Slice(p, int(n))
 		for i := range items {
 			it := &items[i]
-			h := cgo.Handle(it.handle)
-			t := h.Value().(goTask)
-			h.Delete()
+			t := taskHandle(it.handle).take()
 			d := doneInfo{
 				cancelled: it.status == C.CFUT_CANCELLED,
 				status:    it.error.status,
