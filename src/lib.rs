@@ -13,6 +13,7 @@ pub mod thread_pool;
 pub mod time;
 pub mod wait;
 
+mod queue;
 mod spin;
 
 pub mod ffi;

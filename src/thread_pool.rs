@@ -7,11 +7,11 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use parking_lot::{Condvar, Mutex};
 
 use crate::executor::{BytesTask, Executor, Kind};
 use crate::future::{Future, Job, TaskError};
+use crate::queue::Queue;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
 
@@ -47,8 +47,7 @@ thread_local! {
 
 struct Shared {
     id: usize,
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
+    queue: Queue<Msg>,
     /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
     gate: AtomicUsize,
     /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
@@ -89,13 +88,11 @@ pub fn default_max_workers() -> usize {
 impl ThreadPool {
     pub fn new(opts: ThreadPoolOptions) -> ThreadPool {
         let id = POOL_IDS.fetch_add(1, Ordering::Relaxed) + 1;
-        let (tx, rx) = crossbeam_channel::unbounded();
         let max_workers = if opts.max_workers == 0 { default_max_workers() } else { opts.max_workers };
         ThreadPool {
             shared: Arc::new(Shared {
                 id,
-                tx,
-                rx,
+                queue: Queue::new(),
                 gate: AtomicUsize::new(0),
                 idle: AtomicUsize::new(0),
                 spinners: AtomicUsize::new(0),
@@ -158,7 +155,7 @@ impl Shared {
     fn drain(&self) -> Vec<Future> {
         let mut out = Vec::new();
         let mut stop = false;
-        while let Ok(m) = self.rx.try_recv() {
+        while let Some(m) = self.queue.pop() {
             match m {
                 Msg::Run(f) => out.push(f),
                 Msg::Stop => stop = true,
@@ -235,15 +232,14 @@ impl Shared {
             // True when this worker counted itself idle before publishing its last result.
             let mut idle = false;
             loop {
-                let msg = match self.rx.try_recv() {
-                    Ok(m) => {
+                let msg = match self.queue.pop() {
+                    Some(m) => {
                         if idle {
                             self.withdraw_idle();
                         }
                         m
                     }
-                    Err(TryRecvError::Empty) => self.wait_idle(idle),
-                    Err(TryRecvError::Disconnected) => break,
+                    None => self.wait_idle(idle),
                 };
                 idle = false;
                 match msg {
@@ -251,7 +247,7 @@ impl Shared {
                     // a caller that submits again as soon as it sees the result (sequential
                     // submit+result) then reuses this worker instead of starting a thread.
                     Msg::Run(f) => f.run_then_complete(true, || {
-                        if self.rx.is_empty() {
+                        if self.queue.is_empty() {
                             self.idle.fetch_add(1, Ordering::AcqRel);
                             idle = true;
                         }
@@ -271,12 +267,12 @@ impl Shared {
 
     /// Queues a message and wakes a parked worker unless a spinning one will take it.
     fn push(&self, msg: Msg) {
-        let _ = self.tx.send(msg);
+        self.queue.push(msg);
         // Pairs with the fence in `park` / `pass_baton`: either they see the message or
         // this sees them parked or no longer spinning.
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) > 0
-            && (self.spinners.load(Ordering::SeqCst) == 0 || self.rx.len() > 1)
+            && (self.spinners.load(Ordering::SeqCst) == 0 || self.queue.len() > 1)
         {
             self.wake_one();
         }
@@ -292,7 +288,7 @@ impl Shared {
     fn pass_baton(&self) {
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) > 0
-            && !self.rx.is_empty()
+            && !self.queue.is_empty()
             && self.spinners.load(Ordering::SeqCst) == 0
         {
             self.wake_one();
@@ -306,14 +302,14 @@ impl Shared {
             self.parked.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             // Announced as parked: a push from now on wakes us, so look once more first.
-            if let Ok(m) = self.rx.try_recv() {
+            if let Some(m) = self.queue.pop() {
                 self.parked.fetch_sub(1, Ordering::SeqCst);
                 return m;
             }
             self.park_cond.wait(&mut g);
             self.parked.fetch_sub(1, Ordering::SeqCst);
             drop(g);
-            if let Ok(m) = self.rx.try_recv() {
+            if let Some(m) = self.queue.pop() {
                 return m;
             }
         }
@@ -328,12 +324,12 @@ impl Shared {
         }
         let mut got = None;
         if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
-            spin_until(SPIN, || match self.rx.try_recv() {
-                Ok(m) => {
+            spin_until(SPIN, || match self.queue.pop() {
+                Some(m) => {
                     got = Some(m);
                     true
                 }
-                Err(_) => false,
+                None => false,
             });
         }
         self.spinners.fetch_sub(1, Ordering::SeqCst);
