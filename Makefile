@@ -36,6 +36,8 @@ test-rust:
 # The committed header must be what the code generates, and compile strictly as C and C++.
 test-header: lib
 	git diff --exit-code -- include/cfutures.h || (echo "include/cfutures.h is stale: commit the regenerated header" && exit 1)
+	! grep -nE '^#define +[A-Za-z_]' include/cfutures.h | grep -vE '#define +(CFUT_|CFUTURES_H$$)' || \
+	    (echo "include/cfutures.h defines names without the CFUT_ prefix (exclude them in cbindgen.toml)" && exit 1)
 	echo '#include "cfutures.h"' | gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -x c -fsyntax-only -
 	echo '#include "cfutures.h"' | g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -fsyntax-only -
 

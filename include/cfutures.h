@@ -64,38 +64,6 @@
 #define CFUT_SECONDS(n) ((uint64_t)(n) * UINT64_C(1000000000))
 
 
-#define MAGIC 1414874691
-
-#define HEADER 32
-
-#define CONFIG 1
-
-#define RUN_BYTES 2
-
-#define RUN_MAP 3
-
-#define QUIT 4
-
-#define READY 10
-
-#define INIT_FAILED 11
-
-#define DONE 12
-
-/**
- * `DONE` flags in the low bits of `arg`; the task's code is in the high 32 bits.
- */
-#define DONE_ERROR 1
-
-#define DONE_RETIRING 2
-
-/**
- * The task set no value (the parent's result pointer is NULL, not empty bytes).
- */
-#define DONE_EMPTY 4
-
-#define MapChunk_SIZE 32
-
 /**
  * `cfut_wait` returns when any future is done (cancelled ones included).
  */

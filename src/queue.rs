@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 /// Ring slots, 16 bytes each for an 8-byte message (128 KiB per pool). With 1024, two
 /// submitters outran two workers and lived in the overflow (its lock then cost ~30 % of their
 /// throughput); with 8192 they stay in the ring.
-pub const RING: usize = 8192;
+const RING: usize = 8192;
 
 pub struct Queue<T> {
     tx: Sender<T>,

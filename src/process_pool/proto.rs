@@ -4,22 +4,22 @@
 //! Parent → worker: `CONFIG` (first, once), `RUN_BYTES`, `RUN_MAP`, `QUIT`.
 //! Worker → parent: `READY` (after the initializer), `INIT_FAILED`, `DONE`.
 
-pub const MAGIC: u32 = 0x5455_4643; // "CFUT"
-pub const HEADER: usize = 32;
+pub(crate) const MAGIC: u32 = 0x5455_4643; // "CFUT"
+pub(crate) const HEADER: usize = 32;
 
-pub const CONFIG: u32 = 1;
-pub const RUN_BYTES: u32 = 2;
-pub const RUN_MAP: u32 = 3;
-pub const QUIT: u32 = 4;
-pub const READY: u32 = 10;
-pub const INIT_FAILED: u32 = 11;
-pub const DONE: u32 = 12;
+pub(crate) const CONFIG: u32 = 1;
+pub(crate) const RUN_BYTES: u32 = 2;
+pub(crate) const RUN_MAP: u32 = 3;
+pub(crate) const QUIT: u32 = 4;
+pub(crate) const READY: u32 = 10;
+pub(crate) const INIT_FAILED: u32 = 11;
+pub(crate) const DONE: u32 = 12;
 
 /// `DONE` flags in the low bits of `arg`; the task's code is in the high 32 bits.
-pub const DONE_ERROR: u64 = 1;
-pub const DONE_RETIRING: u64 = 2;
+pub(crate) const DONE_ERROR: u64 = 1;
+pub(crate) const DONE_RETIRING: u64 = 2;
 /// The task set no value (the parent's result pointer is NULL, not empty bytes).
-pub const DONE_EMPTY: u64 = 4;
+pub(crate) const DONE_EMPTY: u64 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -122,7 +122,7 @@ pub struct MapChunk {
 }
 
 impl MapChunk {
-    pub const SIZE: usize = 32;
+    pub(crate) const SIZE: usize = 32;
 
     pub fn encode(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
