@@ -32,26 +32,20 @@ func newTaskHandle(t goTask) taskHandle {
 
 // value returns the task; it panics on a handle that is not live (a bug of ours, recovered
 // by the exported callers).
-func (h taskHandle) value() goTask {
-	tasks.mu.Lock()
-	var t goTask
-	if h > 0 && int(h) <= len(tasks.vals) {
-		t = tasks.vals[h-1]
-	}
-	tasks.mu.Unlock()
-	if t == nil {
-		panic("cfutures: invalid task handle")
-	}
-	return t
-}
+func (h taskHandle) value() goTask { return h.lookup(false) }
 
 // take returns the task and deletes its handle (the done-callback's last use).
-func (h taskHandle) take() goTask {
+func (h taskHandle) take() goTask { return h.lookup(true) }
+
+// delete forgets a handle the library never took (a refused submit).
+func (h taskHandle) delete() { h.lookup(true) }
+
+func (h taskHandle) lookup(remove bool) goTask {
 	tasks.mu.Lock()
 	var t goTask
 	if h > 0 && int(h) <= len(tasks.vals) {
 		t = tasks.vals[h-1]
-		if t != nil {
+		if t != nil && remove {
 			tasks.vals[h-1] = nil
 			tasks.free = append(tasks.free, h)
 		}
@@ -62,6 +56,3 @@ func (h taskHandle) take() goTask {
 	}
 	return t
 }
-
-// delete forgets a handle the library never took (a refused submit).
-func (h taskHandle) delete() { h.take() }
