@@ -71,7 +71,9 @@
 
 /**
  * `cfut_wait` returns when any future fails, or when all are done if none fails.
- * A cancelled future is completed, not failed.
+ * Failed means done with an error of any kind (`CFUT_TASK_FAILED`, `CFUT_BROKEN`,
+ * `CFUT_WORKER_DIED`, a process task's `CFUT_TIMEOUT`); a cancelled future is completed,
+ * not failed.
  */
 #define CFUT_FIRST_EXCEPTION 1
 
@@ -317,7 +319,7 @@ typedef struct cfut_process_pool_options {
    * the queue does not count): when it passes, the worker and its process group are
    * killed with SIGKILL, the future fails at once with `CFUT_TIMEOUT` as its status
    * (see `cfut_future_result`), and a new worker replaces it. `CFUT_FOREVER` (the
-   * default) = no limit.
+   * default) or 0 = no limit (as 0 means "no limit" for `max_tasks_per_child`).
    */
   uint64_t task_timeout_ns;
   /**
@@ -791,8 +793,9 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *   may go on;
  * - `CFUT_CANCELLED`, `CFUT_BROKEN`, `CFUT_WORKER_DIED`, `CFUT_SHUTDOWN`: item
  *   `*index_out` never produced a result because its chunk was cancelled (e.g. by
- *   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died, or it
- *   could not be submitted; iteration may go on;
+ *   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died (on a
+ *   process pool also: was killed for overrunning `task_timeout_ns`; the message says
+ *   which), or it could not be submitted; iteration may go on;
  * - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
  *   (running chunks finish; `cfut_map_free` waits for them) and later calls return
  *   `CFUT_EXHAUSTED`;
@@ -847,12 +850,18 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  *   (build-id mismatch) or cannot load it, that task fails with `CFUT_TASK_FAILED`,
  *   code `CFUT_UNSUPPORTED` and a message; the worker lives on.
  * - One manager thread per pool (named `cfut-procpool`) starts, feeds and reaps the
- *   workers; futures complete and their done-callbacks run on it. A task is sent to a
- *   worker only when that worker is idle, so a pending future can always be cancelled.
+ *   workers; futures complete and their done-callbacks run on it (as in CPython). A
+ *   callback must therefore not block: while it runs no future of the pool completes, and
+ *   a callback that waits for another future of the same pool without a timeout waits
+ *   forever. Hand such work to another thread (e.g. submit it to a thread pool).
+ *   A task is sent to a worker only when that worker is idle, so a pending future can
+ *   always be cancelled.
  * - A worker that dies while running a task (signal, `exit`, `_exit`, killed from
  *   outside) fails only that future, with `CFUT_WORKER_DIED`; `cfut_future_error` gives
  *   the negative signal number or the exit code as `code` and a message such as "worker
- *   1234 was killed by signal 11 (SIGSEGV) without a result". A new worker replaces it.
+ *   1234 was killed by signal 11 (SIGSEGV) without a result" (in an ASAN build the
+ *   sanitizer catches the signal and exits, so the code is its exit code, usually 1). A new
+ *   worker replaces it.
  *   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython).
  * - Workers die with the host: each has a parent-death signal (SIGKILL) and a watchdog
  *   that exits when the host's end of its socket closes. The pool never calls

@@ -168,7 +168,14 @@ impl Map {
                         errors.sort_by_key(|e| e.index);
                         ChunkEnd::Ran { errors, next_error: 0 }
                     }
-                    Some(Err(e)) => ChunkEnd::Lost { status: e.status, code: e.code, message: e.message.clone() },
+                    // A process pool's task timeout killed this chunk's worker: report it as
+                    // the worker's death (the message says why), so CFUT_TIMEOUT from the map
+                    // keeps one meaning, the whole-map deadline.
+                    Some(Err(e)) => ChunkEnd::Lost {
+                        status: if e.status == Status::Timeout { Status::WorkerDied } else { e.status },
+                        code: e.code,
+                        message: e.message.clone(),
+                    },
                     None => ChunkEnd::Lost { status: Status::Cancelled, code: 0, message: None },
                 }
             }

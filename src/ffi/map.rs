@@ -221,8 +221,9 @@ fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
 ///   may go on;
 /// - `CFUT_CANCELLED`, `CFUT_BROKEN`, `CFUT_WORKER_DIED`, `CFUT_SHUTDOWN`: item
 ///   `*index_out` never produced a result because its chunk was cancelled (e.g. by
-///   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died, or it
-///   could not be submitted; iteration may go on;
+///   `cfut_executor_shutdown(cancel_futures)`), the executor broke, its worker died (on a
+///   process pool also: was killed for overrunning `task_timeout_ns`; the message says
+///   which), or it could not be submitted; iteration may go on;
 /// - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
 ///   (running chunks finish; `cfut_map_free` waits for them) and later calls return
 ///   `CFUT_EXHAUSTED`;

@@ -80,7 +80,7 @@ pub struct cfut_process_pool_options {
     /// the queue does not count): when it passes, the worker and its process group are
     /// killed with SIGKILL, the future fails at once with `CFUT_TIMEOUT` as its status
     /// (see `cfut_future_result`), and a new worker replaces it. `CFUT_FOREVER` (the
-    /// default) = no limit.
+    /// default) or 0 = no limit (as 0 means "no limit" for `max_tasks_per_child`).
     pub task_timeout_ns: u64,
     /// `CFUT_REPLACE_WORKER` (default) or `CFUT_BREAK_POOL`.
     pub on_worker_death: u32,
@@ -146,12 +146,18 @@ fn fail(status: Status, msg: &str) -> Status {
 ///   (build-id mismatch) or cannot load it, that task fails with `CFUT_TASK_FAILED`,
 ///   code `CFUT_UNSUPPORTED` and a message; the worker lives on.
 /// - One manager thread per pool (named `cfut-procpool`) starts, feeds and reaps the
-///   workers; futures complete and their done-callbacks run on it. A task is sent to a
-///   worker only when that worker is idle, so a pending future can always be cancelled.
+///   workers; futures complete and their done-callbacks run on it (as in CPython). A
+///   callback must therefore not block: while it runs no future of the pool completes, and
+///   a callback that waits for another future of the same pool without a timeout waits
+///   forever. Hand such work to another thread (e.g. submit it to a thread pool).
+///   A task is sent to a worker only when that worker is idle, so a pending future can
+///   always be cancelled.
 /// - A worker that dies while running a task (signal, `exit`, `_exit`, killed from
 ///   outside) fails only that future, with `CFUT_WORKER_DIED`; `cfut_future_error` gives
 ///   the negative signal number or the exit code as `code` and a message such as "worker
-///   1234 was killed by signal 11 (SIGSEGV) without a result". A new worker replaces it.
+///   1234 was killed by signal 11 (SIGSEGV) without a result" (in an ASAN build the
+///   sanitizer catches the signal and exits, so the code is its exit code, usually 1). A new
+///   worker replaces it.
 ///   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython).
 /// - Workers die with the host: each has a parent-death signal (SIGKILL) and a watchdog
 ///   that exits when the host's end of its socket closes. The pool never calls
@@ -180,7 +186,7 @@ pub extern "C" fn cfut_process_pool_new(
             o.max_workers = c.max_workers as usize;
             o.max_tasks_per_child = c.max_tasks_per_child as u64;
             o.task_timeout = match c.task_timeout_ns {
-                FOREVER => None,
+                FOREVER | 0 => None,
                 ns => Some(std::time::Duration::from_nanos(ns.max(1))),
             };
             o.break_pool_on_death = match c.on_worker_death {
@@ -194,6 +200,9 @@ pub extern "C" fn cfut_process_pool_new(
                 CFUT_START_FORKSERVER => StartMethod::ForkServer,
                 _ => return Err(fail(Status::InvalidArgument, "cfut_process_pool_new: unknown start_method")),
             };
+            if c.initializer_len != 0 && c.initializer_input.is_null() {
+                return Err(fail(Status::InvalidArgument, "cfut_process_pool_new: NULL initializer_input with a non-zero initializer_len"));
+            }
             if let Some(init) = c.initializer {
                 let input = if c.initializer_len == 0 {
                     Vec::new()

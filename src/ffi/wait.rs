@@ -11,7 +11,9 @@ use crate::wait::{self, AsCompleted, ReturnWhen};
 /// `cfut_wait` returns when any future is done (cancelled ones included).
 pub const CFUT_FIRST_COMPLETED: u32 = 0;
 /// `cfut_wait` returns when any future fails, or when all are done if none fails.
-/// A cancelled future is completed, not failed.
+/// Failed means done with an error of any kind (`CFUT_TASK_FAILED`, `CFUT_BROKEN`,
+/// `CFUT_WORKER_DIED`, a process task's `CFUT_TIMEOUT`); a cancelled future is completed,
+/// not failed.
 pub const CFUT_FIRST_EXCEPTION: u32 = 1;
 /// `cfut_wait` returns when every future is done.
 pub const CFUT_ALL_COMPLETED: u32 = 2;

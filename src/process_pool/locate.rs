@@ -9,7 +9,7 @@
 //! Worker: the object is found among the loaded ones by build-id (or path), `dlopen`ed if
 //! it is not loaded yet, its build-id checked, and the address is base + offset.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -133,8 +133,10 @@ pub fn locate_uncached(addr: usize) -> Result<Located, String> {
     ))
 }
 
-/// The cache, valid while no object has been unloaded since it was filled.
-type Cache = Mutex<(u64, HashMap<usize, Arc<(Located, Vec<u8>)>>)>;
+/// The cache, valid while no object has been unloaded since it was filled. A BTreeMap, not a
+/// HashMap: its blocks are held by pointers to their starts, so leak checkers (valgrind) see
+/// this process-lifetime cache as reachable rather than "possibly lost".
+type Cache = Mutex<(u64, BTreeMap<usize, Arc<(Located, Vec<u8>)>>)>;
 
 unsafe extern "C" fn read_subs(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     *(data as *mut u64) = (*info).dlpi_subs;

@@ -29,10 +29,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::executor::{BytesTask, Executor, Kind};
 use crate::future::{Future, Job, Outcome, TaskError, Value};
@@ -143,7 +143,55 @@ struct Shared {
     launch: Mutex<Launch>,
     /// Functions of the main executable are valid in the workers.
     main_ok: bool,
-    manager_thread: OnceLock<ThreadId>,
+}
+
+thread_local! {
+    /// On a manager thread, its pool's shared state (as an address; 0 elsewhere). Not
+    /// `std::thread::current()`, which would create a `Thread` handle in every caller.
+    static MANAGER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The manager thread's start-up report. Not an mpsc channel: a blocking `recv` creates
+/// the waiting thread's std `Thread` handle, which valgrind reports as possibly lost at exit
+/// in every host that made a pool.
+#[derive(Default)]
+struct StartUp {
+    outcome: Mutex<Option<Result<(), (Status, String)>>>,
+    cond: Condvar,
+}
+
+impl StartUp {
+    fn wait(&self) -> Result<(), (Status, String)> {
+        let mut g = self.outcome.lock();
+        loop {
+            if let Some(r) = g.take() {
+                return r;
+            }
+            self.cond.wait(&mut g);
+        }
+    }
+}
+
+/// Reports once; if dropped without reporting (the thread panicked), reports that.
+struct StartUpSender(Option<Arc<StartUp>>);
+
+impl StartUpSender {
+    fn report(&mut self, r: Result<(), (Status, String)>) {
+        if let Some(s) = self.0.take() {
+            *s.outcome.lock() = Some(r);
+            s.cond.notify_all();
+        }
+    }
+
+    fn send(&mut self, r: Result<(), String>) {
+        self.report(r.map_err(|m| (Status::Broken, m)));
+    }
+}
+
+impl Drop for StartUpSender {
+    fn drop(&mut self) {
+        self.report(Err((Status::Panic, "the manager thread ended during start-up".into())));
+    }
 }
 
 /// Python's `ProcessPoolExecutor`, with crash isolation.
@@ -298,15 +346,15 @@ impl ProcessPool {
             config_frame,
             launch: Mutex::new(launch),
             main_ok,
-            manager_thread: OnceLock::new(),
         });
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let ready = Arc::new(StartUp::default());
+        let mut ready_tx = StartUpSender(Some(ready.clone()));
         let method = opts.start_method;
         let msh = sh.clone();
         let handle = std::thread::Builder::new()
             .name("cfut-procpool".into())
             .spawn(move || {
-                let _ = msh.manager_thread.set(std::thread::current().id());
+                MANAGER_OF.with(|m| m.set(Arc::as_ptr(&msh) as usize));
                 // The zygote is started by this long-lived thread, so that its
                 // parent-death signal is tied to the manager, not to the caller.
                 let started = match method {
@@ -323,24 +371,21 @@ impl ProcessPool {
                 match started {
                     Some(Ok(z)) => *msh.launch.lock() = Launch::Fork(z),
                     Some(Err(e)) => {
-                        let _ = ready_tx.send(Err(e));
+                        ready_tx.send(Err(e));
                         return;
                     }
                     None => {}
                 }
-                let _ = ready_tx.send(Ok(()));
+                ready_tx.send(Ok(()));
+                drop(ready_tx);
                 Manager::new(msh).run();
             })
             .map_err(|e| (Status::NoMemory, format!("cannot start the manager thread: {e}")))?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(m)) => {
+        match ready.wait() {
+            Ok(()) => {}
+            Err((status, m)) => {
                 let _ = handle.join();
-                return Err((Status::Broken, m));
-            }
-            Err(_) => {
-                let _ = handle.join();
-                return Err((Status::Panic, "the manager thread ended during start-up".into()));
+                return Err((status, m));
             }
         }
         Ok(ProcessPool { sh, manager: Mutex::new(Some(handle)), fork_gen })
@@ -527,7 +572,7 @@ impl Executor for ProcessPool {
         }
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
         if wait {
-            if self.sh.manager_thread.get() == Some(&std::thread::current().id()) {
+            if MANAGER_OF.with(|m| m.get()) == Arc::as_ptr(&self.sh) as usize {
                 return Status::WouldDeadlock;
             }
             let mut m = self.manager.lock();

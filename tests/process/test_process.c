@@ -498,6 +498,8 @@ static void test_bad_input(void) {
     o.initializer = init_store;
     o.initializer_len = 8;
     CHECK_STATUS(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    o.initializer = NULL; /* checked whether or not an initializer is set */
+    CHECK_STATUS(cfut_process_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
     cfut_process_pool_options_init(NULL);
     size_t n;
     CHECK_STATUS(cfut_process_pool_terminate(NULL, 0), CFUT_INVALID_ARGUMENT);
@@ -621,6 +623,64 @@ static void test_map_timeout(void) { /* 2.2 #27 */
     CHECK_STATUS(cfut_map_next(m, &idx, NULL), CFUT_EXHAUSTED);
     /* Free waits for the running 3 s chunk: use terminate to end it quickly. */
     cfut_process_pool_terminate(ex, SIGKILL);
+    cfut_map_free(m);
+    cfut_executor_free(ex);
+}
+
+/* A chunk killed by the task timeout is reported as its worker's death, so CFUT_TIMEOUT from
+ * the map keeps one meaning (the whole-map deadline), and later items still arrive. */
+static void test_map_item_task_timeout(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.task_timeout_ns = CFUT_MILLISECONDS(300);
+    cfut_executor *ex = pool_opts(&o);
+    long items[] = {0, 0, 0, 60000, 0, 0};
+    long res[6];
+    cfut_map_options mo;
+    cfut_map_options_init(&mo);
+    mo.chunksize = 1;
+    cfut_map *m;
+    CHECK_STATUS(cfut_executor_map(ex, m_sleep, NULL, 0, items, 6, sizeof(long), res, sizeof(long), &mo, &m), CFUT_OK);
+    size_t idx, ok = 0, died = 0;
+    cfut_error e;
+    cfut_status s;
+    double t0 = now_s();
+    while ((s = cfut_map_next(m, &idx, &e)) != CFUT_EXHAUSTED) {
+        if (s == CFUT_OK) {
+            ok++;
+        } else {
+            CHECK_STATUS(s, CFUT_WORKER_DIED);
+            CHECK_EQ(idx, 3);
+            CHECK_EQ(e.status, CFUT_WORKER_DIED);
+            CHECK(e.message && strstr(e.message, "timeout"));
+            died++;
+        }
+    }
+    CHECK_EQ(ok, 5);
+    CHECK_EQ(died, 1);
+    CHECK(now_s() - t0 < 5.0);
+    cfut_map_free(m);
+    CHECK_STATUS(cfut_executor_map(ex, m_sleep, NULL, 0, items, 6, sizeof(long), res, sizeof(long), &mo, &m), CFUT_OK);
+    CHECK_STATUS(cfut_map_wait(m, &idx), CFUT_WORKER_DIED);
+    CHECK_EQ(idx, 3);
+    cfut_map_free(m);
+    cfut_executor_free(ex);
+}
+
+/* task_timeout_ns = 0 means no limit, as 0 does for max_tasks_per_child. */
+static void test_task_timeout_zero_is_no_limit(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.task_timeout_ns = 0;
+    cfut_executor *ex = pool_opts(&o);
+    long item = 50, res = 0;
+    cfut_map *m;
+    CHECK_STATUS(cfut_executor_map(ex, m_sleep, NULL, 0, &item, 1, sizeof(long), &res, sizeof(long), NULL, &m), CFUT_OK);
+    size_t idx;
+    CHECK_STATUS(cfut_map_wait(m, &idx), CFUT_OK);
+    CHECK(res > 0);
     cfut_map_free(m);
     cfut_executor_free(ex);
 }
@@ -1738,6 +1798,8 @@ static const struct test TESTS[] = {
     {"worker_exe_other_program", test_worker_exe_other_program},
     {"saturation", test_saturation},
     {"idle_reuse", test_idle_reuse},
+    {"map_item_task_timeout", test_map_item_task_timeout},
+    {"task_timeout_zero_is_no_limit", test_task_timeout_zero_is_no_limit},
     {"max_tasks_per_child", test_max_tasks_per_child},
     {"max_tasks_early_shutdown", test_max_tasks_early_shutdown},
     {"gh132969", test_gh132969},
