@@ -867,7 +867,10 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  *   that exits when the host's end of its socket closes. The pool never calls
  *   `waitpid(-1)` and installs no signal handler; it reaps exactly its own workers.
  * - A worker that exits before it is ready, a pool initializer that fails, or a worker
- *   that cannot be started breaks the pool (`CFUT_BROKEN`).
+ *   that cannot be started breaks the pool (`CFUT_BROKEN`); so does a FORKSERVER server
+ *   that does not answer a fork request within 5 s. At shutdown, workers still starting
+ *   are killed (they have no task), so a `worker_exe` that never becomes a worker cannot
+ *   hold `cfut_executor_shutdown` or `cfut_executor_free`.
  *
  * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
  * owned by the caller (free it with `cfut_executor_free`, which waits for queued work).

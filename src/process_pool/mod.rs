@@ -853,6 +853,12 @@ impl Manager {
                     if w.idle() {
                         w.quitting = true;
                         w.tx.push_back(proto::frame(proto::QUIT, 0, 0, &[]));
+                    } else if !w.ready && w.kill.is_none() && w.exit.is_none() {
+                        // Still starting and nothing left to run: a worker that would never
+                        // become ready (a worker_exe that does not load the library) must
+                        // not hold the shutdown forever.
+                        w.kill_hard(Kill::Terminate(libc::SIGKILL));
+                        self.pids_dirty = true;
                     }
                 }
             }

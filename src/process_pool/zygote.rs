@@ -135,6 +135,14 @@ pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Pu
     }
 }
 
+
+/// How long the zygote may take to answer a fork request (it normally answers in well
+/// under a millisecond).
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a zygote may take to exit after its control socket closed.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Zygote {
     /// A zygote not started yet.
     pub fn placeholder() -> Zygote {
@@ -245,7 +253,20 @@ impl Zygote {
             }
         }
         drop(sock);
+        let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
         loop {
+            if !self.await_message(deadline) {
+                // A server that never answers (a worker_exe that does not load the library)
+                // would hold the manager thread, and with it the whole pool, forever.
+                // SAFETY: signals our own child by pid; it is reaped in `drop`.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                self.dead = true;
+                return Err(format!(
+                    "the fork server (pid {}) did not answer within {} s (a worker_exe must be a dynamically linked program that loads libcfutures)",
+                    self.pid,
+                    ANSWER_TIMEOUT.as_secs()
+                ));
+            }
             let m = self.recv(true).ok_or("the fork zygote is gone")?;
             match m[0] {
                 SPAWNED => {
@@ -254,6 +275,28 @@ impl Zygote {
                 }
                 FORK_FAILED => return Err(format!("the fork zygote cannot fork: {}", std::io::Error::from_raw_os_error(m[3]))),
                 _ => self.note(m),
+            }
+        }
+    }
+
+    /// Waits until the control socket is readable (a message or the hang-up); false if the
+    /// deadline passed first.
+    fn await_message(&self, deadline: std::time::Instant) -> bool {
+        let Some(fd) = self.ctl.as_ref().map(|f| f.as_raw_fd()) else { return true };
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: polls one descriptor we own.
+            let n = unsafe { libc::poll(&mut p, 1, ms) };
+            if n > 0 {
+                return true;
+            }
+            if n == 0 {
+                return false;
+            }
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                return true; // let recv report the error
             }
         }
     }
@@ -269,12 +312,23 @@ impl Zygote {
 
 impl Drop for Zygote {
     fn drop(&mut self) {
-        // Closing the control socket ends the zygote; reap exactly it.
+        // Closing the control socket ends the zygote; reap exactly it, killing it if it
+        // does not go (a server that never ran the library's code ignores the socket).
         self.ctl = None;
         if self.pid > 0 {
             let mut st = 0;
-            // SAFETY: waits for our own child by pid.
-            unsafe { libc::waitpid(self.pid, &mut st, 0) };
+            let give_up = std::time::Instant::now() + EXIT_GRACE;
+            // SAFETY: waits for (and if need be kills) our own child by pid.
+            unsafe {
+                while libc::waitpid(self.pid, &mut st, libc::WNOHANG) == 0 {
+                    if std::time::Instant::now() >= give_up {
+                        libc::kill(self.pid, libc::SIGKILL);
+                        libc::waitpid(self.pid, &mut st, 0);
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
         }
     }
 }

@@ -1049,6 +1049,39 @@ static void test_worker_exe_other_program(void) {
     cfut_executor_free(ex);
 }
 
+/* A worker_exe that never loads the library (static) and never exits: nothing may hang.
+ * FORKSERVER: the server never answers, so the pool breaks within the answer timeout.
+ * SPAWN: the worker never becomes ready; shutdown(cancel_futures) still returns. */
+static void test_worker_exe_never_ready(void) {
+    char exe[PATH_MAX];
+    snprintf(exe, sizeof exe, "%s/pause_static", g_dir);
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.worker_exe = exe;
+    o.start_method = CFUT_START_FORKSERVER;
+    cfut_executor *ex = pool_opts(&o);
+    double t0 = now_s();
+    cfut_future *f = submit_long(ex, lib_triple, 4);
+    cfut_error e = error_of(f);
+    CHECK_EQ(e.status, CFUT_BROKEN);
+    CHECK(e.message && strstr(e.message, "did not answer"));
+    CHECK(now_s() - t0 < 10.0);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+
+    o.start_method = CFUT_START_SPAWN;
+    ex = pool_opts(&o);
+    f = submit_long(ex, lib_triple, 4);
+    usleep(100000); /* the worker is started and stays unready */
+    t0 = now_s();
+    CHECK_STATUS(cfut_executor_shutdown(ex, true, true), CFUT_OK);
+    CHECK(now_s() - t0 < 5.0);
+    CHECK(cfut_future_cancelled(f));
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Pool management (2.4) */
 
@@ -1798,6 +1831,7 @@ static const struct test TESTS[] = {
     {"worker_exe_other_program", test_worker_exe_other_program},
     {"saturation", test_saturation},
     {"idle_reuse", test_idle_reuse},
+    {"worker_exe_never_ready", test_worker_exe_never_ready},
     {"map_item_task_timeout", test_map_item_task_timeout},
     {"task_timeout_zero_is_no_limit", test_task_timeout_zero_is_no_limit},
     {"max_tasks_per_child", test_max_tasks_per_child},
