@@ -284,7 +284,8 @@ typedef struct cfut_map_options {
   uint64_t timeout_ns;
   /**
    * 0 = submit every chunk at once (Python's default); else at most this many chunks are
-   * queued or running ahead of the consumer (Python's `buffersize`).
+   * queued or running at any moment (Python's `buffersize`): the next chunk is submitted
+   * as soon as the consumer's `cfut_map_next` finds a chunk done.
    */
   size_t max_in_flight;
 } cfut_map_options;

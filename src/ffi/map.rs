@@ -32,7 +32,8 @@ pub struct cfut_map_options {
     /// waits for them.
     pub timeout_ns: u64,
     /// 0 = submit every chunk at once (Python's default); else at most this many chunks are
-    /// queued or running ahead of the consumer (Python's `buffersize`).
+    /// queued or running at any moment (Python's `buffersize`): the next chunk is submitted
+    /// as soon as the consumer's `cfut_map_next` finds a chunk done.
     pub max_in_flight: usize,
 }
 
