@@ -532,6 +532,12 @@ bool cfut_future_done(const struct cfut_future *f);
  * Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
  * limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`, or
  * `CFUT_INVALID_ARGUMENT` for NULL.
+ *
+ * This and the other waits on one future (`cfut_future_result`, `cfut_future_result_bytes`,
+ * `cfut_future_error`) return `CFUT_WOULD_DEADLOCK` at once, instead of blocking, when
+ * called with a non-zero timeout on a future that is not done from a process pool's
+ * manager thread (a done-callback of a process-pool future): while that thread waits, the
+ * pool completes nothing, so a wait on another of its futures would never end.
  */
 cfut_status cfut_future_wait(struct cfut_future *f, uint64_t timeout_ns);
 
@@ -852,9 +858,11 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  *   code `CFUT_UNSUPPORTED` and a message; the worker lives on.
  * - One manager thread per pool (named `cfut-procpool`) starts, feeds and reaps the
  *   workers; futures complete and their done-callbacks run on it (as in CPython). A
- *   callback must therefore not block: while it runs no future of the pool completes, and
- *   a callback that waits for another future of the same pool without a timeout waits
- *   forever. Hand such work to another thread (e.g. submit it to a thread pool).
+ *   callback must therefore not block: while it runs no future of the pool completes.
+ *   Waiting there on a future that is not done returns `CFUT_WOULD_DEADLOCK` at once
+ *   (see `cfut_future_wait`); `cfut_wait`, `cfut_as_completed_next` and `cfut_map_next`
+ *   do not check, and would wait forever on this pool's futures. Hand such work to another
+ *   thread (e.g. submit it to a thread pool).
  *   A task is sent to a worker only when that worker is idle, so a pending future can
  *   always be cancelled.
  * - A worker that dies while running a task (signal, `exit`, `_exit`, killed from

@@ -92,14 +92,29 @@ pub extern "C" fn cfut_future_done(f: *const cfut_future) -> bool {
     guard(false, || future_ref(f).is_ok_and(|fut| fut.done()))
 }
 
+/// The deadline for a blocking wait on `fut`; `WouldDeadlock` on a process pool's manager
+/// thread, which must not block (see `cfut_future_wait`).
+fn blocking(fut: &Future, timeout_ns: u64) -> Result<Deadline, Status> {
+    if timeout_ns != 0 && !fut.done() && crate::process_pool::on_manager_thread() {
+        return Err(Status::WouldDeadlock);
+    }
+    Ok(Deadline::after_ns(timeout_ns))
+}
+
 /// Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
 /// limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`, or
 /// `CFUT_INVALID_ARGUMENT` for NULL.
+///
+/// This and the other waits on one future (`cfut_future_result`, `cfut_future_result_bytes`,
+/// `cfut_future_error`) return `CFUT_WOULD_DEADLOCK` at once, instead of blocking, when
+/// called with a non-zero timeout on a future that is not done from a process pool's
+/// manager thread (a done-callback of a process-pool future): while that thread waits, the
+/// pool completes nothing, so a wait on another of its futures would never end.
 #[no_mangle]
 pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut_status {
     guard_status(|| {
         let fut = future_ref(f)?;
-        if fut.wait(Deadline::after_ns(timeout_ns)) { Ok(()) } else { Err(Status::Timeout) }
+        if fut.wait(blocking(&fut, timeout_ns)?) { Ok(()) } else { Err(Status::Timeout) }
     })
 }
 
@@ -119,7 +134,7 @@ pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut
 pub extern "C" fn cfut_future_result(f: *mut cfut_future, timeout_ns: u64, value_out: *mut *mut c_void) -> cfut_status {
     guard_status(|| {
         let fut = future_ref(f)?;
-        let v = fut.result(Deadline::after_ns(timeout_ns))?;
+        let v = fut.result(blocking(&fut, timeout_ns)?)?;
         write_opt(value_out, v.as_ptr_len().0 as *mut c_void);
         Ok(())
     })
@@ -137,7 +152,7 @@ pub extern "C" fn cfut_future_result_bytes(
 ) -> cfut_status {
     guard_status(|| {
         let fut = future_ref(f)?;
-        let (p, n) = fut.result(Deadline::after_ns(timeout_ns))?.as_ptr_len();
+        let (p, n) = fut.result(blocking(&fut, timeout_ns)?)?.as_ptr_len();
         write_opt(data_out, p);
         write_opt(len_out, n);
         Ok(())
@@ -154,7 +169,7 @@ pub extern "C" fn cfut_future_error(f: *mut cfut_future, timeout_ns: u64, error_
     guard_status(|| {
         let fut = future_ref(f)?;
         non_null(error_out)?;
-        let e = match fut.error(Deadline::after_ns(timeout_ns))? {
+        let e = match fut.error(blocking(&fut, timeout_ns)?)? {
             None => cfut_error::ok(),
             Some(e) => cfut_error::from_task_error(e),
         };

@@ -151,6 +151,12 @@ thread_local! {
     static MANAGER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// True on a process pool's manager thread (where its futures complete and their
+/// done-callbacks run).
+pub fn on_manager_thread() -> bool {
+    MANAGER_OF.with(|m| m.get()) != 0
+}
+
 /// The manager thread's start-up report. Not an mpsc channel: a blocking `recv` creates
 /// the waiting thread's std `Thread` handle, which valgrind reports as possibly lost at exit
 /// in every host that made a pool.

@@ -1426,6 +1426,55 @@ static void test_shutdown_from_callback_would_deadlock(void) {
     cfut_executor_free(ex);
 }
 
+/* A done-callback runs on the manager thread: a blocking wait there on a future that is not
+ * done would stall the pool forever, so it returns CFUT_WOULD_DEADLOCK at once; polling and
+ * waiting on a done future still work. */
+typedef struct cb_waits {
+    cfut_future *other;
+    cfut_status blocking, poll, own, bytes, err;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool ran;
+} cb_waits;
+
+static void cb_wait_other(cfut_future *f, void *arg) {
+    cb_waits *w = arg;
+    cfut_error e;
+    const void *d;
+    size_t n;
+    w->blocking = cfut_future_result(w->other, CFUT_FOREVER, NULL);
+    w->poll = cfut_future_wait(w->other, 0);
+    w->bytes = cfut_future_result_bytes(w->other, CFUT_SECONDS(1), &d, &n);
+    w->err = cfut_future_error(w->other, CFUT_SECONDS(1), &e);
+    w->own = cfut_future_wait(f, CFUT_FOREVER);
+    pthread_mutex_lock(&w->mu);
+    w->ran = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void test_callback_wait_would_deadlock(void) {
+    cfut_executor *ex = pool(2);
+    cb_waits w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    w.other = submit_long(ex, t_sleep_ms, 1000);
+    cfut_future *f = submit_long(ex, t_sleep_ms, 20);
+    CHECK_STATUS(cfut_future_add_done_callback(f, cb_wait_other, &w, NULL), CFUT_OK);
+    pthread_mutex_lock(&w.mu);
+    while (!w.ran) pthread_cond_wait(&w.cond, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    CHECK_STATUS(w.blocking, CFUT_WOULD_DEADLOCK);
+    CHECK_STATUS(w.poll, CFUT_TIMEOUT);
+    CHECK_STATUS(w.bytes, CFUT_WOULD_DEADLOCK);
+    CHECK_STATUS(w.err, CFUT_WOULD_DEADLOCK);
+    CHECK_STATUS(w.own, CFUT_OK);
+    CHECK(!cfut_future_done(w.other)); /* the 1 s task was not held up, just not waited for */
+    cfut_status s;
+    CHECK_EQ(result_long(w.other, &s) > 0, true);
+    cfut_future_release(w.other);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
 static void test_wait_and_as_completed(void) { /* 2.7 on processes */
     cfut_executor *ex = pool(2);
     cfut_future *fs[3];
@@ -1847,6 +1896,7 @@ static const struct test TESTS[] = {
     {"terminate_and_kill_workers", test_terminate_and_kill_workers},
     {"shutdown_while_worker_crashes", test_shutdown_while_worker_crashes},
     {"shutdown_from_callback_would_deadlock", test_shutdown_from_callback_would_deadlock},
+    {"callback_wait_would_deadlock", test_callback_wait_would_deadlock},
     {"wait_and_as_completed", test_wait_and_as_completed},
     {"multithreaded_host", test_multithreaded_host},
     {"pool_created_by_short_lived_thread", test_pool_created_by_short_lived_thread},
