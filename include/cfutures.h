@@ -714,6 +714,9 @@ uint32_t cfut_executor_max_workers(const struct cfut_executor *ex);
  * first; either way `done_out` (may be NULL; else `count` flags) says which futures are
  * done (Python's `(done, not_done)` split) and `*done_count_out` (may be NULL) how many
  * entries are. `CFUT_INVALID_ARGUMENT` for an unknown `return_when` or a NULL entry.
+ * `CFUT_WOULD_DEADLOCK` (flags written as for a poll) when called with a non-zero timeout
+ * from a process pool's manager thread and the condition does not already hold (see
+ * `cfut_future_wait`).
  */
 cfut_status cfut_wait(struct cfut_future *const *futures,
                       size_t count,
@@ -860,7 +863,7 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  *   workers; futures complete and their done-callbacks run on it (as in CPython). A
  *   callback must therefore not block: while it runs no future of the pool completes.
  *   Waiting there on a future that is not done returns `CFUT_WOULD_DEADLOCK` at once
- *   (see `cfut_future_wait`); `cfut_wait`, `cfut_as_completed_next` and `cfut_map_next`
+ *   (see `cfut_future_wait`, `cfut_wait`); `cfut_as_completed_next` and `cfut_map_next`
  *   do not check, and would wait forever on this pool's futures. Hand such work to another
  *   thread (e.g. submit it to a thread pool).
  *   A task is sent to a worker only when that worker is idle, so a pending future can

@@ -149,7 +149,7 @@ fn fail(status: Status, msg: &str) -> Status {
 ///   workers; futures complete and their done-callbacks run on it (as in CPython). A
 ///   callback must therefore not block: while it runs no future of the pool completes.
 ///   Waiting there on a future that is not done returns `CFUT_WOULD_DEADLOCK` at once
-///   (see `cfut_future_wait`); `cfut_wait`, `cfut_as_completed_next` and `cfut_map_next`
+///   (see `cfut_future_wait`, `cfut_wait`); `cfut_as_completed_next` and `cfut_map_next`
 ///   do not check, and would wait forever on this pool's futures. Hand such work to another
 ///   thread (e.g. submit it to a thread pool).
 ///   A task is sent to a worker only when that worker is idle, so a pending future can

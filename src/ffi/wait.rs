@@ -27,6 +27,9 @@ pub const CFUT_ALL_COMPLETED: u32 = 2;
 /// first; either way `done_out` (may be NULL; else `count` flags) says which futures are
 /// done (Python's `(done, not_done)` split) and `*done_count_out` (may be NULL) how many
 /// entries are. `CFUT_INVALID_ARGUMENT` for an unknown `return_when` or a NULL entry.
+/// `CFUT_WOULD_DEADLOCK` (flags written as for a poll) when called with a non-zero timeout
+/// from a process pool's manager thread and the condition does not already hold (see
+/// `cfut_future_wait`).
 #[no_mangle]
 pub extern "C" fn cfut_wait(
     futures: *const *mut cfut_future,
@@ -40,7 +43,10 @@ pub extern "C" fn cfut_wait(
         let when = ReturnWhen::from_u32(return_when).ok_or(Status::InvalidArgument)?;
         let held = future_array(futures, count)?;
         let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
-        let (status, flags) = wait::wait(&refs, Deadline::after_ns(timeout_ns), when);
+        // A process pool's manager thread must not block (its futures would never finish).
+        let refuse_block = timeout_ns != 0 && crate::process_pool::on_manager_thread();
+        let deadline = if refuse_block { Deadline::Poll } else { Deadline::after_ns(timeout_ns) };
+        let (status, flags) = wait::wait(&refs, deadline, when);
         if !done_out.is_null() {
             // SAFETY: the caller passes room for `count` flags.
             unsafe { ptr::copy_nonoverlapping(flags.as_ptr(), done_out, count) };
@@ -48,6 +54,7 @@ pub extern "C" fn cfut_wait(
         write_opt(done_count_out, flags.iter().filter(|d| **d).count());
         match status {
             Status::Ok => Ok(()),
+            Status::Timeout if refuse_block => Err(Status::WouldDeadlock),
             s => Err(s),
         }
     })

@@ -1431,7 +1431,8 @@ static void test_shutdown_from_callback_would_deadlock(void) {
  * waiting on a done future still work. */
 typedef struct cb_waits {
     cfut_future *other;
-    cfut_status blocking, poll, own, bytes, err;
+    cfut_status blocking, poll, own, bytes, err, all, first;
+    bool all_flags_ok;
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool ran;
@@ -1447,6 +1448,12 @@ static void cb_wait_other(cfut_future *f, void *arg) {
     w->bytes = cfut_future_result_bytes(w->other, CFUT_SECONDS(1), &d, &n);
     w->err = cfut_future_error(w->other, CFUT_SECONDS(1), &e);
     w->own = cfut_future_wait(f, CFUT_FOREVER);
+    cfut_future *both[2] = {f, w->other};
+    bool flags[2] = {false, true};
+    size_t n_done = 9;
+    w->all = cfut_wait(both, 2, CFUT_FOREVER, CFUT_ALL_COMPLETED, flags, &n_done);
+    w->all_flags_ok = flags[0] && !flags[1] && n_done == 1;
+    w->first = cfut_wait(both, 2, CFUT_FOREVER, CFUT_FIRST_COMPLETED, NULL, NULL);
     pthread_mutex_lock(&w->mu);
     w->ran = true;
     pthread_cond_signal(&w->cond);
@@ -1467,6 +1474,9 @@ static void test_callback_wait_would_deadlock(void) {
     CHECK_STATUS(w.bytes, CFUT_WOULD_DEADLOCK);
     CHECK_STATUS(w.err, CFUT_WOULD_DEADLOCK);
     CHECK_STATUS(w.own, CFUT_OK);
+    CHECK_STATUS(w.all, CFUT_WOULD_DEADLOCK);
+    CHECK(w.all_flags_ok);
+    CHECK_STATUS(w.first, CFUT_OK); /* f is done: the condition holds without blocking */
     CHECK(!cfut_future_done(w.other)); /* the 1 s task was not held up, just not waited for */
     cfut_status s;
     CHECK_EQ(result_long(w.other, &s) > 0, true);
