@@ -5,7 +5,7 @@ use std::ptr;
 
 use super::{
     c_str, cfut_drop_fn, cfut_future, cfut_status, future_as_raw, future_into_raw, future_ref,
-    future_release, guard, guard_status, non_null, owned, write_opt, write_out,
+    future_release, guard, guard_status, must_not_block, non_null, owned, write_opt, write_out,
 };
 use crate::future::{Future, TaskError, Value};
 use crate::status::Status;
@@ -95,7 +95,7 @@ pub extern "C" fn cfut_future_done(f: *const cfut_future) -> bool {
 /// The deadline for a blocking wait on `fut`; `WouldDeadlock` on a process pool's manager
 /// thread, which must not block (see `cfut_future_wait`).
 fn blocking(fut: &Future, timeout_ns: u64) -> Result<Deadline, Status> {
-    if timeout_ns != 0 && !fut.done() && crate::process_pool::on_manager_thread() {
+    if !fut.done() && must_not_block(timeout_ns) {
         return Err(Status::WouldDeadlock);
     }
     Ok(Deadline::after_ns(timeout_ns))

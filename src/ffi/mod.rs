@@ -31,6 +31,13 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
 }
 
 /// `guard` for functions returning a status.
+/// True when a wait with `timeout_ns` must not block: on a process pool's manager thread
+/// (inside a process-pool done-callback), where blocking stops the pool from completing
+/// anything, so waits return `CFUT_WOULD_DEADLOCK` instead.
+pub(crate) fn must_not_block(timeout_ns: u64) -> bool {
+    timeout_ns != 0 && crate::process_pool::on_manager_thread()
+}
+
 pub(crate) fn guard_status(f: impl FnOnce() -> Result<(), Status>) -> cfut_status {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => Status::Ok as cfut_status,

@@ -2,7 +2,7 @@
 
 use std::ptr;
 
-use super::{cfut_future, cfut_status, future_array, guard, guard_status, non_null, write_opt, write_out};
+use super::{cfut_future, cfut_status, future_array, guard, guard_status, must_not_block, non_null, write_opt, write_out};
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
@@ -43,8 +43,7 @@ pub extern "C" fn cfut_wait(
         let when = ReturnWhen::from_u32(return_when).ok_or(Status::InvalidArgument)?;
         let held = future_array(futures, count)?;
         let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
-        // A process pool's manager thread must not block (its futures would never finish).
-        let refuse_block = timeout_ns != 0 && crate::process_pool::on_manager_thread();
+        let refuse_block = must_not_block(timeout_ns);
         let deadline = if refuse_block { Deadline::Poll } else { Deadline::after_ns(timeout_ns) };
         let (status, flags) = wait::wait(&refs, deadline, when);
         if !done_out.is_null() {

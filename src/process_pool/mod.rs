@@ -383,7 +383,6 @@ impl ProcessPool {
                     None => {}
                 }
                 ready_tx.send(Ok(()));
-                drop(ready_tx);
                 Manager::new(msh).run();
             })
             .map_err(|e| (Status::NoMemory, format!("cannot start the manager thread: {e}")))?;
