@@ -3,6 +3,7 @@
 //! The core (futures, executors, collective waits, map) is safe Rust with its own API;
 //! `ffi` is the C ABI over it and the only place with `extern "C"` functions.
 
+pub mod error;
 pub mod executor;
 pub mod foreign;
 pub mod future;
@@ -21,6 +22,7 @@ pub mod ffi;
 pub use executor::{BytesTask, Executor, Kind};
 pub use future::{Future, Job, Sink, State, TaskError, Value};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
+pub use error::Error;
 pub use status::Status;
 pub use thread_pool::{ThreadPool, ThreadPoolOptions};
 pub use time::Deadline;
