@@ -10,6 +10,7 @@ pub mod future;
 pub mod map;
 pub mod process_pool;
 pub mod status;
+pub mod task;
 pub mod thread_pool;
 pub mod time;
 pub mod wait;

@@ -1,0 +1,103 @@
+//! The raw task functions a C caller hands us, and the one place each kind is called.
+//!
+//! These are the C calling conventions of `cfut_bytes_fn` and `cfut_map_fn` written with
+//! core types: a `cfut_result *` is a `*mut Sink` (an opaque pointer either way). Both the
+//! thread pool and a process-pool worker run tasks through `run_bytes` and `run_map_chunk`.
+
+use std::ffi::c_void;
+use std::ops::Range;
+
+use crate::future::Sink;
+use crate::map::{ChunkReport, ItemError};
+
+/// `int fn(const void *input, size_t len, cfut_result *out)`.
+pub type BytesFn = unsafe extern "C" fn(input: *const c_void, len: usize, out: *mut Sink) -> i32;
+
+/// `int fn(const void *ctx, const void *item, void *result_slot)`.
+pub type MapFn = unsafe extern "C" fn(ctx: *const c_void, item: *const c_void, result_slot: *mut c_void) -> i32;
+
+/// Runs a bytes task on `input`, writing into `sink`; returns the task's code.
+pub fn run_bytes(f: BytesFn, input: &[u8], sink: &mut Sink) -> i32 {
+    // SAFETY: the C contract of a bytes task: it reads `len` bytes of `input` and uses `out`
+    // only during the call; both are valid for the call.
+    unsafe { f(input.as_ptr() as *const c_void, input.len(), sink as *mut Sink) }
+}
+
+/// The memory one map chunk reads and writes.
+#[derive(Clone, Copy)]
+pub struct ChunkMemory {
+    pub ctx: *const c_void,
+    pub items: *const u8,
+    pub item_size: usize,
+    /// NULL when `result_size` is 0.
+    pub results: *mut u8,
+    pub result_size: usize,
+}
+
+/// Runs `f` over the items in `range` (absolute indices into `mem`), in order. An item that
+/// returns non-zero fails alone; its index (relative to `report_base`) goes in the report.
+///
+/// # Safety
+/// `mem.items` must hold readable items and `mem.results` (unless `result_size` is 0)
+/// writable slots for every index in `range`, and no other thread may write those slots
+/// during the call; `f` must be safe to call with them.
+pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize) -> ChunkReport {
+    let mut report = ChunkReport::default();
+    let no_slot = mem.result_size == 0;
+    for i in range {
+        let item = mem.items.wrapping_add(i * mem.item_size) as *const c_void;
+        let slot = if no_slot { std::ptr::null_mut() } else { mem.results.wrapping_add(i * mem.result_size) as *mut c_void };
+        // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
+        let rc = unsafe { f(mem.ctx, item, slot) };
+        if rc != 0 {
+            report.errors.push(ItemError { index: i - report_base, code: rc, message: None });
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    unsafe extern "C" fn square(_ctx: *const c_void, item: *const c_void, slot: *mut c_void) -> i32 {
+        // SAFETY: the test passes i64 items and slots.
+        let x = unsafe { *(item as *const i64) };
+        if x == 3 {
+            return 7;
+        }
+        // SAFETY: as above.
+        unsafe { *(slot as *mut i64) = x * x };
+        0
+    }
+
+    unsafe extern "C" fn no_slot(_ctx: *const c_void, _item: *const c_void, slot: *mut c_void) -> i32 {
+        i32::from(!slot.is_null())
+    }
+
+    #[test]
+    fn chunk_runs_its_range_and_reports_failures() {
+        let items: Vec<i64> = (0..6).collect();
+        let mut out = vec![0i64; 6];
+        let mem = ChunkMemory {
+            ctx: std::ptr::null(),
+            items: items.as_ptr() as *const u8,
+            item_size: 8,
+            results: out.as_mut_ptr() as *mut u8,
+            result_size: 8,
+        };
+        // SAFETY: items and out hold 6 i64 each.
+        let r = unsafe { run_map_chunk(square, mem, 2..5, 0) };
+        assert_eq!(out, vec![0, 0, 4, 0, 16, 0]);
+        assert_eq!(r.errors, vec![ItemError { index: 3, code: 7, message: None }]);
+    }
+
+    #[test]
+    fn zero_result_size_passes_null_slot() {
+        let items = [0u8; 4];
+        let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr(), item_size: 1, results: 8 as *mut u8, result_size: 0 };
+        // SAFETY: 4 readable items; no slot is written.
+        let r = unsafe { run_map_chunk(no_slot, mem, 0..4, 0) };
+        assert!(r.errors.is_empty());
+    }
+}
