@@ -185,7 +185,7 @@ fn process_map(
     options: MapOptions,
 ) -> Result<Map, Status> {
     if ctx_len == 0 && !ctx.is_null() {
-        crate::process_pool::set_last_error(
+        super::last_error::set(
             "cfut_executor_map: on a process pool the context must be copied (ctx_len > 0): a pointer means nothing in a worker",
         );
         return Err(Status::Unsupported);

@@ -18,6 +18,7 @@ pub mod executor;
 pub mod wait;
 pub mod map;
 pub mod process;
+pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
 
@@ -30,7 +31,6 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 
-/// `guard` for functions returning a status.
 /// True when a wait with `timeout_ns` must not block: on a process pool's manager thread
 /// (inside a process-pool done-callback), where blocking stops the pool from completing
 /// anything, so waits return `CFUT_WOULD_DEADLOCK` instead.
@@ -38,10 +38,17 @@ pub(crate) fn must_not_block(timeout_ns: u64) -> bool {
     timeout_ns != 0 && crate::process_pool::on_manager_thread()
 }
 
+/// `guard` for functions returning a status.
 pub(crate) fn guard_status(f: impl FnOnce() -> Result<(), Status>) -> cfut_status {
+    guard_error(|| f().map_err(crate::error::Error::from))
+}
+
+/// `guard` for functions returning a status: a core error's message becomes the thread's
+/// last-error message.
+pub(crate) fn guard_error(f: impl FnOnce() -> Result<(), crate::error::Error>) -> cfut_status {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => Status::Ok as cfut_status,
-        Ok(Err(s)) => s as cfut_status,
+        Ok(Err(e)) => last_error::record(e) as cfut_status,
         Err(_) => Status::Panic as cfut_status,
     }
 }

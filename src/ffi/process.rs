@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::executor::{cfut_bytes_fn, cfut_executor, executor_inner};
 use super::{c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out};
-use crate::process_pool::{self, ProcessPool, ProcessPoolOptions, StartMethod};
+use crate::process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 use crate::status::Status;
 use crate::time::FOREVER;
 
@@ -128,7 +128,7 @@ pub extern "C" fn cfut_process_pool_options_init(opts: *mut cfut_process_pool_op
 }
 
 fn fail(status: Status, msg: &str) -> Status {
-    process_pool::set_last_error(msg);
+    super::last_error::set(msg);
     status
 }
 
@@ -312,5 +312,5 @@ pub extern "C" fn cfut_process_pool_workers_started(ex: *const cfut_executor) ->
 /// failure; successful calls leave it unchanged.
 #[no_mangle]
 pub extern "C" fn cfut_last_error_message() -> *const c_char {
-    guard(std::ptr::null(), process_pool::last_error_ptr)
+    guard(std::ptr::null(), super::last_error::ptr)
 }
