@@ -1,90 +1,59 @@
-//! Status codes shared by the core and the C ABI. Values are pinned forever.
+//! Status codes shared by the core and the C ABI.
 
-/// The outcome of a library call (the C `cfut_status`).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Ok = 0,
-    Timeout = 1,
-    Cancelled = 2,
-    TaskFailed = 3,
-    Shutdown = 4,
-    Broken = 5,
-    WorkerDied = 6,
-    InvalidArgument = 7,
-    InvalidState = 8,
-    WouldDeadlock = 9,
-    QueueFull = 10,
-    Exhausted = 11,
-    Unsupported = 12,
-    NoMemory = 13,
-    Panic = 14,
+/// The one table of statuses: value, C name, the sentence `cfut_status_str` gives, and the
+/// C constant's doc comment. `build.rs` writes the header's `CFUT_*` constants from these
+/// rows, so each status is spelled out here and nowhere else. Values are pinned forever.
+macro_rules! statuses {
+    ($($variant:ident = $value:literal, $name:literal, $sentence:literal, $doc:literal;)*) => {
+        /// The outcome of a library call (the C `cfut_status`).
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Status {
+            $(#[doc = $doc] $variant = $value,)*
+        }
+
+        const ALL: &[Status] = &[$(Status::$variant),*];
+
+        impl Status {
+            /// The constant's name, e.g. `"CFUT_TIMEOUT"`.
+            pub fn name(self) -> &'static std::ffi::CStr {
+                match self {
+                    $(Status::$variant => $name,)*
+                }
+            }
+
+            /// A human sentence describing the status.
+            pub fn describe(self) -> &'static std::ffi::CStr {
+                match self {
+                    $(Status::$variant => $sentence,)*
+                }
+            }
+        }
+    };
 }
 
-const ALL: [Status; 15] = [
-    Status::Ok,
-    Status::Timeout,
-    Status::Cancelled,
-    Status::TaskFailed,
-    Status::Shutdown,
-    Status::Broken,
-    Status::WorkerDied,
-    Status::InvalidArgument,
-    Status::InvalidState,
-    Status::WouldDeadlock,
-    Status::QueueFull,
-    Status::Exhausted,
-    Status::Unsupported,
-    Status::NoMemory,
-    Status::Panic,
-];
+statuses! {
+    Ok = 0, c"CFUT_OK", c"success", "Success.";
+    Timeout = 1, c"CFUT_TIMEOUT", c"the deadline passed first", "The deadline passed first (Python's `TimeoutError`).";
+    Cancelled = 2, c"CFUT_CANCELLED", c"the future was cancelled", "The future was cancelled (Python's `CancelledError`).";
+    TaskFailed = 3, c"CFUT_TASK_FAILED", c"the task failed", "The task failed: see `cfut_future_error` for its code and message.";
+    Shutdown = 4, c"CFUT_SHUTDOWN", c"the executor has been shut down and accepts no new work", "The executor has been shut down and accepts no new work.";
+    Broken = 5, c"CFUT_BROKEN", c"the executor is broken and cannot run tasks", "The executor is broken (an initializer failed, workers cannot start): `BrokenExecutor`.";
+    WorkerDied = 6, c"CFUT_WORKER_DIED", c"the worker process running the task died", "Process pools: the worker process running this task died (signal or exit).";
+    InvalidArgument = 7, c"CFUT_INVALID_ARGUMENT", c"an argument is invalid", "NULL where not allowed, zero workers, an unknown enum value, a bad size...";
+    InvalidState = 8, c"CFUT_INVALID_STATE", c"the future is not in a state that allows this", "The future is not in a state that allows this (e.g. setting the result of a done future).";
+    WouldDeadlock = 9, c"CFUT_WOULD_DEADLOCK", c"the wait could never end", "The wait could never end (e.g. `shutdown(wait)` from one of the pool's own workers).";
+    QueueFull = 10, c"CFUT_QUEUE_FULL", c"the queue is full", "A bounded queue is full and the call may not block.";
+    Exhausted = 11, c"CFUT_EXHAUSTED", c"the iterator has nothing more", "An iterator has nothing more (Python's `StopIteration`).";
+    Unsupported = 12, c"CFUT_UNSUPPORTED", c"the operation is not supported by this executor", "The call cannot work on this executor kind (a pointer task on a process pool).";
+    NoMemory = 13, c"CFUT_NO_MEMORY", c"out of memory", "An allocation failed.";
+    Panic = 14, c"CFUT_PANIC", c"internal error (a panic was caught)", "An internal bug was caught at the boundary; the library state may be inconsistent.";
+}
 
 impl Status {
     /// The status with this numeric value, if any.
     pub fn from_u32(v: u32) -> Option<Status> {
         ALL.get(v as usize).copied()
-    }
-
-    /// The constant's name, e.g. `"CFUT_TIMEOUT"`.
-    pub fn name(self) -> &'static std::ffi::CStr {
-        match self {
-            Status::Ok => c"CFUT_OK",
-            Status::Timeout => c"CFUT_TIMEOUT",
-            Status::Cancelled => c"CFUT_CANCELLED",
-            Status::TaskFailed => c"CFUT_TASK_FAILED",
-            Status::Shutdown => c"CFUT_SHUTDOWN",
-            Status::Broken => c"CFUT_BROKEN",
-            Status::WorkerDied => c"CFUT_WORKER_DIED",
-            Status::InvalidArgument => c"CFUT_INVALID_ARGUMENT",
-            Status::InvalidState => c"CFUT_INVALID_STATE",
-            Status::WouldDeadlock => c"CFUT_WOULD_DEADLOCK",
-            Status::QueueFull => c"CFUT_QUEUE_FULL",
-            Status::Exhausted => c"CFUT_EXHAUSTED",
-            Status::Unsupported => c"CFUT_UNSUPPORTED",
-            Status::NoMemory => c"CFUT_NO_MEMORY",
-            Status::Panic => c"CFUT_PANIC",
-        }
-    }
-
-    /// A human sentence describing the status.
-    pub fn describe(self) -> &'static std::ffi::CStr {
-        match self {
-            Status::Ok => c"success",
-            Status::Timeout => c"the deadline passed first",
-            Status::Cancelled => c"the future was cancelled",
-            Status::TaskFailed => c"the task failed",
-            Status::Shutdown => c"the executor has been shut down and accepts no new work",
-            Status::Broken => c"the executor is broken and cannot run tasks",
-            Status::WorkerDied => c"the worker process running the task died",
-            Status::InvalidArgument => c"an argument is invalid",
-            Status::InvalidState => c"the future is not in a state that allows this",
-            Status::WouldDeadlock => c"the wait could never end",
-            Status::QueueFull => c"the queue is full",
-            Status::Exhausted => c"the iterator has nothing more",
-            Status::Unsupported => c"the operation is not supported by this executor",
-            Status::NoMemory => c"out of memory",
-            Status::Panic => c"internal error (a panic was caught)",
-        }
     }
 
     /// True for the statuses a failed task's outcome can carry.

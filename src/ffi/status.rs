@@ -4,40 +4,9 @@ use std::ffi::c_char;
 
 use crate::status::Status;
 
-/// Every fallible function returns one of the `CFUT_*` status values below. Values are
-/// pinned forever; new ones may be added.
+/// Every fallible function returns one of the `CFUT_*` status values defined at the top of
+/// this header. Values are pinned forever; new ones may be added.
 pub type cfut_status = u32;
-
-/// Success.
-pub const CFUT_OK: cfut_status = 0;
-/// The deadline passed first (Python's `TimeoutError`).
-pub const CFUT_TIMEOUT: cfut_status = 1;
-/// The future was cancelled (Python's `CancelledError`).
-pub const CFUT_CANCELLED: cfut_status = 2;
-/// The task failed: see `cfut_future_error` for its code and message.
-pub const CFUT_TASK_FAILED: cfut_status = 3;
-/// The executor has been shut down and accepts no new work.
-pub const CFUT_SHUTDOWN: cfut_status = 4;
-/// The executor is broken (an initializer failed, workers cannot start): `BrokenExecutor`.
-pub const CFUT_BROKEN: cfut_status = 5;
-/// Process pools: the worker process running this task died (signal or exit).
-pub const CFUT_WORKER_DIED: cfut_status = 6;
-/// NULL where not allowed, zero workers, an unknown enum value, a bad size...
-pub const CFUT_INVALID_ARGUMENT: cfut_status = 7;
-/// The future is not in a state that allows this (e.g. setting the result of a done future).
-pub const CFUT_INVALID_STATE: cfut_status = 8;
-/// The wait could never end (e.g. `shutdown(wait)` from one of the pool's own workers).
-pub const CFUT_WOULD_DEADLOCK: cfut_status = 9;
-/// A bounded queue is full and the call may not block.
-pub const CFUT_QUEUE_FULL: cfut_status = 10;
-/// An iterator has nothing more (Python's `StopIteration`).
-pub const CFUT_EXHAUSTED: cfut_status = 11;
-/// The call cannot work on this executor kind (a pointer task on a process pool).
-pub const CFUT_UNSUPPORTED: cfut_status = 12;
-/// An allocation failed.
-pub const CFUT_NO_MEMORY: cfut_status = 13;
-/// An internal bug was caught at the boundary; the library state may be inconsistent.
-pub const CFUT_PANIC: cfut_status = 14;
 
 /// The name of a status constant, e.g. `"CFUT_TIMEOUT"`, or `"unknown status"`.
 /// The string is static: never freed, never NULL. Any thread.
