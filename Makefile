@@ -13,7 +13,8 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 
 export CFUT_ROOT := $(CURDIR)
 
-.PHONY: all lib examples test test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
+
+.PHONY: all lib examples test check-layers lint test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
 
 all: lib examples
 
@@ -32,6 +33,12 @@ test: lib test-header test-rust test-c test-process test-cpp test-go test-instal
 
 test-rust:
 	cargo test --release
+
+# The C ABI is a leaf: the core compiles without src/ffi, and no core file names it.
+check-layers:
+	RUSTFLAGS="--cfg cfutures_core_only" cargo check --lib --target-dir target/core-only
+	! grep -rnE '(crate|super)::ffi\b' src --include='*.rs' | grep -v '^src/ffi/' || \
+	    (echo "a core module names the C layer (src/ffi): move the code or the type" && exit 1)
 
 # The committed header must be what the code generates, and compile strictly as C and C++.
 test-header: lib

@@ -15,6 +15,9 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libcfutures.so.{major}");
+    // Worker threads, thread-local destructors and atfork handlers point into the library:
+    // dlclose must never unmap it.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(format!(

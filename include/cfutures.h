@@ -28,6 +28,10 @@
  *  - All functions are thread-safe unless their comment says otherwise. No library lock is
  *    held while user code (tasks, callbacks, drop functions) runs, and no panic or foreign
  *    exception crosses this boundary (a caught internal panic is CFUT_PANIC).
+ *  - Bad sizes are refused before anything is allocated: a size the library cannot hold is
+ *    CFUT_INVALID_ARGUMENT, an allocation that fails is CFUT_NO_MEMORY; neither aborts.
+ *  - dlclose() never unloads the library (it is linked with -z nodelete): its threads,
+ *    thread-locals and fork handlers stay valid, and a later dlopen() finds it loaded.
  *
  * Semantics chosen deliberately (where CPython differs or is undecided):
  *  1. A cancelled future counts as completed for cfut_wait and cfut_as_completed.
@@ -590,6 +594,13 @@ void cfut_thread_pool_options_init(struct cfut_thread_pool_options *opts);
  * Workers start lazily: a submit starts a thread only when no worker is idle and fewer
  * than `max_workers` exist. If an initializer fails, the pool breaks: queued futures fail
  * with `CFUT_BROKEN` and later submits return `CFUT_BROKEN`.
+ *
+ * Resource exhaustion: if the pool's first worker thread cannot be created (RLIMIT_NPROC,
+ * no memory for a stack), the pool breaks for good: the submit that needed the thread
+ * returns `CFUT_OK`, but its future and every queued one fail with `CFUT_BROKEN` (the
+ * message says why) and later submits return `CFUT_BROKEN`; create a new pool once
+ * resources are back. If a later thread cannot be created, the pool keeps running on the
+ * workers it has and tries again at a later submit.
  *
  * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
  * owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an

@@ -2,6 +2,7 @@
 
 use crate::future::{Future, Job, Sink};
 use crate::status::Status;
+use crate::task::{run_bytes, BytesFn};
 
 /// A task given as a function over input bytes. `func` is the function's address (a
 /// process pool resolves it again in the worker); `call` runs it in this process.
@@ -9,6 +10,19 @@ use crate::status::Status;
 pub struct BytesTask {
     pub func: usize,
     pub call: fn(func: usize, input: &[u8], sink: &mut Sink) -> i32,
+}
+
+impl BytesTask {
+    /// The task that runs `f`.
+    pub fn new(f: BytesFn) -> BytesTask {
+        BytesTask { func: f as usize, call: call_bytes }
+    }
+}
+
+fn call_bytes(func: usize, input: &[u8], sink: &mut Sink) -> i32 {
+    // SAFETY: `func` was made from a `BytesFn` by `BytesTask::new`.
+    let f = unsafe { std::mem::transmute::<usize, BytesFn>(func) };
+    run_bytes(f, input, sink)
 }
 
 /// The executor kinds.

@@ -11,9 +11,10 @@ pub struct Owned {
     drop: Option<DropFn>,
 }
 
-// The foreign side promises, by handing the pointer to an executor, that it may be used and
-// dropped from any thread.
+// SAFETY: the foreign side promises, by handing the pointer to an executor, that it may be
+// used and dropped from any thread.
 unsafe impl Send for Owned {}
+// SAFETY: as above; the core only hands the pointer back, never dereferences it.
 unsafe impl Sync for Owned {}
 
 impl Owned {
@@ -55,6 +56,7 @@ mod tests {
 
     #[test]
     fn destructor_runs_once() {
+        // SAFETY: `count` accepts any pointer, from any thread.
         let o = unsafe { Owned::new(42 as *mut c_void, Some(count)) };
         let moved = o;
         drop(moved);

@@ -190,7 +190,7 @@ impl Map {
 
     /// The next item in input order. `Err(Timeout)` once the deadline passes (everything
     /// not started is cancelled and the map ends), `Err(Exhausted)` at the end.
-    pub fn next(&mut self) -> Result<Item<'_>, Status> {
+    pub fn next_item(&mut self) -> Result<Item<'_>, Status> {
         if self.finished || self.cursor >= self.count {
             self.finished = true;
             return Err(Status::Exhausted);
@@ -302,7 +302,7 @@ mod tests {
             let opts = MapOptions { chunksize, ..Default::default() };
             let mut m = Map::new(10, 3, opts, squares(pool, out.clone(), 2, usize::MAX)).unwrap();
             for i in 0..10 {
-                match m.next().unwrap() {
+                match m.next_item().unwrap() {
                     Item::Ok(j) => {
                         assert_eq!(j, i);
                         assert_eq!(out[i].load(Ordering::SeqCst), i * i);
@@ -312,8 +312,8 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(m.next(), Err(Status::Exhausted));
-            assert_eq!(m.next(), Err(Status::Exhausted));
+            assert_eq!(m.next_item(), Err(Status::Exhausted));
+            assert_eq!(m.next_item(), Err(Status::Exhausted));
         }
     }
 
@@ -322,9 +322,9 @@ mod tests {
         let (pool, out) = setup(30);
         let opts = MapOptions { chunksize: 1, deadline: Deadline::after(Duration::from_millis(100)), max_in_flight: 0 };
         let mut m = Map::new(30, 3, opts, squares(pool, out, usize::MAX, 1)).unwrap();
-        assert_eq!(m.next(), Ok(Item::Ok(0)));
-        assert_eq!(m.next(), Err(Status::Timeout));
-        assert_eq!(m.next(), Err(Status::Exhausted));
+        assert_eq!(m.next_item(), Ok(Item::Ok(0)));
+        assert_eq!(m.next_item(), Err(Status::Timeout));
+        assert_eq!(m.next_item(), Err(Status::Exhausted));
     }
 
     #[test]
@@ -340,7 +340,7 @@ mod tests {
         let opts = MapOptions { chunksize: 10, max_in_flight: 2, ..Default::default() };
         let mut m = Map::new(100, 3, opts, counting).unwrap();
         assert_eq!(submitted.load(Ordering::SeqCst), 2);
-        assert_eq!(m.next(), Ok(Item::Ok(0)));
+        assert_eq!(m.next_item(), Ok(Item::Ok(0)));
         // Chunk 0 is done (its items are in the results), so chunks 1 and 2 may run while
         // the consumer reads it: never more than 2 queued or running.
         assert_eq!(submitted.load(Ordering::SeqCst), 3);

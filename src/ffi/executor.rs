@@ -4,11 +4,11 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::{
-    c_str, cfut_drop_fn, cfut_future, cfut_result, cfut_status, future_into_raw, guard, guard_status,
-    non_null, owned, read_options, sink_as_raw, write_out, SendPtr,
+    box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
+    future_into_raw, guard, guard_status, non_null, owned, read_options, write_out, SendPtr,
 };
 use crate::executor::{BytesTask, Executor};
-use crate::future::{ForeignFn, Future, Job, Sink};
+use crate::future::{ForeignFn, Future, Job};
 use crate::status::Status;
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
 
@@ -52,9 +52,7 @@ pub struct cfut_executor {
 
 /// Borrows the executor behind a handle.
 fn executor_ref<'a>(ex: *const cfut_executor) -> Result<&'a cfut_executor, Status> {
-    non_null(ex)?;
-    // SAFETY: a non-NULL handle came from `Box::into_raw` in a `*_new` and is not yet freed.
-    Ok(unsafe { &*ex })
+    box_ref(ex)
 }
 
 /// Fills `opts` with the defaults: all zero / NULL and the right `struct_size`.
@@ -83,6 +81,13 @@ pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_opti
 /// than `max_workers` exist. If an initializer fails, the pool breaks: queued futures fail
 /// with `CFUT_BROKEN` and later submits return `CFUT_BROKEN`.
 ///
+/// Resource exhaustion: if the pool's first worker thread cannot be created (RLIMIT_NPROC,
+/// no memory for a stack), the pool breaks for good: the submit that needed the thread
+/// returns `CFUT_OK`, but its future and every queued one fail with `CFUT_BROKEN` (the
+/// message says why) and later submits return `CFUT_BROKEN`; create a new pool once
+/// resources are back. If a later thread cannot be created, the pool keeps running on the
+/// workers it has and tries again at a later submit.
+///
 /// `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
 /// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
 /// unknown `struct_size`.
@@ -103,17 +108,9 @@ pub extern "C" fn cfut_thread_pool_new(
                 o.initializer = Some(Arc::new(move || unsafe { init(arg.get() as *mut c_void) }));
             }
         }
-        let ex = Box::new(cfut_executor { inner: Arc::new(ThreadPool::new(o)) });
-        write_out(executor_out, Box::into_raw(ex));
+        write_out(executor_out, box_into_raw(cfut_executor { inner: Arc::new(ThreadPool::new(o)) }));
         Ok(())
     })
-}
-
-fn run_bytes_task(func: usize, input: &[u8], sink: &mut Sink) -> i32 {
-    // SAFETY: `func` is a non-NULL `cfut_bytes_fn` stored by `cfut_executor_submit_bytes`.
-    let f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32 = unsafe { std::mem::transmute(func) };
-    // SAFETY: the input copy is valid during the call.
-    unsafe { f(input.as_ptr() as *const c_void, input.len(), sink_as_raw(sink)) }
 }
 
 /// Hands the future to C, or drops it for fire-and-forget.
@@ -150,7 +147,7 @@ pub extern "C" fn cfut_executor_submit(
         // SAFETY: same ABI (two pointers in, int32 out); the core passes its sink as the
         // `cfut_result *` (`sink_as_raw`), and the C caller promised `fn` may be called with
         // `arg` once on a worker thread.
-        let job = unsafe { Job::foreign(std::mem::transmute::<_, ForeignFn>(func), arg) };
+        let job = unsafe { Job::foreign(std::mem::transmute::<unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32, ForeignFn>(func), arg) };
         let f = ex.inner.submit(job)?;
         give_future(f, future_out);
         Ok(())
@@ -177,15 +174,8 @@ pub extern "C" fn cfut_executor_submit_bytes(
 ) -> cfut_status {
     guard_status(|| {
         let ex = executor_ref(ex)?;
-        let func = func.ok_or(Status::InvalidArgument)? as usize;
-        let data: &[u8] = if len == 0 {
-            &[]
-        } else {
-            non_null(input)?;
-            // SAFETY: the caller passes `len` readable bytes.
-            unsafe { std::slice::from_raw_parts(input as *const u8, len) }
-        };
-        let f = ex.inner.submit_bytes(BytesTask { func, call: run_bytes_task }, data)?;
+        let func = bytes_fn(func.ok_or(Status::InvalidArgument)?);
+        let f = ex.inner.submit_bytes(BytesTask::new(func), bytes_in(input, len)?)?;
         give_future(f, future_out);
         Ok(())
     })
@@ -213,12 +203,9 @@ pub extern "C" fn cfut_executor_shutdown(ex: *mut cfut_executor, wait: bool, can
 #[no_mangle]
 pub extern "C" fn cfut_executor_free(ex: *mut cfut_executor) {
     guard((), || {
-        if ex.is_null() {
-            return;
+        if let Some(ex) = box_take(ex) {
+            ex.inner.shutdown(true, false);
         }
-        // SAFETY: a non-NULL handle came from `Box::into_raw` and is freed only here.
-        let ex = unsafe { Box::from_raw(ex) };
-        ex.inner.shutdown(true, false);
     })
 }
 

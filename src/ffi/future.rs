@@ -5,7 +5,7 @@ use std::ptr;
 
 use super::{
     c_str, cfut_drop_fn, cfut_future, cfut_status, future_as_raw, future_into_raw, future_ref,
-    future_release, guard, guard_status, must_not_block, non_null, owned, write_opt, write_out,
+    future_release, guard, guard_status, non_null, owned, write_opt, write_out,
 };
 use crate::future::{Future, TaskError, Value};
 use crate::status::Status;
@@ -92,13 +92,9 @@ pub extern "C" fn cfut_future_done(f: *const cfut_future) -> bool {
     guard(false, || future_ref(f).is_ok_and(|fut| fut.done()))
 }
 
-/// The deadline for a blocking wait on `fut`; `WouldDeadlock` on a process pool's manager
-/// thread, which must not block (see `cfut_future_wait`).
+/// The deadline for a blocking wait on `fut` (`WouldDeadlock` where it could never end).
 fn blocking(fut: &Future, timeout_ns: u64) -> Result<Deadline, Status> {
-    if !fut.done() && must_not_block(timeout_ns) {
-        return Err(Status::WouldDeadlock);
-    }
-    Ok(Deadline::after_ns(timeout_ns))
+    crate::deadlock::checked_wait(fut, Deadline::after_ns(timeout_ns)).map_err(|e| e.status())
 }
 
 /// Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without

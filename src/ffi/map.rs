@@ -2,15 +2,18 @@
 
 use std::ffi::c_void;
 use std::ops::Range;
-use std::sync::Arc;
 
 use super::executor::{cfut_executor, executor_inner};
 use super::future::cfut_error;
-use super::{cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out, SendPtr};
+use super::{
+    box_into_raw, box_mut, box_ref, box_take, cfut_status, guard, guard_error, guard_status, non_null, read_options,
+    write_opt, write_out, SendPtr,
+};
+use crate::array_map::{map_in_threads, Arrays};
 use crate::executor::Kind;
-use crate::future::Job;
-use crate::map::{ChunkReport, ChunkSubmitter, Item, ItemError, Map, MapOptions};
+use crate::map::{ChunkSubmitter, Item, Map, MapOptions};
 use crate::status::Status;
+use crate::task::MapFn;
 use crate::time::{Deadline, FOREVER};
 
 /// Computes one item: reads `*item` (`item_size` bytes) and writes `*result_slot`
@@ -57,22 +60,6 @@ pub extern "C" fn cfut_map_options_init(opts: *mut cfut_map_options) {
 /// A running map. Single owner, used by one thread at a time; free with `cfut_map_free`.
 pub struct cfut_map {
     inner: Map,
-    /// The bytes of a copied context; chunk tasks share them.
-    _ctx: Option<Arc<[u128]>>,
-}
-
-/// The context a chunk passes to the map function: the caller's pointer, or a copy.
-fn context(ctx: *const c_void, ctx_len: usize) -> Result<(SendPtr, Option<Arc<[u128]>>), Status> {
-    if ctx_len == 0 {
-        return Ok((SendPtr(ctx as *mut u8), None));
-    }
-    non_null(ctx)?;
-    // u128 storage keeps the copy aligned for any C struct.
-    let mut words: Vec<u128> = vec![0; ctx_len.div_ceil(16)];
-    // SAFETY: the caller passes `ctx_len` readable bytes; `words` holds at least as many.
-    unsafe { std::ptr::copy_nonoverlapping(ctx as *const u8, words.as_mut_ptr() as *mut u8, ctx_len) };
-    let copy: Arc<[u128]> = words.into();
-    Ok((SendPtr(copy.as_ptr() as *mut u8), Some(copy)))
 }
 
 /// Python's `map(fn, items, timeout, chunksize, buffersize)` over a C array:
@@ -113,19 +100,10 @@ pub extern "C" fn cfut_executor_map(
     opts: *const cfut_map_options,
     map_out: *mut *mut cfut_map,
 ) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let exec = executor_inner(ex)?;
         let f = func.ok_or(Status::InvalidArgument)?;
         non_null(map_out)?;
-        if count > 0 && (items.is_null() || item_size == 0) {
-            return Err(Status::InvalidArgument);
-        }
-        if result_size > 0 && results.is_null() {
-            return Err(Status::InvalidArgument);
-        }
-        if count.checked_mul(item_size).is_none() || count.checked_mul(result_size).is_none() {
-            return Err(Status::InvalidArgument);
-        }
         let o = read_options(opts)?.unwrap_or(cfut_map_options {
             struct_size: 0,
             chunksize: 0,
@@ -137,33 +115,24 @@ pub extern "C" fn cfut_executor_map(
             deadline: Deadline::after_ns(o.timeout_ns),
             max_in_flight: o.max_in_flight,
         };
-        if exec.kind() == Kind::Processes {
-            let inner = process_map(exec, f as usize, ctx, ctx_len, items, count, item_size, results, result_size, options)?;
-            write_out(map_out, Box::into_raw(Box::new(cfut_map { inner, _ctx: None })));
-            return Ok(());
-        }
-        let (ctx_ptr, ctx_copy) = context(ctx, ctx_len)?;
-        let (items, results) = (SendPtr(items as *mut u8), SendPtr(results as *mut u8));
-        let workers = exec.max_workers();
-        let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
-            exec.submit(Job::boxed(move |sink| {
-                let mut report = ChunkReport::default();
-                for i in range {
-                    let item = items.get().wrapping_add(i * item_size) as *const c_void;
-                    let slot = results.get().wrapping_add(i * result_size) as *mut c_void;
-                    // SAFETY: the caller keeps items, results and ctx valid until the map is
-                    // freed, which waits for every running chunk.
-                    let rc = unsafe { f(ctx_ptr.get() as *const c_void, item, slot) };
-                    if rc != 0 {
-                        report.errors.push(ItemError { index: i, code: rc, message: None });
-                    }
-                }
-                sink.set_any(Box::new(report));
-                0
-            }))
-        });
-        let inner = Map::new(count, workers, options, submit)?;
-        write_out(map_out, Box::into_raw(Box::new(cfut_map { inner, _ctx: ctx_copy })));
+        let arrays = Arrays {
+            ctx,
+            ctx_len,
+            items: items as *const u8,
+            count,
+            item_size,
+            results: results as *mut u8,
+            result_size,
+        };
+        let inner = if exec.kind() == Kind::Processes {
+            arrays.check()?;
+            process_map(exec, f as usize, ctx, ctx_len, items, count, item_size, results, result_size, options)?
+        } else {
+            // SAFETY: the caller keeps the arrays valid until `cfut_map_free`, which waits
+            // for every running chunk, and promised `fn` may run on worker threads.
+            unsafe { map_in_threads(exec, map_fn(f), arrays, options) }?
+        };
+        write_out(map_out, box_into_raw(cfut_map { inner }));
         Ok(())
     })
 }
@@ -210,10 +179,13 @@ fn process_map(
     Map::new(count, workers, options, submit)
 }
 
+/// The core's view of a C map function (the same type; named for the reader).
+fn map_fn(f: unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> i32) -> MapFn {
+    f
+}
+
 fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
-    non_null(m)?;
-    // SAFETY: from `cfut_executor_map`, not yet freed, used by one thread at a time.
-    Ok(unsafe { &mut *m })
+    box_mut(m)
 }
 
 /// The next item, in input order. Returns:
@@ -239,7 +211,7 @@ pub extern "C" fn cfut_map_next(m: *mut cfut_map, index_out: *mut usize, error_o
     guard_status(|| {
         let m = map_mut(m)?;
         non_null(index_out)?;
-        match m.inner.next()? {
+        match m.inner.next_item()? {
             Item::Ok(i) => {
                 write_out(index_out, i);
                 write_opt(error_out, cfut_error::ok());
@@ -274,24 +246,12 @@ pub extern "C" fn cfut_map_wait(m: *mut cfut_map, first_failed_index_out: *mut u
 /// The number of items per chunk the map uses (after automatic sizing), or 0 for NULL.
 #[no_mangle]
 pub extern "C" fn cfut_map_chunksize(m: *const cfut_map) -> usize {
-    guard(0, || {
-        if m.is_null() {
-            0
-        } else {
-            // SAFETY: from `cfut_executor_map`, not yet freed.
-            unsafe { &*m }.inner.chunksize()
-        }
-    })
+    guard(0, || box_ref(m).map_or(0, |m| m.inner.chunksize()))
 }
 
 /// Cancels the chunks not started, waits for running ones (they write into `results`),
 /// then frees the map. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_map_free(m: *mut cfut_map) {
-    guard((), || {
-        if !m.is_null() {
-            // SAFETY: from `cfut_executor_map`, freed once.
-            drop(unsafe { Box::from_raw(m) })
-        }
-    })
+    guard((), || drop(box_take(m)))
 }

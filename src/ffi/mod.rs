@@ -31,13 +31,6 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 
-/// True when a wait with `timeout_ns` must not block: on a process pool's manager thread
-/// (inside a process-pool done-callback), where blocking stops the pool from completing
-/// anything, so waits return `CFUT_WOULD_DEADLOCK` instead.
-pub(crate) fn must_not_block(timeout_ns: u64) -> bool {
-    timeout_ns != 0 && crate::process_pool::on_manager_thread()
-}
-
 /// `guard` for functions returning a status.
 pub(crate) fn guard_status(f: impl FnOnce() -> Result<(), Status>) -> cfut_status {
     guard_error(|| f().map_err(crate::error::Error::from))
@@ -157,11 +150,62 @@ pub(crate) fn read_options<T: Copy>(p: *const T) -> Result<Option<T>, Status> {
     Ok(Some(unsafe { *p }))
 }
 
+/// Hands a single-owner handle (executor, map, iterator) to C.
+pub(crate) fn box_into_raw<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Borrows the value behind a single-owner handle.
+pub(crate) fn box_ref<'a, T>(p: *const T) -> Result<&'a T, Status> {
+    non_null(p)?;
+    // SAFETY: a non-NULL handle came from `box_into_raw` and is not yet freed.
+    Ok(unsafe { &*p })
+}
+
+/// Borrows the value behind a single-owner handle used by one thread at a time.
+pub(crate) fn box_mut<'a, T>(p: *mut T) -> Result<&'a mut T, Status> {
+    non_null(p)?;
+    // SAFETY: as `box_ref`; the handle's contract gives this thread sole use during the call.
+    Ok(unsafe { &mut *p })
+}
+
+/// Takes back a single-owner handle (NULL: `None`).
+pub(crate) fn box_take<T>(p: *mut T) -> Option<Box<T>> {
+    // SAFETY: a non-NULL handle came from `box_into_raw` and the C caller frees it once.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+}
+
+/// Borrows `len` bytes the caller passes in (NULL allowed when `len` is 0).
+pub(crate) fn bytes_in<'a>(p: *const c_void, len: usize) -> Result<&'a [u8], Status> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    non_null(p)?;
+    // SAFETY: the caller passes `len` readable bytes that outlive the call.
+    Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len) })
+}
+
+/// Copies `values` into a caller's array of at least `values.len()` elements (NULL: nothing).
+pub(crate) fn write_slice<T: Copy>(out: *mut T, values: &[T]) {
+    if !out.is_null() {
+        // SAFETY: the C caller passes room for `values.len()` elements.
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) }
+    }
+}
+
+/// A bytes task as the core calls it: same ABI, the `cfut_result *` is the core's sink.
+pub(crate) fn bytes_fn(f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32) -> crate::task::BytesFn {
+    // SAFETY: both are `int (*)(const void *, size_t, T *)` with T an opaque struct pointer;
+    // the core passes a `Sink` where C sees a `cfut_result` (see `sink_as_raw`).
+    unsafe { std::mem::transmute::<unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32, crate::task::BytesFn>(f) }
+}
+
 /// A raw pointer moved into a task that runs on another thread.
 #[derive(Clone, Copy)]
 pub(crate) struct SendPtr(pub *mut u8);
 // SAFETY: the C caller promises the memory stays valid and may be used from workers.
 unsafe impl Send for SendPtr {}
+// SAFETY: as above.
 unsafe impl Sync for SendPtr {}
 
 impl SendPtr {

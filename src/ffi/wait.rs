@@ -1,8 +1,9 @@
 //! Waiting on many futures.
 
-use std::ptr;
-
-use super::{cfut_future, cfut_status, future_array, guard, guard_status, must_not_block, non_null, write_opt, write_out};
+use super::{
+    box_into_raw, box_mut, box_take, cfut_future, cfut_status, future_array, guard, guard_status, 
+    non_null, write_opt, write_out, write_slice,
+};
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
@@ -43,13 +44,11 @@ pub extern "C" fn cfut_wait(
         let when = ReturnWhen::from_u32(return_when).ok_or(Status::InvalidArgument)?;
         let held = future_array(futures, count)?;
         let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
-        let refuse_block = must_not_block(timeout_ns);
-        let deadline = if refuse_block { Deadline::Poll } else { Deadline::after_ns(timeout_ns) };
+        let deadline = Deadline::after_ns(timeout_ns);
+        let refuse_block = crate::deadlock::must_not_block(deadline);
+        let deadline = if refuse_block { Deadline::Poll } else { deadline };
         let (status, flags) = wait::wait(&refs, deadline, when);
-        if !done_out.is_null() {
-            // SAFETY: the caller passes room for `count` flags.
-            unsafe { ptr::copy_nonoverlapping(flags.as_ptr(), done_out, count) };
-        }
+        write_slice(done_out, &flags);
         write_opt(done_count_out, flags.iter().filter(|d| **d).count());
         match status {
             Status::Ok => Ok(()),
@@ -82,7 +81,7 @@ pub extern "C" fn cfut_as_completed_new(
         let held = future_array(futures, count)?;
         let refs: Vec<&Future> = held.iter().map(|f| &**f).collect();
         let it = AsCompleted::new(&refs, Deadline::after_ns(timeout_ns));
-        write_out(iter_out, Box::into_raw(Box::new(cfut_as_completed { inner: it })));
+        write_out(iter_out, box_into_raw(cfut_as_completed { inner: it }));
         Ok(())
     })
 }
@@ -96,10 +95,8 @@ pub extern "C" fn cfut_as_completed_new(
 #[no_mangle]
 pub extern "C" fn cfut_as_completed_next(it: *mut cfut_as_completed, index_out: *mut usize) -> cfut_status {
     guard_status(|| {
-        non_null(it)?;
+        let it = box_mut(it)?;
         non_null(index_out)?;
-        // SAFETY: a non-NULL iterator came from `cfut_as_completed_new`, used by one thread.
-        let it = unsafe { &mut *it };
         let i = it.inner.next()?;
         write_out(index_out, i);
         Ok(())
@@ -109,10 +106,5 @@ pub extern "C" fn cfut_as_completed_next(it: *mut cfut_as_completed, index_out: 
 /// Frees the iterator and its references. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_as_completed_free(it: *mut cfut_as_completed) {
-    guard((), || {
-        if !it.is_null() {
-            // SAFETY: from `cfut_as_completed_new`, freed once.
-            drop(unsafe { Box::from_raw(it) })
-        }
-    })
+    guard((), || drop(box_take(it)))
 }

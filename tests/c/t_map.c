@@ -420,6 +420,18 @@ static void map_edge_cases(void) {
     CHECK_ST(cfut_map_wait(m, NULL), CFUT_OK);
     CHECK_EQ(atomic_load(&calls), 7);
     cfut_map_free(m);
+    /* result_size 0 passes a NULL slot even when results is not NULL (issue: it passed
+     * results + i * 0) */
+    long unused[7];
+    m = NULL;
+    CHECK_ST(cfut_executor_map(ex, null_slot_fn, &calls, 0, items, 7, 1, unused, 0, NULL, &m), CFUT_OK);
+    CHECK_ST(cfut_map_wait(m, NULL), CFUT_OK);
+    CHECK_EQ(atomic_load(&calls), 14);
+    cfut_map_free(m);
+    /* a huge context copy fails cleanly instead of aborting in the allocator */
+    m = NULL;
+    CHECK_ST(cfut_executor_map(ex, null_slot_fn, items, SIZE_MAX - 15, items, 7, 1, NULL, 0, NULL, &m), CFUT_NO_MEMORY);
+    CHECK(m == NULL);
     /* count 0 (items may be NULL) */
     m = NULL;
     CHECK_ST(cfut_executor_map(ex, null_slot_fn, &calls, 0, NULL, 0, 0, NULL, 0, NULL, &m), CFUT_OK);
@@ -428,7 +440,7 @@ static void map_edge_cases(void) {
     CHECK_EQ(idx, 77);
     CHECK_ST(cfut_map_wait(m, NULL), CFUT_OK);
     cfut_map_free(m);
-    CHECK_EQ(atomic_load(&calls), 7);
+    CHECK_EQ(atomic_load(&calls), 14);
     /* freeing a map never iterated waits for its running chunks */
     long res[4];
     pair its[4] = {{2, 1}, {2, 2}, {2, 3}, {2, 4}};
