@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::foreign::Owned;
 use crate::spin::{spin_until, SPIN};
@@ -289,10 +289,16 @@ pub(crate) struct Inner {
     /// Threads blocked on `cond`; changed only under `guarded` (an atomic to share the
     /// state's word instead of growing `Guarded`).
     sleepers: AtomicU32,
+    /// The fork generation an executor created this future in (`u32::MAX`: standalone).
+    /// In a forked child no thread will finish such a future, so a wait fails it.
+    fork_gen: u32,
     outcome: Published<Stored>,
     guarded: Mutex<Guarded>,
     cond: Condvar,
 }
+
+const ORPHANED: &str = "the host forked while this future was queued or running in the parent process; \
+it cannot finish in the child";
 
 /// A reference-counted handle to one future.
 #[derive(Clone)]
@@ -326,6 +332,7 @@ impl Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
+            fork_gen: if job.is_some() { crate::fork::generation() as u32 } else { u32::MAX },
             outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,
@@ -367,6 +374,15 @@ impl Future {
         }
     }
 
+    /// In a child forked after an executor took this future, the threads that would run or
+    /// finish it do not exist: fail it (Broken) so waiting on it returns.
+    pub(crate) fn fail_if_orphaned(&self) {
+        let gen = self.0.fork_gen;
+        if gen != u32::MAX && crate::fork::forked_since_u32(gen) && !self.done() {
+            let _ = self.fail(TaskError::new(Status::Broken, -1, Some(ORPHANED)));
+        }
+    }
+
     /// Blocks until done or the deadline passes; true if done.
     pub fn wait(&self, deadline: Deadline) -> bool {
         if self.done() {
@@ -378,6 +394,7 @@ impl Future {
         if spin_until(SPIN, || self.done()) {
             return true;
         }
+        self.fail_if_orphaned();
         let mut g = self.0.guarded.lock();
         while !self.done() {
             self.0.sleepers.fetch_add(1, Ordering::Relaxed);

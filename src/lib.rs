@@ -6,6 +6,7 @@
 pub mod error;
 pub mod executor;
 pub mod foreign;
+pub mod fork;
 pub mod future;
 pub mod map;
 pub mod process_pool;
@@ -17,6 +18,7 @@ pub mod wait;
 
 mod queue;
 mod spin;
+mod sync;
 
 pub mod ffi;
 

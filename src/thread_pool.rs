@@ -7,7 +7,7 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::executor::{BytesTask, Executor, Kind};
 use crate::future::{Future, Job, TaskError};
@@ -47,6 +47,9 @@ thread_local! {
 
 struct Shared {
     id: usize,
+    /// The fork generation the pool was created in; in a forked child its workers do
+    /// not exist, so it refuses work and never joins.
+    fork_gen: u64,
     queue: Queue<Msg>,
     /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
     gate: AtomicUsize,
@@ -92,6 +95,7 @@ impl ThreadPool {
         ThreadPool {
             shared: Arc::new(Shared {
                 id,
+                fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
                 gate: AtomicUsize::new(0),
                 idle: AtomicUsize::new(0),
@@ -126,7 +130,28 @@ impl ThreadPool {
     }
 }
 
+/// Why a pool inherited across fork refuses work (also the message its queued futures fail with).
+const IN_CHILD: &str = "this thread pool belongs to the parent process: the host forked after creating it, \
+and its worker threads do not exist in the child";
+
 impl Shared {
+    /// True in a child the host forked after creating this pool.
+    fn foreign(&self) -> bool {
+        crate::fork::forked_since(self.fork_gen)
+    }
+
+    /// In a forked child: closes the pool without waiting for submitters or workers (none
+    /// exist here) and fails every queued task, so nothing waits on them forever.
+    fn abandon(&self) {
+        self.gate.fetch_or(SHUTDOWN | BROKEN, Ordering::SeqCst);
+        let _ = self.broken.set((-1, IN_CHILD.into()));
+        while let Some(m) = self.queue.pop() {
+            if let Msg::Run(f) = m {
+                let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
+            }
+        }
+    }
+
     /// Admits one submitter unless the pool is shut down or broken.
     fn enter(&self) -> Result<(), Status> {
         let g = self.gate.fetch_add(SUBMITTER, Ordering::SeqCst);
@@ -246,6 +271,13 @@ impl Shared {
                     // With nothing queued, become claimable before the result is visible:
                     // a caller that submits again as soon as it sees the result (sequential
                     // submit+result) then reuses this worker instead of starting a thread.
+                    // A task that forked continues here in the child: that worker is
+                    // not the pool's, so it leaves.
+                    Msg::Run(f) if self.foreign() => {
+                        let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
+                        return;
+                    }
+                    Msg::Stop if self.foreign() => return,
                     Msg::Run(f) => f.run_then_complete(true, || {
                         if self.queue.is_empty() {
                             self.idle.fetch_add(1, Ordering::AcqRel);
@@ -383,6 +415,11 @@ impl Executor for ThreadPool {
 
     fn submit(&self, job: Job) -> Result<Future, Status> {
         let s = &self.shared;
+        if s.foreign() {
+            s.abandon();
+            crate::process_pool::set_last_error(IN_CHILD);
+            return Err(Status::Unsupported);
+        }
         s.enter()?;
         let f = Future::with_job(job);
         let claimed = s.claim_idle();
@@ -402,6 +439,10 @@ impl Executor for ThreadPool {
 
     fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status {
         let s = &self.shared;
+        if s.foreign() {
+            s.abandon();
+            return Status::Ok;
+        }
         let prev = s.close(SHUTDOWN);
         if cancel_futures {
             for f in s.drain() {

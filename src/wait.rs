@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::future::Future;
 use crate::status::Status;
@@ -92,6 +92,9 @@ pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Statu
     };
     let (done, failed) = snapshot(&distinct);
     if !when.holds(total, done, failed) && deadline != Deadline::Poll {
+        for f in &distinct {
+            f.fail_if_orphaned();
+        }
         let waiter = Waiter::new(false);
         let mut done_before = 0;
         let mut failed_before = 0;
@@ -170,6 +173,11 @@ impl AsCompleted {
             }
             if self.pending.is_empty() {
                 return Err(Status::Exhausted);
+            }
+            if self.deadline != Deadline::Poll {
+                for (_, f) in self.pending.values() {
+                    f.fail_if_orphaned();
+                }
             }
             let mut s = self.waiter.state.lock();
             loop {
