@@ -1,6 +1,41 @@
 //! The thread-pool executor: an MPMC queue, workers started lazily (only when no worker is
 //! idle), idle workers that spin briefly before parking, a broken state for failed
 //! initializers, and an idempotent shutdown that is safe from any thread.
+//!
+//! # Wake-up protocol
+//!
+//! Counters in `Shared`: `idle` (idle workers not yet claimed by a submit), `spinners`
+//! (idle workers polling the queue; at most one spins at a time), `parked` (workers asleep
+//! on `park_cond`, changed only under `park_lock`), and `gate` (SHUTDOWN | BROKEN | admitted
+//! submitters).
+//!
+//! - **Claim.** `submit` first claims one `idle` count (CAS, AcqRel), then pushes. Claiming
+//!   before the push means a woken worker that finds its count already taken does not
+//!   withdraw it twice, and a submit that claims nothing starts a thread (`adjust_workers`,
+//!   up to `max_workers`). A worker that finishes with an empty queue counts itself idle
+//!   *before* its result is visible, so a sequential submit+result reuses it.
+//! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
+//!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
+//! - **Park.** Under `park_lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
+//!   `push` does: queue push, SeqCst fence, then reads `parked` and `spinners`. The two
+//!   fences order "announce parked, then look" against "publish message, then look": at
+//!   least one side sees the other, so a message is never left with every worker asleep.
+//!   `push` wakes one parked worker only if nobody spins or more than one message waits.
+//! - **Baton.** A worker that just took a message (after spin or park) runs `pass_baton`:
+//!   SeqCst fence, and if work is still queued, workers are parked and none spins, it wakes
+//!   one more. A burst therefore fans out one wake per taken message instead of the
+//!   submitter paying for every wake.
+//! - **Stop.** Shutdown closes `gate` (waiting for admitted submitters), then pushes one
+//!   `Stop`; each worker that takes it pushes it again and exits, so one message stops all.
+//!
+//! # Fork
+//!
+//! A pool remembers the fork generation it was created in (`crate::fork`). In a forked
+//! child its workers do not exist: `submit` returns `Unsupported`, `shutdown` and drop
+//! return at once without joining and fail queued futures with `Broken`; a wait on a future
+//! that was queued or running in the parent fails it with `Broken` (see `Future::wait`).
+//! The locks on these paths are `std::sync` (per-lock futexes), never parking_lot's global
+//! parking table, so a new pool in the child cannot block on a lock a parent thread held.
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
