@@ -24,6 +24,12 @@ pub fn generation() -> u64 {
     FORK_GEN.load(Ordering::Relaxed)
 }
 
+/// The current generation without registering (for hot paths; executors register first).
+#[inline]
+pub fn current() -> u64 {
+    FORK_GEN.load(Ordering::Relaxed)
+}
+
 /// True when this process forked since `gen` was read (i.e. we are in a child).
 pub fn forked_since(gen: u64) -> bool {
     FORK_GEN.load(Ordering::Relaxed) != gen

@@ -332,7 +332,7 @@ impl Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
-            fork_gen: if job.is_some() { crate::fork::generation() as u32 } else { u32::MAX },
+            fork_gen: if job.is_some() { crate::fork::current() as u32 } else { u32::MAX },
             outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,
