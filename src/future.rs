@@ -272,7 +272,9 @@ impl<T> Published<T> {
     /// # Safety
     /// At most once, under the future's lock, before any state that announces it is stored.
     unsafe fn publish(&self, v: T) {
-        let slot = &mut *self.0.get();
+        // SAFETY: the caller holds the future's lock and nothing reads the slot before the
+        // state that announces it, so this is the only reference.
+        let slot = unsafe { &mut *self.0.get() };
         debug_assert!(slot.is_none(), "outcome published twice");
         *slot = Some(v);
     }
@@ -280,7 +282,9 @@ impl<T> Published<T> {
     /// # Safety
     /// Only after an Acquire load observed a state stored after `publish`.
     unsafe fn get(&self) -> Option<&T> {
-        (*self.0.get()).as_ref()
+        // SAFETY: the caller observed the publishing state (Acquire); the slot is never
+        // written again, so shared references are sound.
+        unsafe { (*self.0.get()).as_ref() }
     }
 }
 
@@ -625,6 +629,7 @@ mod tests {
         assert!(!f.cancel());
         assert_eq!(f.complete(ok_bytes(b"x")), Err(Status::InvalidState));
         let (p, n) = f.result(Deadline::Poll).unwrap().as_ptr_len();
+        // SAFETY: the bytes value lives as long as the future, which `f` holds.
         assert_eq!(unsafe { std::slice::from_raw_parts(p as *const u8, n) }, b"42");
     }
 

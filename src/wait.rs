@@ -163,6 +163,8 @@ impl AsCompleted {
     /// The index of the next completed future; `Err(Exhausted)` when all were yielded,
     /// `Err(Timeout)` when the deadline passed with futures unfinished (futures that
     /// complete later are still yielded by later calls).
+    // Not `Iterator`: a timeout is an error that later calls recover from, not the end.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<usize, Status> {
         loop {
             if let Some(id) = self.ready.pop_front() {
