@@ -644,4 +644,83 @@ mod tests {
         }).unwrap();
         assert!(matches!(f.result(Deadline::Never).unwrap(), Value::Bytes(b) if &**b == b"Special_0"));
     }
+
+    /// In the child, checks the inherited pool and the parent's futures; returns an exit code.
+    fn fork_child_checks(p: &ThreadPool, running: &Future, queued: &Future) -> i32 {
+        let fresh = pool(2);
+        let f = match fresh.submit_fn(|_| 0) {
+            Ok(f) => f,
+            Err(_) => return 10,
+        };
+        if f.result(Deadline::Never).is_err() {
+            return 11;
+        }
+        drop(fresh);
+        if p.submit_fn(|_| 0).err() != Some(Status::Unsupported) {
+            return 20;
+        }
+        for f in [running, queued] {
+            if f.result(Deadline::Never).err() != Some(Status::Broken) {
+                return 21;
+            }
+        }
+        if p.shutdown(true, false) != Status::Ok {
+            return 22;
+        }
+        0
+    }
+
+    #[test]
+    fn inherited_pool_is_dead_in_a_forked_child() {
+        let p = pool(1);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let started = Arc::new(Barrier::new(2));
+        let (g, s2) = (gate.clone(), started.clone());
+        let running = p
+            .submit_fn(move |_| {
+                s2.wait();
+                let mut open = g.0.lock();
+                while !*open {
+                    g.1.wait(&mut open);
+                }
+                0
+            })
+            .unwrap();
+        let queued = p.submit_fn(|_| 0).unwrap();
+        started.wait();
+        // SAFETY: the child only runs library code and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                fork_child_checks(&p, &running, &queued)
+            }))
+            .unwrap_or(30);
+            // SAFETY: ends the child without running the parent's destructors or atexit.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let code = loop {
+            // SAFETY: plain waitpid/kill on our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                break libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            }
+            if std::time::Instant::now() > deadline {
+                // SAFETY: as above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1)); // poll interval of the timeout
+        };
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        assert_eq!(code, Some(0), "child failed or hung");
+        assert!(running.result(Deadline::Never).is_ok(), "the parent's pool is unaffected");
+        assert!(queued.result(Deadline::Never).is_ok());
+    }
 }
