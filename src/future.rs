@@ -15,7 +15,7 @@ use crate::foreign::Owned;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
 use crate::time::Deadline;
-use crate::wait::Waiter;
+use crate::waiter::Waiter;
 
 const PENDING: u8 = 0;
 const RUNNING: u8 = 1;

@@ -19,6 +19,7 @@ pub mod wait;
 mod queue;
 mod spin;
 mod sync;
+mod waiter;
 
 pub mod ffi;
 

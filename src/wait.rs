@@ -4,49 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::sync::{Condvar, Mutex};
-
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
-
-/// Installed on futures by a collective wait; every completion of a future it is installed
-/// on notifies it exactly once.
-pub(crate) struct Waiter {
-    state: Mutex<WaiterState>,
-    cond: Condvar,
-}
-
-#[derive(Default)]
-struct WaiterState {
-    completed: usize,
-    failed: usize,
-    /// Completion order, kept only for `as_completed`.
-    order: Option<Vec<usize>>,
-}
-
-impl Waiter {
-    fn new(record_order: bool) -> Arc<Waiter> {
-        Arc::new(Waiter {
-            state: Mutex::new(WaiterState {
-                order: record_order.then(Vec::new),
-                ..Default::default()
-            }),
-            cond: Condvar::new(),
-        })
-    }
-
-    pub(crate) fn notify(&self, id: usize, failed: bool) {
-        let mut s = self.state.lock();
-        s.completed += 1;
-        s.failed += failed as usize;
-        if let Some(o) = s.order.as_mut() {
-            o.push(id);
-        }
-        drop(s);
-        self.cond.notify_all();
-    }
-}
+use crate::waiter::Waiter;
 
 /// When `wait` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
