@@ -8,6 +8,7 @@ pub mod deadlock;
 pub mod error;
 pub mod executor;
 pub mod foreign;
+pub mod fork;
 pub mod future;
 pub mod map;
 pub mod process_pool;
@@ -19,6 +20,8 @@ pub mod wait;
 
 mod queue;
 mod spin;
+mod sync;
+mod waiter;
 
 // The C ABI, a leaf: nothing else names it (`make check-layers` builds the crate without it).
 #[cfg(not(cfutures_core_only))]

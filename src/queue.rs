@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 /// Ring slots, 16 bytes each for an 8-byte message (128 KiB per pool). With 1024, two
 /// submitters outran two workers and lived in the overflow (its lock then cost ~30 % of their

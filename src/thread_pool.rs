@@ -1,13 +1,48 @@
 //! The thread-pool executor: an MPMC queue, workers started lazily (only when no worker is
 //! idle), idle workers that spin briefly before parking, a broken state for failed
 //! initializers, and an idempotent shutdown that is safe from any thread.
+//!
+//! # Wake-up protocol
+//!
+//! Counters in `Shared`: `idle` (idle workers not yet claimed by a submit), `spinners`
+//! (idle workers polling the queue; at most one spins at a time), `parked` (workers asleep
+//! on `park_cond`, changed only under `park_lock`), and `gate` (SHUTDOWN | BROKEN | admitted
+//! submitters).
+//!
+//! - **Claim.** `submit` first claims one `idle` count (CAS, AcqRel), then pushes. Claiming
+//!   before the push means a woken worker that finds its count already taken does not
+//!   withdraw it twice, and a submit that claims nothing starts a thread (`adjust_workers`,
+//!   up to `max_workers`). A worker that finishes with an empty queue counts itself idle
+//!   *before* its result is visible, so a sequential submit+result reuses it.
+//! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
+//!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
+//! - **Park.** Under `park_lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
+//!   `push` does: queue push, SeqCst fence, then reads `parked` and `spinners`. The two
+//!   fences order "announce parked, then look" against "publish message, then look": at
+//!   least one side sees the other, so a message is never left with every worker asleep.
+//!   `push` wakes one parked worker only if nobody spins or more than one message waits.
+//! - **Baton.** A worker that just took a message (after spin or park) runs `pass_baton`:
+//!   SeqCst fence, and if work is still queued, workers are parked and none spins, it wakes
+//!   one more. A burst therefore fans out one wake per taken message instead of the
+//!   submitter paying for every wake.
+//! - **Stop.** Shutdown closes `gate` (waiting for admitted submitters), then pushes one
+//!   `Stop`; each worker that takes it pushes it again and exits, so one message stops all.
+//!
+//! # Fork
+//!
+//! A pool remembers the fork generation it was created in (`crate::fork`). In a forked
+//! child its workers do not exist: `submit` returns `Unsupported`, `shutdown` and drop
+//! return at once without joining and fail queued futures with `Broken`; a wait on a future
+//! that was queued or running in the parent fails it with `Broken` (see `Future::wait`).
+//! The locks on these paths are `std::sync` (per-lock futexes), never parking_lot's global
+//! parking table, so a new pool in the child cannot block on a lock a parent thread held.
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::executor::{BytesTask, Executor, Kind};
 use crate::future::{Future, Job, TaskError};
@@ -47,6 +82,9 @@ thread_local! {
 
 struct Shared {
     id: usize,
+    /// The fork generation the pool was created in; in a forked child its workers do
+    /// not exist, so it refuses work and never joins.
+    fork_gen: u64,
     queue: Queue<Msg>,
     /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
     gate: AtomicUsize,
@@ -92,6 +130,7 @@ impl ThreadPool {
         ThreadPool {
             shared: Arc::new(Shared {
                 id,
+                fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
                 gate: AtomicUsize::new(0),
                 idle: AtomicUsize::new(0),
@@ -126,7 +165,28 @@ impl ThreadPool {
     }
 }
 
+/// Why a pool inherited across fork refuses work (also the message its queued futures fail with).
+const IN_CHILD: &str = "this thread pool belongs to the parent process: the host forked after creating it, \
+and its worker threads do not exist in the child";
+
 impl Shared {
+    /// True in a child the host forked after creating this pool.
+    fn foreign(&self) -> bool {
+        crate::fork::forked_since(self.fork_gen)
+    }
+
+    /// In a forked child: closes the pool without waiting for submitters or workers (none
+    /// exist here) and fails every queued task, so nothing waits on them forever.
+    fn abandon(&self) {
+        self.gate.fetch_or(SHUTDOWN | BROKEN, Ordering::SeqCst);
+        let _ = self.broken.set((-1, IN_CHILD.into()));
+        while let Some(m) = self.queue.pop() {
+            if let Msg::Run(f) = m {
+                let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
+            }
+        }
+    }
+
     /// Admits one submitter unless the pool is shut down or broken.
     fn enter(&self) -> Result<(), Status> {
         let g = self.gate.fetch_add(SUBMITTER, Ordering::SeqCst);
@@ -246,6 +306,13 @@ impl Shared {
                     // With nothing queued, become claimable before the result is visible:
                     // a caller that submits again as soon as it sees the result (sequential
                     // submit+result) then reuses this worker instead of starting a thread.
+                    // A task that forked continues here in the child: that worker is
+                    // not the pool's, so it leaves.
+                    Msg::Run(f) if self.foreign() => {
+                        let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
+                        return;
+                    }
+                    Msg::Stop if self.foreign() => return,
                     Msg::Run(f) => f.run_then_complete(true, || {
                         if self.queue.is_empty() {
                             self.idle.fetch_add(1, Ordering::AcqRel);
@@ -383,6 +450,11 @@ impl Executor for ThreadPool {
 
     fn submit(&self, job: Job) -> Result<Future, Status> {
         let s = &self.shared;
+        if s.foreign() {
+            s.abandon();
+            crate::process_pool::set_last_error(IN_CHILD);
+            return Err(Status::Unsupported);
+        }
         s.enter()?;
         let f = Future::with_job(job);
         let claimed = s.claim_idle();
@@ -402,6 +474,10 @@ impl Executor for ThreadPool {
 
     fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status {
         let s = &self.shared;
+        if s.foreign() {
+            s.abandon();
+            return Status::Ok;
+        }
         let prev = s.close(SHUTDOWN);
         if cancel_futures {
             for f in s.drain() {
@@ -432,140 +508,4 @@ impl Drop for ThreadPool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::future::Value;
-    use crate::time::Deadline;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Barrier;
-
-    fn pool(n: usize) -> ThreadPool {
-        ThreadPool::new(ThreadPoolOptions { max_workers: n, ..Default::default() })
-    }
-
-    #[test]
-    fn submit_runs_and_returns_bytes() {
-        let p = pool(2);
-        let f = p.submit_fn(|s| {
-            s.set_bytes(&256u32.to_le_bytes());
-            0
-        }).unwrap();
-        let v = f.result(Deadline::Never).unwrap();
-        assert!(matches!(v, Value::Bytes(b) if **b == 256u32.to_le_bytes()));
-    }
-
-    #[test]
-    fn saturation_starts_exactly_max_workers() {
-        let p = pool(4);
-        let gate = Arc::new((Mutex::new(false), Condvar::new()));
-        let fs: Vec<Future> = (0..60)
-            .map(|_| {
-                let g = gate.clone();
-                p.submit_fn(move |_| {
-                    let mut open = g.0.lock();
-                    while !*open {
-                        g.1.wait(&mut open);
-                    }
-                    0
-                })
-                .unwrap()
-            })
-            .collect();
-        assert_eq!(p.threads_started(), 4);
-        *gate.0.lock() = true;
-        gate.1.notify_all();
-        for f in &fs {
-            assert!(f.result(Deadline::Never).is_ok());
-        }
-        assert_eq!(p.threads_started(), 4);
-    }
-
-    #[test]
-    fn sequential_tasks_reuse_one_thread() {
-        let p = pool(8);
-        for _ in 0..20 {
-            p.submit_fn(|_| 0).unwrap().result(Deadline::Never).unwrap();
-        }
-        assert_eq!(p.threads_started(), 1);
-    }
-
-    #[test]
-    fn shutdown_is_idempotent_and_rejects_submits() {
-        let p = pool(2);
-        let f = p.submit_fn(|_| 0).unwrap();
-        assert_eq!(p.shutdown(true, false), Status::Ok);
-        assert!(f.done());
-        assert_eq!(p.shutdown(true, true), Status::Ok);
-        assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Shutdown));
-    }
-
-    #[test]
-    fn cancel_futures_cancels_queued_work() {
-        let p = pool(1);
-        let started = Arc::new(Barrier::new(2));
-        let release = Arc::new(AtomicBool::new(false));
-        let (s2, r2) = (started.clone(), release.clone());
-        let first = p.submit_fn(move |_| {
-            s2.wait();
-            while !r2.load(Ordering::SeqCst) {
-                std::thread::yield_now();
-            }
-            0
-        }).unwrap();
-        started.wait();
-        let rest: Vec<Future> = (0..10).map(|_| p.submit_fn(|_| 0).unwrap()).collect();
-        assert_eq!(p.shutdown(false, true), Status::Ok);
-        assert!(rest.iter().all(|f| f.cancelled()));
-        release.store(true, Ordering::SeqCst);
-        assert!(first.result(Deadline::Never).is_ok());
-        assert_eq!(p.shutdown(true, false), Status::Ok);
-    }
-
-    #[test]
-    fn failing_initializer_breaks_the_pool() {
-        let p = ThreadPool::new(ThreadPoolOptions {
-            max_workers: 2,
-            initializer: Some(Arc::new(|| 3)),
-            ..Default::default()
-        });
-        let f = match p.submit_fn(|_| 0) {
-            Ok(f) => f,
-            Err(s) => {
-                assert_eq!(s, Status::Broken);
-                return;
-            }
-        };
-        assert_eq!(f.result(Deadline::Never).err(), Some(Status::Broken));
-        assert_eq!(f.error(Deadline::Poll).unwrap().unwrap().code, 3);
-        assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Broken));
-        assert_eq!(p.broken_reason().unwrap().0, 3);
-    }
-
-    #[test]
-    fn shutdown_wait_from_own_worker_would_deadlock() {
-        let p = Arc::new(pool(1));
-        let q = p.clone();
-        let f = p.submit_fn(move |s| {
-            s.set_bytes(&[q.shutdown(true, false) as u8]);
-            0
-        }).unwrap();
-        match f.result(Deadline::Never).unwrap() {
-            Value::Bytes(b) => assert_eq!(b[0], Status::WouldDeadlock as u8),
-            _ => panic!("expected bytes"),
-        }
-    }
-
-    #[test]
-    fn thread_names_use_the_prefix() {
-        let p = ThreadPool::new(ThreadPoolOptions {
-            max_workers: 1,
-            thread_name_prefix: Some("Special".into()),
-            ..Default::default()
-        });
-        let f = p.submit_fn(|s| {
-            s.set_bytes(std::thread::current().name().unwrap().as_bytes());
-            0
-        }).unwrap();
-        assert!(matches!(f.result(Deadline::Never).unwrap(), Value::Bytes(b) if &**b == b"Special_0"));
-    }
-}
+mod tests;

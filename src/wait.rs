@@ -4,49 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
-
-/// Installed on futures by a collective wait; every completion of a future it is installed
-/// on notifies it exactly once.
-pub(crate) struct Waiter {
-    state: Mutex<WaiterState>,
-    cond: Condvar,
-}
-
-#[derive(Default)]
-struct WaiterState {
-    completed: usize,
-    failed: usize,
-    /// Completion order, kept only for `as_completed`.
-    order: Option<Vec<usize>>,
-}
-
-impl Waiter {
-    fn new(record_order: bool) -> Arc<Waiter> {
-        Arc::new(Waiter {
-            state: Mutex::new(WaiterState {
-                order: record_order.then(Vec::new),
-                ..Default::default()
-            }),
-            cond: Condvar::new(),
-        })
-    }
-
-    pub(crate) fn notify(&self, id: usize, failed: bool) {
-        let mut s = self.state.lock();
-        s.completed += 1;
-        s.failed += failed as usize;
-        if let Some(o) = s.order.as_mut() {
-            o.push(id);
-        }
-        drop(s);
-        self.cond.notify_all();
-    }
-}
+use crate::waiter::Waiter;
 
 /// When `wait` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +53,9 @@ pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Statu
     };
     let (done, failed) = snapshot(&distinct);
     if !when.holds(total, done, failed) && deadline != Deadline::Poll {
+        for f in &distinct {
+            f.fail_if_orphaned();
+        }
         let waiter = Waiter::new(false);
         let mut done_before = 0;
         let mut failed_before = 0;
@@ -160,6 +124,8 @@ impl AsCompleted {
     /// The index of the next completed future; `Err(Exhausted)` when all were yielded,
     /// `Err(Timeout)` when the deadline passed with futures unfinished (futures that
     /// complete later are still yielded by later calls).
+    // Not `Iterator`: a timeout is an error that later calls recover from, not the end.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<usize, Status> {
         loop {
             if let Some(id) = self.ready.pop_front() {
@@ -170,6 +136,11 @@ impl AsCompleted {
             }
             if self.pending.is_empty() {
                 return Err(Status::Exhausted);
+            }
+            if self.deadline != Deadline::Poll {
+                for (_, f) in self.pending.values() {
+                    f.fail_if_orphaned();
+                }
             }
             let mut s = self.waiter.state.lock();
             loop {

@@ -1,0 +1,83 @@
+//! `Mutex` and `Condvar` with parking_lot's calling convention, built on `std::sync`.
+//!
+//! Fork safety: parking_lot parks through one process-wide hashtable whose bucket locks a
+//! parent thread may hold at the moment of `fork`, so a child that waits on any
+//! parking_lot lock can block forever. std's Linux Mutex/Condvar are futexes on per-lock
+//! state with no global table. Poisoning is ignored: no lock here is held across user code.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::PoisonError;
+use std::time::Instant;
+
+pub struct Mutex<T>(std::sync::Mutex<T>);
+
+/// Holds the std guard in an `Option` so `Condvar::wait` can take `&mut` (as parking_lot's).
+pub struct MutexGuard<'a, T>(Option<std::sync::MutexGuard<'a, T>>);
+
+pub struct Condvar(std::sync::Condvar);
+
+/// Whether a timed wait returned because its deadline passed.
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+impl<T> Mutex<T> {
+    pub const fn new(v: T) -> Mutex<T> {
+        Mutex(std::sync::Mutex::new(v))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        MutexGuard(Some(self.0.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("guard present outside a wait")
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.as_mut().expect("guard present outside a wait")
+    }
+}
+
+impl Condvar {
+    pub const fn new() -> Condvar {
+        Condvar(std::sync::Condvar::new())
+    }
+
+    pub fn wait<T>(&self, g: &mut MutexGuard<'_, T>) {
+        let inner = g.0.take().expect("guard present outside a wait");
+        g.0 = Some(self.0.wait(inner).unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Waits until notified or `deadline` passes (spurious wake-ups possible, as parking_lot).
+    pub fn wait_until<T>(&self, g: &mut MutexGuard<'_, T>, deadline: Instant) -> WaitTimeoutResult {
+        let inner = g.0.take().expect("guard present outside a wait");
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (inner, r) = self.0.wait_timeout(inner, left).unwrap_or_else(PoisonError::into_inner);
+        g.0 = Some(inner);
+        WaitTimeoutResult(r.timed_out() || Instant::now() >= deadline)
+    }
+
+    pub fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    pub fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Condvar {
+        Condvar::new()
+    }
+}

@@ -1,0 +1,214 @@
+use super::*;
+use crate::future::Value;
+use crate::time::Deadline;
+use std::sync::atomic::AtomicBool;
+use std::sync::Barrier;
+
+fn pool(n: usize) -> ThreadPool {
+    ThreadPool::new(ThreadPoolOptions { max_workers: n, ..Default::default() })
+}
+
+#[test]
+fn submit_runs_and_returns_bytes() {
+    let p = pool(2);
+    let f = p.submit_fn(|s| {
+        s.set_bytes(&256u32.to_le_bytes());
+        0
+    }).unwrap();
+    let v = f.result(Deadline::Never).unwrap();
+    assert!(matches!(v, Value::Bytes(b) if **b == 256u32.to_le_bytes()));
+}
+
+#[test]
+fn saturation_starts_exactly_max_workers() {
+    let p = pool(4);
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let fs: Vec<Future> = (0..60)
+        .map(|_| {
+            let g = gate.clone();
+            p.submit_fn(move |_| {
+                let mut open = g.0.lock();
+                while !*open {
+                    g.1.wait(&mut open);
+                }
+                0
+            })
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(p.threads_started(), 4);
+    *gate.0.lock() = true;
+    gate.1.notify_all();
+    for f in &fs {
+        assert!(f.result(Deadline::Never).is_ok());
+    }
+    assert_eq!(p.threads_started(), 4);
+}
+
+#[test]
+fn sequential_tasks_reuse_one_thread() {
+    let p = pool(8);
+    for _ in 0..20 {
+        p.submit_fn(|_| 0).unwrap().result(Deadline::Never).unwrap();
+    }
+    assert_eq!(p.threads_started(), 1);
+}
+
+#[test]
+fn shutdown_is_idempotent_and_rejects_submits() {
+    let p = pool(2);
+    let f = p.submit_fn(|_| 0).unwrap();
+    assert_eq!(p.shutdown(true, false), Status::Ok);
+    assert!(f.done());
+    assert_eq!(p.shutdown(true, true), Status::Ok);
+    assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Shutdown));
+}
+
+#[test]
+fn cancel_futures_cancels_queued_work() {
+    let p = pool(1);
+    let started = Arc::new(Barrier::new(2));
+    let release = Arc::new(AtomicBool::new(false));
+    let (s2, r2) = (started.clone(), release.clone());
+    let first = p.submit_fn(move |_| {
+        s2.wait();
+        while !r2.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        0
+    }).unwrap();
+    started.wait();
+    let rest: Vec<Future> = (0..10).map(|_| p.submit_fn(|_| 0).unwrap()).collect();
+    assert_eq!(p.shutdown(false, true), Status::Ok);
+    assert!(rest.iter().all(|f| f.cancelled()));
+    release.store(true, Ordering::SeqCst);
+    assert!(first.result(Deadline::Never).is_ok());
+    assert_eq!(p.shutdown(true, false), Status::Ok);
+}
+
+#[test]
+fn failing_initializer_breaks_the_pool() {
+    let p = ThreadPool::new(ThreadPoolOptions {
+        max_workers: 2,
+        initializer: Some(Arc::new(|| 3)),
+        ..Default::default()
+    });
+    let f = match p.submit_fn(|_| 0) {
+        Ok(f) => f,
+        Err(s) => {
+            assert_eq!(s, Status::Broken);
+            return;
+        }
+    };
+    assert_eq!(f.result(Deadline::Never).err(), Some(Status::Broken));
+    assert_eq!(f.error(Deadline::Poll).unwrap().unwrap().code, 3);
+    assert_eq!(p.submit_fn(|_| 0).err(), Some(Status::Broken));
+    assert_eq!(p.broken_reason().unwrap().0, 3);
+}
+
+#[test]
+fn shutdown_wait_from_own_worker_would_deadlock() {
+    let p = Arc::new(pool(1));
+    let q = p.clone();
+    let f = p.submit_fn(move |s| {
+        s.set_bytes(&[q.shutdown(true, false) as u8]);
+        0
+    }).unwrap();
+    match f.result(Deadline::Never).unwrap() {
+        Value::Bytes(b) => assert_eq!(b[0], Status::WouldDeadlock as u8),
+        _ => panic!("expected bytes"),
+    }
+}
+
+#[test]
+fn thread_names_use_the_prefix() {
+    let p = ThreadPool::new(ThreadPoolOptions {
+        max_workers: 1,
+        thread_name_prefix: Some("Special".into()),
+        ..Default::default()
+    });
+    let f = p.submit_fn(|s| {
+        s.set_bytes(std::thread::current().name().unwrap().as_bytes());
+        0
+    }).unwrap();
+    assert!(matches!(f.result(Deadline::Never).unwrap(), Value::Bytes(b) if &**b == b"Special_0"));
+}
+
+/// In the child, checks the inherited pool and the parent's futures; returns an exit code.
+fn fork_child_checks(p: &ThreadPool, running: &Future, queued: &Future) -> i32 {
+    let fresh = pool(2);
+    let f = match fresh.submit_fn(|_| 0) {
+        Ok(f) => f,
+        Err(_) => return 10,
+    };
+    if f.result(Deadline::Never).is_err() {
+        return 11;
+    }
+    drop(fresh);
+    if p.submit_fn(|_| 0).err() != Some(Status::Unsupported) {
+        return 20;
+    }
+    for f in [running, queued] {
+        if f.result(Deadline::Never).err() != Some(Status::Broken) {
+            return 21;
+        }
+    }
+    if p.shutdown(true, false) != Status::Ok {
+        return 22;
+    }
+    0
+}
+
+#[test]
+fn inherited_pool_is_dead_in_a_forked_child() {
+    let p = pool(1);
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let started = Arc::new(Barrier::new(2));
+    let (g, s2) = (gate.clone(), started.clone());
+    let running = p
+        .submit_fn(move |_| {
+            s2.wait();
+            let mut open = g.0.lock();
+            while !*open {
+                g.1.wait(&mut open);
+            }
+            0
+        })
+        .unwrap();
+    let queued = p.submit_fn(|_| 0).unwrap();
+    started.wait();
+    // SAFETY: the child only runs library code and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fork_child_checks(&p, &running, &queued)
+        }))
+        .unwrap_or(30);
+        // SAFETY: ends the child without running the parent's destructors or atexit.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let code = loop {
+        // SAFETY: plain waitpid/kill on our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1)); // poll interval of the timeout
+    };
+    *gate.0.lock() = true;
+    gate.1.notify_all();
+    assert_eq!(code, Some(0), "child failed or hung");
+    assert!(running.result(Deadline::Never).is_ok(), "the parent's pool is unaffected");
+    assert!(queued.result(Deadline::Never).is_ok());
+}
