@@ -190,21 +190,28 @@ fn process_map(
         );
         return Err(Status::Unsupported);
     }
-    let ctx_copy: std::sync::Arc<[u8]> = if ctx_len == 0 {
-        std::sync::Arc::from(Vec::new())
-    } else {
+    if ctx_len > crate::process_pool::proto::MAX_PAYLOAD {
+        super::last_error::set("cfut_executor_map: ctx_len is larger than a process-pool message can carry");
+        return Err(Status::InvalidArgument);
+    }
+    let mut ctx_copy = Vec::new();
+    if ctx_copy.try_reserve_exact(ctx_len).is_err() {
+        super::last_error::set("cfut_executor_map: cannot allocate a copy of the context");
+        return Err(Status::NoMemory);
+    }
+    if ctx_len > 0 {
         // SAFETY: the caller passes `ctx_len` readable bytes.
-        std::sync::Arc::from(unsafe { std::slice::from_raw_parts(ctx as *const u8, ctx_len) })
-    };
+        ctx_copy.extend_from_slice(unsafe { std::slice::from_raw_parts(ctx as *const u8, ctx_len) });
+    }
     let (items, results) = (SendPtr(items as *mut u8), SendPtr(results as *mut u8));
     let workers = exec.max_workers();
     let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
         let pool = exec.as_process_pool().ok_or(Status::Unsupported)?;
         let n = range.len();
-        // SAFETY: the caller keeps `items` valid during the call; they are copied here.
-        let chunk = unsafe { std::slice::from_raw_parts(items.get().wrapping_add(range.start * item_size), n * item_size) };
+        let chunk = items.get().wrapping_add(range.start * item_size) as *const u8;
         let dst = results.get().wrapping_add(range.start * result_size) as usize;
-        // SAFETY: `results` outlives the map, and the map waits for every chunk that started.
+        // SAFETY: the caller keeps `items` valid during the call (they are copied there);
+        // `results` outlives the map, and the map waits for every chunk that started.
         unsafe { pool.submit_map_chunk(func, &ctx_copy, chunk, n, item_size, result_size, dst, range.start) }
     });
     Map::new(count, workers, options, submit)

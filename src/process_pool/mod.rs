@@ -458,7 +458,7 @@ impl ProcessPool {
     pub fn submit_task(&self, func: usize, input: &[u8]) -> Result<Future, Status> {
         let l = self.locate(func)?;
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
-        let frame = proto::frame(proto::RUN_BYTES, id, 0, &[&l.1, input]);
+        let frame = build_frame(proto::RUN_BYTES, id, &[&l.1, input], "the task's input")?;
         self.enqueue(id, frame, None)
     }
 
@@ -468,14 +468,15 @@ impl ProcessPool {
     /// counted from `first_index`.
     ///
     /// # Safety
-    /// `dst` must be valid for `count * result_size` bytes of writes until the returned
-    /// future is done (or was cancelled before it started).
+    /// `items` must be valid for `count * item_size` bytes of reads during the call, and
+    /// `dst` for `count * result_size` bytes of writes until the returned future is done
+    /// (or was cancelled before it started).
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn submit_map_chunk(
         &self,
         func: usize,
         ctx: &[u8],
-        items: &[u8],
+        items: *const u8,
         count: usize,
         item_size: usize,
         result_size: usize,
@@ -483,11 +484,26 @@ impl ProcessPool {
         first_index: usize,
     ) -> Result<Future, Status> {
         let l = self.locate(func)?;
+        // Both directions must fit in a frame: the items now, the results (and one error
+        // record per item, at worst) when the chunk is done.
+        let items_len = count as u128 * item_size as u128;
+        let out = proto::payload_len(&[8, 16 * count as u128, count as u128 * result_size as u128]);
+        if let Err(proto::FrameError::TooLong(n)) = out {
+            set_last_error(&too_long("the map chunk's results", n));
+            return Err(Status::InvalidArgument);
+        }
+        let head_len = (l.1.len() + MapChunk::SIZE + proto::pad16(ctx.len())) as u128;
+        if let Err(proto::FrameError::TooLong(n)) = proto::payload_len(&[head_len, items_len]) {
+            set_last_error(&too_long("the map chunk's context and items", n));
+            return Err(Status::InvalidArgument);
+        }
+        // SAFETY: the caller passes `count * item_size` readable bytes (checked to fit above).
+        let items = unsafe { std::slice::from_raw_parts(items, items_len as usize) };
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
         let head = MapChunk { ctx_len: ctx.len() as u64, item_size: item_size as u64, result_size: result_size as u64, count: count as u64 }.encode();
         let pad = [0u8; 16];
         let padn = proto::pad16(ctx.len()) - ctx.len();
-        let frame = proto::frame(proto::RUN_MAP, id, 0, &[&l.1, &head, ctx, &pad[..padn], items]);
+        let frame = build_frame(proto::RUN_MAP, id, &[&l.1, &head, ctx, &pad[..padn], items], "the map chunk")?;
         let finish: Finish = Box::new(move |payload: Vec<u8>| {
             let Some((errors, results)) = proto::decode_chunk_result(&payload) else {
                 return Err(TaskError::new(Status::TaskFailed, Status::InvalidArgument as i32, Some("malformed chunk result")));
@@ -528,6 +544,24 @@ impl ProcessPool {
         }
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
     }
+}
+
+fn too_long(what: &str, n: u128) -> String {
+    format!("{what} would take {n} bytes, more than a process-pool message can carry ({} bytes)", proto::MAX_PAYLOAD)
+}
+
+/// A task's frame, or why it cannot be built (recorded as the last error).
+fn build_frame(kind: u32, id: u64, parts: &[&[u8]], what: &str) -> Result<Vec<u8>, Status> {
+    proto::try_frame(kind, id, 0, parts).map_err(|e| match e {
+        proto::FrameError::TooLong(n) => {
+            set_last_error(&too_long(what, n));
+            Status::InvalidArgument
+        }
+        proto::FrameError::NoMemory => {
+            set_last_error(&format!("cannot allocate a message for {what}"));
+            Status::NoMemory
+        }
+    })
 }
 
 const IN_CHILD: &str = "this process pool belongs to the parent process: the host forked after creating it, \
@@ -726,9 +760,9 @@ impl Manager {
             let mut launch = self.sh.launch.lock();
             match &mut *launch {
                 Launch::Spawn { exe, argv, envp } => {
-                    let pid = sys::spawn(exe, argv, envp, &child)
+                    let (pid, pidfd) = sys::spawn(exe, argv, envp, &child, !no_pidfd())
                         .map_err(|e| format!("cannot start a worker process ({}): {e}", exe.to_string_lossy()))?;
-                    (pid, if no_pidfd() { None } else { sys::pidfd_open(pid).ok() }, false)
+                    (pid, pidfd, false)
                 }
                 Launch::Fork(z) => {
                     let (pid, fd) = z.fork_worker(child)?;
@@ -803,6 +837,9 @@ impl Manager {
                             w.kill = Some(Kill::Terminate(sig));
                         }
                         w.signal(sig);
+                        // A worker that survives the signal (its task ignores it) quits
+                        // once the task returns.
+                        w.tx.push_back(proto::frame(proto::QUIT, 0, 0, &[]));
                     }
                 }
                 let now = Instant::now();
@@ -1007,12 +1044,12 @@ impl Manager {
 
     /// FORK mode: exit statuses reported by the zygote.
     fn zygote_events(&mut self) {
-        let (exits, dead) = match &mut *self.sh.launch.lock() {
+        let (exits, dead, name) = match &mut *self.sh.launch.lock() {
             Launch::Fork(z) => {
                 let e = z.read_exits();
-                (e, z.dead())
+                (e, z.dead(), z.name())
             }
-            _ => (Vec::new(), false),
+            _ => (Vec::new(), false, ""),
         };
         for (pid, e) in exits {
             if let Some(i) = self.workers.iter().position(|w| w.pid == pid && w.exit.is_none()) {
@@ -1020,8 +1057,14 @@ impl Manager {
                 self.workers[i].exit = Some(e);
             }
         }
+        if dead {
+            // Its workers' exits are nobody's to report now: watch them directly.
+            for w in &mut self.workers {
+                w.by_zygote = false;
+            }
+        }
         if dead && self.sh.st.lock().broken.is_none() {
-            self.break_pool(-1, "the fork zygote died; the process pool is not usable anymore".into());
+            self.break_pool(-1, format!("{name} died; the process pool is not usable anymore"));
         }
     }
 
@@ -1113,7 +1156,7 @@ impl Manager {
     /// Reads whatever the worker sent, and acts on each whole frame.
     fn read(&mut self, i: usize) {
         let mut frames = std::mem::take(&mut self.frames);
-        let mut bad = false;
+        let mut bad = None;
         {
             let w = &mut self.workers[i];
             if w.eof_at.is_none() {
@@ -1123,7 +1166,10 @@ impl Manager {
                     let n = if remaining >= 64 * 1024 {
                         // A large payload: read straight into it.
                         let body = w.rx.body_mut().unwrap();
-                        body.reserve(remaining);
+                        if body.try_reserve(remaining).is_err() {
+                            bad = Some("sent a message too large to receive");
+                            break;
+                        }
                         let spare = body.spare_capacity_mut();
                         let want = remaining.min(spare.len());
                         // SAFETY: reads into the spare capacity, then commits what was read.
@@ -1141,9 +1187,15 @@ impl Manager {
                     } else {
                         // SAFETY: reads into our scratch buffer.
                         let n = unsafe { libc::read(fd, self.scratch.as_mut_ptr() as *mut libc::c_void, self.scratch.len()) };
-                        if n > 0 && w.rx.feed(&self.scratch[..n as usize], &mut frames).is_err() {
-                            bad = true;
-                            break;
+                        if n > 0 {
+                            if let Err(e) = w.rx.feed(&self.scratch[..n as usize], &mut frames) {
+                                bad = Some(match e {
+                                    proto::ReadError::BadMagic => "sent a malformed message",
+                                    proto::ReadError::TooLong(_) => "announced a message longer than the protocol allows",
+                                    proto::ReadError::NoMemory => "sent a message too large to receive",
+                                });
+                                break;
+                            }
                         }
                         if n > 0 && (n as usize) < self.scratch.len() {
                             break; // a short read: nothing more for now
@@ -1171,8 +1223,8 @@ impl Manager {
             self.on_frame(i, h, payload);
         }
         self.frames = frames;
-        if bad {
-            self.workers[i].kill_hard(Kill::Protocol("sent a malformed message"));
+        if let Some(why) = bad {
+            self.workers[i].kill_hard(Kill::Protocol(why));
         }
     }
 

@@ -162,6 +162,9 @@ struct Worker {
     spin: Spin,
 }
 
+/// The exit code of a worker that cannot allocate room for a message from the parent.
+const EXIT_NO_MEMORY: i32 = 116;
+
 fn leave(code: i32) -> ! {
     // SAFETY: flush the task's buffered stdio output, then leave without running the
     // host's atexit handlers.
@@ -250,6 +253,11 @@ impl Worker {
         let len = h.len as usize;
         let words = len.div_ceil(16);
         if self.buf.len() < words {
+            // The parent sends at most `MAX_PAYLOAD`; if even that cannot be had, the
+            // worker leaves (its task fails with its exit code) rather than abort.
+            if self.buf.try_reserve_exact(words - self.buf.len()).is_err() {
+                leave(EXIT_NO_MEMORY);
+            }
             self.buf.resize(words, 0);
         }
         // SAFETY: the buffer holds at least `len` bytes.
@@ -346,12 +354,17 @@ impl Worker {
         let ctx_at = used + MapChunk::SIZE;
         let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
         let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
-        if body.len() < items_at + count * isz {
+        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).is_none_or(|end| body.len() < end) {
             return Err(bad());
         }
+        let out_len = count.checked_mul(rsz).ok_or_else(bad)?;
+        let mut results: Vec<u128> = Vec::new();
+        if results.try_reserve_exact(out_len.div_ceil(16)).is_err() {
+            return Err((Status::NoMemory as i32, Some(format!("cannot allocate {out_len} bytes of map results in the worker"))));
+        }
+        results.resize(out_len.div_ceil(16), 0);
         let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
         let ctx = if m.ctx_len == 0 { std::ptr::null() } else { body[ctx_at..].as_ptr() as *const c_void };
-        let mut results: Vec<u128> = vec![0; (count * rsz).div_ceil(16)];
         let rp = results.as_mut_ptr() as *mut u8;
         let mut errors = Vec::new();
         for i in 0..count {
@@ -372,6 +385,12 @@ impl Worker {
         self.done += 1;
         let retiring = self.max_tasks > 0 && self.done >= self.max_tasks;
         let mut arg = if retiring { proto::DONE_RETIRING } else { 0 };
+        let outcome = match outcome {
+            Ok(Some(v)) if v.len() > proto::MAX_PAYLOAD => {
+                Err((Status::InvalidArgument as i32, Some(format!("the result of {} bytes is larger than a process-pool message can carry", v.len()))))
+            }
+            o => o,
+        };
         match outcome {
             Ok(Some(v)) => self.send(proto::DONE, id, arg, &v),
             Ok(None) => self.send(proto::DONE, id, arg | proto::DONE_EMPTY, &[]),

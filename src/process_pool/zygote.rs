@@ -16,6 +16,10 @@ const EXITED: i32 = 2;
 const FORK_FAILED: i32 = 3;
 
 pub struct Zygote {
+    /// What the pool's messages call it: "the fork zygote" (FORK) or "the fork server".
+    name: &'static str,
+    /// Started as a fresh process (FORKSERVER), not forked from the host.
+    spawned: bool,
     pid: libc::pid_t,
     ctl: Option<OwnedFd>,
     exits: Vec<(i32, Exit)>,
@@ -61,6 +65,19 @@ pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Pu
         }
     }
     libc::setpgid(0, 0);
+    // Nothing of the host's signal set-up survives (a FORK zygote is a copy of the host):
+    // with SIGCHLD ignored the kernel would reap the workers before we learn how they
+    // ended, and a blocked or ignored SIGTERM would make `terminate` a no-op.
+    let mut dfl: libc::sigaction = std::mem::zeroed();
+    dfl.sa_sigaction = libc::SIG_DFL;
+    for sig in 1..libc::SIGRTMAX() + 1 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+    }
+    let mut none: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut none);
+    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
     libc::signal(libc::SIGINT, libc::SIG_IGN);
     libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     // The control socket becomes fd 3; everything else the host had open goes.
@@ -72,8 +89,7 @@ pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Pu
     let mut chld: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut chld);
     libc::sigaddset(&mut chld, libc::SIGCHLD);
-    let mut old: libc::sigset_t = std::mem::zeroed();
-    libc::sigprocmask(libc::SIG_BLOCK, &chld, &mut old);
+    libc::sigprocmask(libc::SIG_BLOCK, &chld, std::ptr::null_mut());
     let sfd = libc::signalfd(-1, &chld, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
     let me = libc::getpid();
     loop {
@@ -118,7 +134,7 @@ pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Pu
             let fd = (libc::CMSG_DATA(c) as *const RawFd).read_unaligned();
             let pid = libc::fork();
             if pid == 0 {
-                libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
                 libc::close(sfd);
                 libc::dup2(fd, 3);
                 libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
@@ -146,7 +162,7 @@ const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 impl Zygote {
     /// A zygote not started yet.
     pub fn placeholder() -> Zygote {
-        Zygote { pid: 0, ctl: None, exits: Vec::new(), dead: false }
+        Zygote { name: "the fork zygote", spawned: false, pid: 0, ctl: None, exits: Vec::new(), dead: false }
     }
 
     /// Forks the zygote. Must run on the manager thread.
@@ -171,7 +187,7 @@ impl Zygote {
             unsafe { zygote_main(theirs.as_raw_fd(), me, Some(purge), false) };
         }
         drop(theirs);
-        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+        Ok(Zygote { name: "the fork zygote", spawned: false, pid, ctl: Some(mine), exits: Vec::new(), dead: false })
     }
 
     /// Starts the zygote as a fresh process (FORKSERVER): the worker program with
@@ -186,10 +202,15 @@ impl Zygote {
         let (mine, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let mut env = envp.to_vec();
         env.push(c"CFUT_WORKER_ZYGOTE=1".to_owned());
-        let pid = sys::spawn(exe, argv, &env, &theirs)
+        let (pid, _) = sys::spawn(exe, argv, &env, &theirs, false)
             .map_err(|e| format!("cannot start the fork server ({}): {e}", exe.to_string_lossy()))?;
         drop(theirs);
-        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+        Ok(Zygote { name: "the fork server", spawned: true, pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+    }
+
+    /// What the pool's messages call it.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The control socket to poll for exit reports, or -1.
@@ -231,7 +252,7 @@ impl Zygote {
 
     /// Asks the zygote for a worker whose fd 3 is `sock`: its pid and a pidfd to signal it.
     pub fn fork_worker(&mut self, sock: OwnedFd) -> Result<(libc::pid_t, Option<OwnedFd>), String> {
-        let fd = self.ctl.as_ref().filter(|_| !self.dead).ok_or("the fork zygote is gone")?.as_raw_fd();
+        let fd = self.ctl.as_ref().filter(|_| !self.dead).ok_or_else(|| format!("{} is gone", self.name))?.as_raw_fd();
         // SAFETY: a one-byte message carrying one descriptor with SCM_RIGHTS.
         unsafe {
             let mut byte = [b'F'];
@@ -249,7 +270,7 @@ impl Zygote {
             (libc::CMSG_DATA(c) as *mut RawFd).write_unaligned(sock.as_raw_fd());
             if libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) < 0 {
                 self.dead = true;
-                return Err(format!("the fork zygote is gone: {}", std::io::Error::last_os_error()));
+                return Err(format!("{} is gone: {}", self.name, std::io::Error::last_os_error()));
             }
         }
         drop(sock);
@@ -261,19 +282,17 @@ impl Zygote {
                 // SAFETY: signals our own child by pid; it is reaped in `drop`.
                 unsafe { libc::kill(self.pid, libc::SIGKILL) };
                 self.dead = true;
-                return Err(format!(
-                    "the fork server (pid {}) did not answer within {} s (a worker_exe must be a dynamically linked program that loads libcfutures)",
-                    self.pid,
-                    ANSWER_TIMEOUT.as_secs()
-                ));
+                let hint = if self.spawned { " (a worker_exe must be a dynamically linked program that loads libcfutures)" } else { "" };
+                return Err(format!("{} (pid {}) did not answer within {} s{hint}", self.name, self.pid, ANSWER_TIMEOUT.as_secs()));
             }
-            let m = self.recv(true).ok_or("the fork zygote is gone")?;
+            let name = self.name;
+            let m = self.recv(true).ok_or_else(|| format!("{name} is gone"))?;
             match m[0] {
                 SPAWNED => {
                     let pidfd = sys::pidfd_open(m[1]).ok();
                     return Ok((m[1], pidfd));
                 }
-                FORK_FAILED => return Err(format!("the fork zygote cannot fork: {}", std::io::Error::from_raw_os_error(m[3]))),
+                FORK_FAILED => return Err(format!("{} cannot fork: {}", self.name, std::io::Error::from_raw_os_error(m[3]))),
                 _ => self.note(m),
             }
         }
