@@ -9,7 +9,7 @@ pub(crate) const HEADER: usize = 32;
 
 /// The largest payload a frame may carry (4 GiB): a task's input or result, a map chunk's
 /// items or results. Both sides refuse longer frames before allocating anything for them.
-pub const MAX_PAYLOAD: usize = 1 << 32;
+pub(crate) const MAX_PAYLOAD: usize = 1 << 32;
 
 pub(crate) const CONFIG: u32 = 1;
 pub(crate) const RUN_BYTES: u32 = 2;
