@@ -151,7 +151,11 @@ pub extern "C" fn cfut_executor_submit(
         // `cfut_result *` (`sink_as_raw`), and the C caller promised `fn` may be called with
         // `arg` once on a worker thread.
         let job = unsafe { Job::foreign(std::mem::transmute::<_, ForeignFn>(func), arg) };
-        let f = ex.inner.submit(job)?;
+        let f = match ex.inner.as_process_pool() {
+            // A process pool's refusal carries a message for `cfut_last_error_message`.
+            Some(p) => p.submit_job(job).map_err(super::last_error::record)?,
+            None => ex.inner.submit(job)?,
+        };
         give_future(f, future_out);
         Ok(())
     })
@@ -185,7 +189,11 @@ pub extern "C" fn cfut_executor_submit_bytes(
             // SAFETY: the caller passes `len` readable bytes.
             unsafe { std::slice::from_raw_parts(input as *const u8, len) }
         };
-        let f = ex.inner.submit_bytes(BytesTask { func, call: run_bytes_task }, data)?;
+        let f = match ex.inner.as_process_pool() {
+            // A process pool's refusal carries a message for `cfut_last_error_message`.
+            Some(p) => p.submit_task(func, data).map_err(super::last_error::record)?,
+            None => ex.inner.submit_bytes(BytesTask { func, call: run_bytes_task }, data)?,
+        };
         give_future(f, future_out);
         Ok(())
     })

@@ -213,6 +213,7 @@ fn process_map(
         // SAFETY: the caller keeps `items` valid during the call (they are copied there);
         // `results` outlives the map, and the map waits for every chunk that started.
         unsafe { pool.submit_map_chunk(func, &ctx_copy, chunk, n, item_size, result_size, dst, range.start) }
+            .map_err(super::last_error::record)
     });
     Map::new(count, workers, options, submit)
 }

@@ -220,7 +220,7 @@ pub extern "C" fn cfut_process_pool_new(
             }
             o.worker_exe = c_str(c.worker_exe).map(|s| PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(s.to_bytes())));
         }
-        let pool = ProcessPool::new(o).map_err(|(s, m)| fail(s, &m))?;
+        let pool = ProcessPool::new(o).map_err(super::last_error::record)?;
         let ex = Box::new(cfut_executor { inner: Arc::new(pool) });
         write_out(executor_out, Box::into_raw(ex));
         Ok(())

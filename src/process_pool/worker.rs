@@ -8,9 +8,9 @@ use std::os::fd::RawFd;
 use super::locate::resolve;
 use super::proto::{self, FnRef, Header, MapChunk};
 use super::sys::{read_exact, write_all};
-use crate::ffi::{cfut_result, sink_as_raw};
 use crate::future::{Sink, Value};
 use crate::status::Status;
+use crate::task::{run_bytes, run_map_chunk, BytesFn, ChunkMemory, MapFn};
 
 /// Environment of a worker process, set by the parent: the socket's descriptor number.
 pub const ENV_FD: &str = "CFUT_WORKER_FD";
@@ -174,8 +174,6 @@ fn leave(code: i32) -> ! {
     }
 }
 
-type BytesFn = unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32;
-type MapFn = unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> i32;
 
 impl Worker {
     fn send(&self, kind: u32, id: u64, arg: u64, payload: &[u8]) {
@@ -363,19 +361,15 @@ impl Worker {
             return Err((Status::NoMemory as i32, Some(format!("cannot allocate {out_len} bytes of map results in the worker"))));
         }
         results.resize(out_len.div_ceil(16), 0);
+        // SAFETY: the parent located a map function (`task::MapFn`) at this reference.
         let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
         let ctx = if m.ctx_len == 0 { std::ptr::null() } else { body[ctx_at..].as_ptr() as *const c_void };
         let rp = results.as_mut_ptr() as *mut u8;
-        let mut errors = Vec::new();
-        for i in 0..count {
-            let item = body[items_at + i * isz..].as_ptr() as *const c_void;
-            let slot = if rsz == 0 { std::ptr::null_mut() } else { rp.wrapping_add(i * rsz) as *mut c_void };
-            // SAFETY: the user's map function, on its own item and result slot.
-            let rc = unsafe { f(ctx, item, slot) };
-            if rc != 0 {
-                errors.push((i as u64, rc));
-            }
-        }
+        let mem = ChunkMemory { ctx, items: body[items_at..].as_ptr(), item_size: isz, results: rp, result_size: rsz };
+        // SAFETY: `body` holds the context and `count` items (checked above), `results`
+        // has room for `count` result slots, and nothing else touches them.
+        let report = unsafe { run_map_chunk(f, mem, 0..count, 0) };
+        let errors: Vec<(u64, i32)> = report.errors.iter().map(|e| (e.index as u64, e.code)).collect();
         // SAFETY: `results` holds count * rsz initialised bytes.
         let res = unsafe { std::slice::from_raw_parts(rp, count * rsz) };
         Ok(Some(proto::encode_chunk_result(&errors, res)))
@@ -405,15 +399,15 @@ impl Worker {
     }
 }
 
-/// Calls a `cfut_bytes_fn` and turns its sink into (value bytes or none) / (code, message).
+/// Calls a bytes task and turns its sink into (value bytes or none) / (code, message).
 fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option<String>)> {
     if addr == 0 {
         return Ok(None);
     }
+    // SAFETY: the parent located a bytes task (`task::BytesFn`) at this reference.
     let f: BytesFn = unsafe { std::mem::transmute::<usize, BytesFn>(addr) };
     let mut sink = Sink::new(false);
-    // SAFETY: the user's task with its input, valid during the call.
-    let rc = unsafe { f(input.as_ptr() as *const c_void, input.len(), sink_as_raw(&mut sink)) };
+    let rc = run_bytes(f, input, &mut sink);
     match sink.into_outcome(rc) {
         Ok(Value::Bytes(b)) => Ok(Some(b.into_vec())),
         Ok(_) => Ok(None),
