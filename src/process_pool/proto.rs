@@ -182,8 +182,11 @@ pub fn encode_chunk_result(errors: &[(u64, i32)], results: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The failed items (index in chunk, code) and the results bytes.
-pub fn decode_chunk_result(b: &[u8]) -> Option<(Vec<(u64, i32)>, &[u8])> {
+/// A map chunk's failed items: (index in chunk, code).
+pub type ItemCodes = Vec<(u64, i32)>;
+
+/// The failed items and the results bytes.
+pub fn decode_chunk_result(b: &[u8]) -> Option<(ItemCodes, &[u8])> {
     let n = u64::from_le_bytes(b.get(0..8)?.try_into().unwrap()) as usize;
     let end = n.checked_mul(16)?.checked_add(8)?;
     let errs = b.get(8..end)?;

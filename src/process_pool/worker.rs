@@ -31,6 +31,7 @@ pub fn in_worker() -> bool {
 fn getenv(name: &CStr) -> Option<&'static CStr> {
     // SAFETY: called before main, single-threaded; the string lives in environ.
     let p = unsafe { libc::getenv(name.as_ptr()) };
+    // SAFETY: a non-NULL getenv result is a C string in environ.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
 }
 
@@ -109,6 +110,7 @@ fn start_watchdog(fd: RawFd) {
         let hung_up = r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
         // SAFETY: getppid never fails; leaving at once is the point.
         if hung_up || unsafe { libc::getppid() } != ppid {
+            // SAFETY: leaving at once is the point.
             unsafe { libc::_exit(0) };
         }
     });
@@ -352,7 +354,7 @@ impl Worker {
         let ctx_at = used + MapChunk::SIZE;
         let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
         let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
-        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).is_none_or(|end| body.len() < end) {
+        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).map_or(true, |end| body.len() < end) {
             return Err(bad());
         }
         let out_len = count.checked_mul(rsz).ok_or_else(bad)?;
