@@ -323,7 +323,9 @@ impl Crew {
                     self.members[i].pid,
                     if msg.is_empty() { "" } else { ": " }
                 );
-                self.members[i].life = Life::Retiring;
+                if matches!(self.members[i].life, Life::Starting) {
+                    self.members[i].life = Life::Retiring;
+                }
                 self.breaks.get_or_insert((code, m));
             }
             proto::DONE => self.on_done(i, h, payload),
