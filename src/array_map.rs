@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::executor::Executor;
+use crate::executor::{Executor, Kind};
 use crate::future::Job;
 use crate::map::{ChunkSubmitter, Map, MapOptions};
 use crate::status::Status;
@@ -84,14 +84,27 @@ unsafe fn copy_context(ctx: *const c_void, len: usize) -> Result<Arc<[u128]>> {
     Ok(v.into())
 }
 
-/// Starts a map of `f` over `arrays` on a thread pool: each chunk is a job that runs the
-/// items of its range in place.
+/// Starts a map of `f` over `arrays` on `exec`, checking the arrays first.
 ///
 /// # Safety
 /// `arrays` must describe valid memory that outlives the returned `Map`, usable from the
-/// pool's threads, and `f` must be safe to call on it.
-pub unsafe fn map_in_threads(exec: Arc<dyn Executor>, f: MapFn, arrays: Arrays, options: MapOptions) -> Result<Map> {
+/// pool's threads, and `f` must be safe to call on it (in a worker process, on a process
+/// pool).
+pub unsafe fn map_arrays(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options: MapOptions) -> Result<Map> {
     arrays.check()?;
+    match exec.kind() {
+        // SAFETY: the caller's contract, passed on.
+        Kind::Threads => unsafe { map_in_threads(exec, f, arrays, options) },
+        // SAFETY: the caller's contract, passed on.
+        Kind::Processes => unsafe { map_in_processes(exec, f, arrays, options) },
+    }
+}
+
+/// A thread-pool map: each chunk is a job that runs the items of its range in place.
+///
+/// # Safety
+/// As for `map_arrays`.
+unsafe fn map_in_threads(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options: MapOptions) -> Result<Map> {
     let ctx_copy = match arrays.ctx_len {
         0 => None,
         // SAFETY: `check` saw a non-NULL ctx; the caller passes `ctx_len` readable bytes.
@@ -118,5 +131,55 @@ pub unsafe fn map_in_threads(exec: Arc<dyn Executor>, f: MapFn, arrays: Arrays, 
             0
         }))
     });
-    Ok(Map::new(arrays.count, workers, options, submit)?)
+    Map::new(arrays.count, workers, options, submit)
+}
+
+/// A process-pool map: each chunk carries a copy of the context and of its items to a
+/// worker; its results are copied into the caller's array on the manager thread before the
+/// chunk's future completes.
+///
+/// # Safety
+/// As for `map_arrays`.
+unsafe fn map_in_processes(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options: MapOptions) -> Result<Map> {
+    if arrays.ctx_len == 0 && !arrays.ctx.is_null() {
+        return Err(Error::new(
+            Status::Unsupported,
+            "cfut_executor_map: on a process pool the context must be copied (ctx_len > 0): a pointer means nothing in a worker",
+        ));
+    }
+    if arrays.ctx_len > crate::process_pool::proto::MAX_PAYLOAD {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            "cfut_executor_map: ctx_len is larger than a process-pool message can carry",
+        ));
+    }
+    let mut ctx_copy = Vec::new();
+    if ctx_copy.try_reserve_exact(arrays.ctx_len).is_err() {
+        return Err(Error::new(Status::NoMemory, "cfut_executor_map: cannot allocate a copy of the context"));
+    }
+    if arrays.ctx_len > 0 {
+        // SAFETY: `check` saw a non-NULL ctx; the caller passes `ctx_len` readable bytes.
+        ctx_copy.extend_from_slice(unsafe { std::slice::from_raw_parts(arrays.ctx as *const u8, arrays.ctx_len) });
+    }
+    let mem = Shared {
+        mem: ChunkMemory {
+            ctx: std::ptr::null(),
+            items: arrays.items,
+            item_size: arrays.item_size,
+            results: arrays.results,
+            result_size: arrays.result_size,
+        },
+        _ctx: None,
+    };
+    let workers = exec.max_workers();
+    let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
+        let pool = exec.process_pool().ok_or(Status::Unsupported)?;
+        let m = mem.memory();
+        let chunk = m.items.wrapping_add(range.start * m.item_size);
+        let dst = m.results.wrapping_add(range.start * m.result_size) as usize;
+        // SAFETY: the caller keeps the arrays valid until the map is freed, which waits for
+        // every chunk that started; items are copied when their chunk is submitted.
+        unsafe { pool.submit_map_chunk(f, &ctx_copy, chunk, range.len(), m.item_size, m.result_size, dst, range.start) }
+    });
+    Map::new(arrays.count, workers, options, submit)
 }

@@ -1,29 +1,10 @@
-//! What every executor kind offers; the C `cfut_executor` is one of these.
+//! The executor kinds behind one type: the C `cfut_executor` holds one of these.
 
-use crate::future::{Future, Job, Sink};
-use crate::status::Status;
-use crate::task::{run_bytes, BytesFn};
-
-/// A task given as a function over input bytes. `func` is the function's address (a
-/// process pool resolves it again in the worker); `call` runs it in this process.
-#[derive(Clone, Copy)]
-pub struct BytesTask {
-    pub func: usize,
-    pub call: fn(func: usize, input: &[u8], sink: &mut Sink) -> i32,
-}
-
-impl BytesTask {
-    /// The task that runs `f`.
-    pub fn new(f: BytesFn) -> BytesTask {
-        BytesTask { func: f as usize, call: call_bytes }
-    }
-}
-
-fn call_bytes(func: usize, input: &[u8], sink: &mut Sink) -> i32 {
-    // SAFETY: `func` was made from a `BytesFn` by `BytesTask::new`.
-    let f = unsafe { std::mem::transmute::<usize, BytesFn>(func) };
-    run_bytes(f, input, sink)
-}
+use crate::error::Result;
+use crate::future::{Future, Job};
+use crate::process_pool::ProcessPool;
+use crate::task::BytesFn;
+use crate::thread_pool::ThreadPool;
 
 /// The executor kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,24 +13,59 @@ pub enum Kind {
     Processes,
 }
 
-pub trait Executor: Send + Sync {
-    fn kind(&self) -> Kind;
+/// A thread pool or a process pool.
+pub enum Executor {
+    Threads(ThreadPool),
+    Processes(ProcessPool),
+}
 
-    /// Queues `job`. On error the job is dropped (its argument's destructor runs).
-    fn submit(&self, job: Job) -> Result<Future, Status>;
+impl Executor {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Executor::Threads(_) => Kind::Threads,
+            Executor::Processes(_) => Kind::Processes,
+        }
+    }
 
-    /// Queues a bytes task; `input` is copied.
-    fn submit_bytes(&self, task: BytesTask, input: &[u8]) -> Result<Future, Status>;
+    /// Queues `job`. On error the job is dropped (its argument's destructor runs); a
+    /// process pool always refuses (a pointer means nothing in a worker).
+    pub fn submit(&self, job: Job) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit(job),
+            Executor::Processes(p) => p.submit_job(job),
+        }
+    }
+
+    /// Queues `f(input)`; `input` is copied.
+    pub fn submit_bytes(&self, f: BytesFn, input: &[u8]) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit_bytes(f, input),
+            Executor::Processes(p) => p.submit_task(f, input),
+        }
+    }
 
     /// Stops accepting work; `cancel_futures` cancels everything not started; `wait` blocks
     /// until every worker has exited. Idempotent.
-    fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status;
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
+        match self {
+            Executor::Threads(p) => p.shutdown(wait, cancel_futures),
+            Executor::Processes(p) => p.shutdown(wait, cancel_futures),
+        }
+    }
 
-    /// How many workers run tasks at once at most.
-    fn max_workers(&self) -> usize;
+    /// How many tasks run at once at most.
+    pub fn max_workers(&self) -> usize {
+        match self {
+            Executor::Threads(p) => p.max_workers(),
+            Executor::Processes(p) => p.max_workers(),
+        }
+    }
 
-    /// The process pool behind this executor, if it is one (map chunks need its own entry).
-    fn as_process_pool(&self) -> Option<&crate::process_pool::ProcessPool> {
-        None
+    /// The process pool, when this is one (terminate, pids and map chunks need it).
+    pub fn process_pool(&self) -> Option<&ProcessPool> {
+        match self {
+            Executor::Processes(p) => Some(p),
+            Executor::Threads(_) => None,
+        }
     }
 }

@@ -27,7 +27,7 @@ mod waiter;
 #[cfg(not(cfutures_core_only))]
 pub mod ffi;
 
-pub use executor::{BytesTask, Executor, Kind};
+pub use executor::{Executor, Kind};
 pub use future::{Future, Job, Sink, State, TaskError, Value};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 pub use error::Error;

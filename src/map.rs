@@ -5,6 +5,7 @@
 use std::ffi::CString;
 use std::ops::Range;
 
+use crate::error::{Error, Result};
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
@@ -24,7 +25,7 @@ pub struct ChunkReport {
 }
 
 /// Submits the chunk covering a range of items and returns its future.
-pub type ChunkSubmitter = Box<dyn Fn(Range<usize>) -> Result<Future, Status> + Send + Sync>;
+pub type ChunkSubmitter = Box<dyn Fn(Range<usize>) -> Result<Future> + Send + Sync>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct MapOptions {
@@ -63,7 +64,7 @@ pub struct Map {
     chunks: Vec<Option<Future>>,
     /// Chunks submitted so far (a prefix); a chunk that could not be submitted keeps why.
     submitted: usize,
-    unsubmittable: Option<Status>,
+    unsubmittable: Option<Error>,
     max_in_flight: usize,
     deadline: Deadline,
     cursor: usize,
@@ -85,7 +86,7 @@ enum ChunkEnd {
 impl Map {
     /// Starts the map. Fails (cancelling what was submitted) if the first chunks cannot be
     /// submitted.
-    pub fn new(count: usize, workers: usize, opts: MapOptions, submit: ChunkSubmitter) -> Result<Map, Status> {
+    pub fn new(count: usize, workers: usize, opts: MapOptions, submit: ChunkSubmitter) -> Result<Map> {
         let chunksize = if opts.chunksize == 0 { auto_chunksize(count, workers) } else { opts.chunksize };
         let nchunks = count.div_ceil(chunksize);
         let mut m = Map {
@@ -103,9 +104,9 @@ impl Map {
             message: None,
         };
         m.refill(0);
-        if let Some(s) = m.unsubmittable {
+        if let Some(e) = m.unsubmittable.take() {
             m.cancel_rest();
-            return Err(s);
+            return Err(e);
         }
         Ok(m)
     }
@@ -128,7 +129,7 @@ impl Map {
                     self.chunks[k] = Some(f);
                     self.submitted += 1;
                 }
-                Err(s) => self.unsubmittable = Some(s),
+                Err(e) => self.unsubmittable = Some(e),
             }
         }
     }
@@ -148,13 +149,16 @@ impl Map {
 
     /// Waits for chunk `k` (the cursor's) and records how it ended. `Err(Timeout)` once the
     /// deadline passes: everything not started is cancelled and the map ends.
-    fn enter_chunk(&mut self, k: usize) -> Result<(), Status> {
+    fn enter_chunk(&mut self, k: usize) -> std::result::Result<(), Status> {
         if matches!(self.current, Some((c, _)) if c == k) {
             return Ok(());
         }
         self.refill(k);
         let end = match self.chunks[k].clone() {
-            None => ChunkEnd::Lost { status: self.unsubmittable.unwrap_or(Status::Shutdown), code: 0, message: None },
+            None => match &self.unsubmittable {
+                Some(e) => ChunkEnd::Lost { status: e.status(), code: 0, message: e.message().map(crate::future::to_cstring) },
+                None => ChunkEnd::Lost { status: Status::Shutdown, code: 0, message: None },
+            },
             Some(f) => {
                 if !f.wait(self.deadline) {
                     self.cancel_rest();
@@ -190,7 +194,7 @@ impl Map {
 
     /// The next item in input order. `Err(Timeout)` once the deadline passes (everything
     /// not started is cancelled and the map ends), `Err(Exhausted)` at the end.
-    pub fn next_item(&mut self) -> Result<Item<'_>, Status> {
+    pub fn next_item(&mut self) -> std::result::Result<Item<'_>, Status> {
         if self.finished || self.cursor >= self.count {
             self.finished = true;
             return Err(Status::Exhausted);
@@ -222,7 +226,7 @@ impl Map {
     /// Consumes the items not yet yielded, a chunk at a time. `Ok(None)` if all succeeded,
     /// `Ok(Some((index, status)))` for the first failure, `Err(Timeout)` if the deadline
     /// passed first.
-    pub fn wait_all(&mut self) -> Result<Option<(usize, Status)>, Status> {
+    pub fn wait_all(&mut self) -> std::result::Result<Option<(usize, Status)>, Status> {
         let mut first = None;
         while !self.finished && self.cursor < self.count {
             let k = self.cursor / self.chunksize;
@@ -261,7 +265,6 @@ impl Drop for Map {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::Executor;
     use crate::future::Job;
     use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -358,8 +361,8 @@ mod tests {
     #[test]
     fn submit_after_shutdown_fails_the_map() {
         let (pool, out) = setup(5);
-        pool.shutdown(true, false);
-        assert_eq!(Map::new(5, 3, MapOptions::default(), squares(pool, out, 9, 9)).err(), Some(Status::Shutdown));
+        pool.shutdown(true, false).unwrap();
+        assert_eq!(Map::new(5, 3, MapOptions::default(), squares(pool, out, 9, 9)).err(), Some(Status::Shutdown.into()));
     }
 
     #[test]

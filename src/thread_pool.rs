@@ -44,11 +44,12 @@ use std::thread::JoinHandle;
 
 use crate::sync::{Condvar, Mutex};
 
-use crate::executor::{BytesTask, Executor, Kind};
+use crate::error::{Error, Result};
 use crate::future::{Future, Job, TaskError};
 use crate::queue::Queue;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
+use crate::task::{run_bytes, BytesFn};
 
 /// A pool initializer: runs on each worker before its first task; non-zero breaks the pool.
 pub type Initializer = Arc<dyn Fn() -> i32 + Send + Sync>;
@@ -150,7 +151,7 @@ impl ThreadPool {
     }
 
     /// Submits a Rust closure.
-    pub fn submit_fn(&self, f: impl FnOnce(&mut crate::future::Sink) -> i32 + Send + 'static) -> Result<Future, Status> {
+    pub fn submit_fn(&self, f: impl FnOnce(&mut crate::future::Sink) -> i32 + Send + 'static) -> Result<Future> {
         self.submit(Job::boxed(f))
     }
 
@@ -188,7 +189,7 @@ impl Shared {
     }
 
     /// Admits one submitter unless the pool is shut down or broken.
-    fn enter(&self) -> Result<(), Status> {
+    fn enter(&self) -> std::result::Result<(), Status> {
         let g = self.gate.fetch_add(SUBMITTER, Ordering::SeqCst);
         if g & (SHUTDOWN | BROKEN) != 0 {
             self.gate.fetch_sub(SUBMITTER, Ordering::SeqCst);
@@ -443,17 +444,13 @@ impl Shared {
     }
 }
 
-impl Executor for ThreadPool {
-    fn kind(&self) -> Kind {
-        Kind::Threads
-    }
-
-    fn submit(&self, job: Job) -> Result<Future, Status> {
+impl ThreadPool {
+    /// Queues `job`. On error the job is dropped (its argument's destructor runs).
+    pub fn submit(&self, job: Job) -> Result<Future> {
         let s = &self.shared;
         if s.foreign() {
             s.abandon();
-            crate::process_pool::set_last_error(IN_CHILD);
-            return Err(Status::Unsupported);
+            return Err(Error::new(Status::Unsupported, IN_CHILD));
         }
         s.enter()?;
         let f = Future::with_job(job);
@@ -467,16 +464,19 @@ impl Executor for ThreadPool {
         Ok(f)
     }
 
-    fn submit_bytes(&self, task: BytesTask, input: &[u8]) -> Result<Future, Status> {
+    /// Queues `f(input)`; `input` is copied.
+    pub fn submit_bytes(&self, f: BytesFn, input: &[u8]) -> Result<Future> {
         let data: Box<[u8]> = input.into();
-        self.submit(Job::boxed(move |sink| (task.call)(task.func, &data, sink)))
+        self.submit(Job::boxed(move |sink| run_bytes(f, &data, sink)))
     }
 
-    fn shutdown(&self, wait: bool, cancel_futures: bool) -> Status {
+    /// Python's `shutdown(wait, cancel_futures)`. `Err(WouldDeadlock)` when `wait` is asked
+    /// from one of the pool's own workers (the shutdown still happens, without waiting).
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
         let s = &self.shared;
         if s.foreign() {
             s.abandon();
-            return Status::Ok;
+            return Ok(());
         }
         let prev = s.close(SHUTDOWN);
         if cancel_futures {
@@ -489,21 +489,22 @@ impl Executor for ThreadPool {
         }
         if wait {
             if CURRENT_POOL.with(|c| c.get()) == s.id {
-                return Status::WouldDeadlock;
+                return Err(Status::WouldDeadlock.into());
             }
             s.join();
         }
-        Status::Ok
+        Ok(())
     }
 
-    fn max_workers(&self) -> usize {
+    /// How many tasks run at once at most.
+    pub fn max_workers(&self) -> usize {
         self.shared.max_workers
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        let _ = self.shutdown(true, false);
     }
 }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::{
     box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    future_into_raw, guard, guard_status, non_null, owned, read_options, write_out, SendPtr,
+    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_options, write_out, SendPtr,
 };
-use crate::executor::{BytesTask, Executor};
+use crate::executor::Executor;
 use crate::future::{ForeignFn, Future, Job};
 use crate::status::Status;
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
@@ -47,7 +47,7 @@ pub struct cfut_thread_pool_options {
 /// An executor handle: a thread pool or a process pool. Single owner; free it with
 /// `cfut_executor_free`. Its functions may be called from any thread.
 pub struct cfut_executor {
-    pub(crate) inner: Arc<dyn Executor>,
+    pub(crate) inner: Arc<Executor>,
 }
 
 /// Borrows the executor behind a handle.
@@ -108,7 +108,7 @@ pub extern "C" fn cfut_thread_pool_new(
                 o.initializer = Some(Arc::new(move || unsafe { init(arg.get() as *mut c_void) }));
             }
         }
-        write_out(executor_out, box_into_raw(cfut_executor { inner: Arc::new(ThreadPool::new(o)) }));
+        write_out(executor_out, box_into_raw(cfut_executor { inner: Arc::new(Executor::Threads(ThreadPool::new(o))) }));
         Ok(())
     })
 }
@@ -140,12 +140,12 @@ pub extern "C" fn cfut_executor_submit(
     arg_drop: cfut_drop_fn,
     future_out: *mut *mut cfut_future,
 ) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let arg = owned(arg, arg_drop);
         let ex = executor_ref(ex)?;
         let func = func.ok_or(Status::InvalidArgument)?;
         // SAFETY: same ABI (two pointers in, int32 out); the core passes its sink as the
-        // `cfut_result *` (`sink_as_raw`), and the C caller promised `fn` may be called with
+        // `cfut_result *` (task.rs), and the C caller promised `fn` may be called with
         // `arg` once on a worker thread.
         let job = unsafe { Job::foreign(std::mem::transmute::<unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32, ForeignFn>(func), arg) };
         let f = ex.inner.submit(job)?;
@@ -172,10 +172,10 @@ pub extern "C" fn cfut_executor_submit_bytes(
     len: usize,
     future_out: *mut *mut cfut_future,
 ) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let ex = executor_ref(ex)?;
         let func = bytes_fn(func.ok_or(Status::InvalidArgument)?);
-        let f = ex.inner.submit_bytes(BytesTask::new(func), bytes_in(input, len)?)?;
+        let f = ex.inner.submit_bytes(func, bytes_in(input, len)?)?;
         give_future(f, future_out);
         Ok(())
     })
@@ -191,10 +191,7 @@ pub extern "C" fn cfut_executor_submit_bytes(
 /// NULL.
 #[no_mangle]
 pub extern "C" fn cfut_executor_shutdown(ex: *mut cfut_executor, wait: bool, cancel_futures: bool) -> cfut_status {
-    guard_status(|| match executor_ref(ex)?.inner.shutdown(wait, cancel_futures) {
-        Status::Ok => Ok(()),
-        s => Err(s),
-    })
+    guard_error(|| executor_ref(ex)?.inner.shutdown(wait, cancel_futures))
 }
 
 /// `cfut_executor_shutdown(ex, true, false)`, then frees the handle. Futures already handed
@@ -204,7 +201,7 @@ pub extern "C" fn cfut_executor_shutdown(ex: *mut cfut_executor, wait: bool, can
 pub extern "C" fn cfut_executor_free(ex: *mut cfut_executor) {
     guard((), || {
         if let Some(ex) = box_take(ex) {
-            ex.inner.shutdown(true, false);
+            let _ = ex.inner.shutdown(true, false);
         }
     })
 }
@@ -216,7 +213,7 @@ pub extern "C" fn cfut_executor_max_workers(ex: *const cfut_executor) -> u32 {
     guard(0, || executor_ref(ex).map_or(0, |e| e.inner.max_workers() as u32))
 }
 
-pub(crate) fn executor_inner(ex: *const cfut_executor) -> Result<Arc<dyn Executor>, Status> {
+pub(crate) fn executor_inner(ex: *const cfut_executor) -> Result<Arc<Executor>, Status> {
     Ok(executor_ref(ex)?.inner.clone())
 }
 

@@ -1,16 +1,18 @@
 //! The thread's last-error message: the C view of a core `Error`'s sentence.
 
-use std::ffi::c_char;
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
 
 use crate::error::Error;
 use crate::status::Status;
 
-// Interim: the storage still lives in the process pool, which records its own messages;
-// it moves here once the process pool returns `Error`s instead.
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
 
 /// Records `message` as this thread's last error.
 pub(crate) fn set(message: &str) {
-    crate::process_pool::set_last_error(message)
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(crate::future::to_cstring(message)));
 }
 
 /// Records the error's message, if it has one, and gives its status.
@@ -23,5 +25,5 @@ pub(crate) fn record(e: Error) -> Status {
 
 /// The last recorded message on this thread, or NULL.
 pub(crate) fn ptr() -> *const c_char {
-    crate::process_pool::last_error_ptr()
+    LAST_ERROR.with(|l| l.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
 }

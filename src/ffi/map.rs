@@ -1,17 +1,15 @@
 //! Chunked map over an array.
 
 use std::ffi::c_void;
-use std::ops::Range;
 
 use super::executor::{cfut_executor, executor_inner};
 use super::future::cfut_error;
 use super::{
     box_into_raw, box_mut, box_ref, box_take, cfut_status, guard, guard_error, guard_status, non_null, read_options,
-    write_opt, write_out, SendPtr,
+    write_opt, write_out,
 };
-use crate::array_map::{map_in_threads, Arrays};
-use crate::executor::Kind;
-use crate::map::{ChunkSubmitter, Item, Map, MapOptions};
+use crate::array_map::{map_arrays, Arrays};
+use crate::map::{Item, Map, MapOptions};
 use crate::status::Status;
 use crate::task::MapFn;
 use crate::time::{Deadline, FOREVER};
@@ -124,59 +122,12 @@ pub extern "C" fn cfut_executor_map(
             results: results as *mut u8,
             result_size,
         };
-        let inner = if exec.kind() == Kind::Processes {
-            arrays.check()?;
-            process_map(exec, f as usize, ctx, ctx_len, items, count, item_size, results, result_size, options)?
-        } else {
-            // SAFETY: the caller keeps the arrays valid until `cfut_map_free`, which waits
-            // for every running chunk, and promised `fn` may run on worker threads.
-            unsafe { map_in_threads(exec, map_fn(f), arrays, options) }?
-        };
+        // SAFETY: the caller keeps the arrays valid until `cfut_map_free`, which waits for
+        // every running chunk, and promised `fn` may run on the executor's workers.
+        let inner = unsafe { map_arrays(exec, map_fn(f), arrays, options) }?;
         write_out(map_out, box_into_raw(cfut_map { inner }));
         Ok(())
     })
-}
-
-/// A map on a process pool: each chunk carries the context bytes and its items to a worker;
-/// its results are copied into `results` on the manager thread before the chunk's future
-/// completes.
-#[allow(clippy::too_many_arguments)]
-fn process_map(
-    exec: std::sync::Arc<dyn crate::executor::Executor>,
-    func: usize,
-    ctx: *const c_void,
-    ctx_len: usize,
-    items: *const c_void,
-    count: usize,
-    item_size: usize,
-    results: *mut c_void,
-    result_size: usize,
-    options: MapOptions,
-) -> Result<Map, Status> {
-    if ctx_len == 0 && !ctx.is_null() {
-        super::last_error::set(
-            "cfut_executor_map: on a process pool the context must be copied (ctx_len > 0): a pointer means nothing in a worker",
-        );
-        return Err(Status::Unsupported);
-    }
-    let ctx_copy: std::sync::Arc<[u8]> = if ctx_len == 0 {
-        std::sync::Arc::from(Vec::new())
-    } else {
-        // SAFETY: the caller passes `ctx_len` readable bytes.
-        std::sync::Arc::from(unsafe { std::slice::from_raw_parts(ctx as *const u8, ctx_len) })
-    };
-    let (items, results) = (SendPtr(items as *mut u8), SendPtr(results as *mut u8));
-    let workers = exec.max_workers();
-    let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
-        let pool = exec.as_process_pool().ok_or(Status::Unsupported)?;
-        let n = range.len();
-        // SAFETY: the caller keeps `items` valid during the call; they are copied here.
-        let chunk = unsafe { std::slice::from_raw_parts(items.get().wrapping_add(range.start * item_size), n * item_size) };
-        let dst = results.get().wrapping_add(range.start * result_size) as usize;
-        // SAFETY: `results` outlives the map, and the map waits for every chunk that started.
-        unsafe { pool.submit_map_chunk(func, &ctx_copy, chunk, n, item_size, result_size, dst, range.start) }
-    });
-    Map::new(count, workers, options, submit)
 }
 
 /// The core's view of a C map function (the same type; named for the reader).

@@ -117,15 +117,11 @@ pub struct cfut_result {
     _private: [u8; 0],
 }
 
-/// Lends a sink to C for the duration of a task call.
-pub(crate) fn sink_as_raw(s: &mut Sink) -> *mut cfut_result {
-    s as *mut Sink as *mut cfut_result
-}
-
 /// The sink behind a `cfut_result` lent to a running task.
 pub(crate) fn sink_mut<'a>(p: *mut cfut_result) -> Result<&'a mut Sink, Status> {
     non_null(p)?;
-    // SAFETY: `p` came from `sink_as_raw` and is only valid during the task call.
+    // SAFETY: the core lends a task its `*mut Sink` as the `cfut_result *` (task.rs), valid
+    // only during the task call.
     Ok(unsafe { &mut *(p as *mut Sink) })
 }
 
@@ -196,7 +192,7 @@ pub(crate) fn write_slice<T: Copy>(out: *mut T, values: &[T]) {
 /// A bytes task as the core calls it: same ABI, the `cfut_result *` is the core's sink.
 pub(crate) fn bytes_fn(f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32) -> crate::task::BytesFn {
     // SAFETY: both are `int (*)(const void *, size_t, T *)` with T an opaque struct pointer;
-    // the core passes a `Sink` where C sees a `cfut_result` (see `sink_as_raw`).
+    // the core passes a `Sink` where C sees a `cfut_result` (task.rs).
     unsafe { std::mem::transmute::<unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32, crate::task::BytesFn>(f) }
 }
 

@@ -8,8 +8,9 @@ use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::executor::{cfut_bytes_fn, cfut_executor, executor_inner};
-use super::{c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out};
+use super::executor::{cfut_bytes_fn, cfut_executor};
+use super::{box_ref, c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out, write_slice};
+use crate::executor::Executor;
 use crate::process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 use crate::status::Status;
 use crate::time::FOREVER;
@@ -220,19 +221,17 @@ pub extern "C" fn cfut_process_pool_new(
             }
             o.worker_exe = c_str(c.worker_exe).map(|s| PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(s.to_bytes())));
         }
-        let pool = ProcessPool::new(o).map_err(|(s, m)| fail(s, &m))?;
-        let ex = Box::new(cfut_executor { inner: Arc::new(pool) });
+        let pool = ProcessPool::new(o).map_err(super::last_error::record)?;
+        let ex = Box::new(cfut_executor { inner: Arc::new(Executor::Processes(pool)) });
         write_out(executor_out, Box::into_raw(ex));
         Ok(())
     })
 }
 
-fn process_pool(ex: *const cfut_executor) -> Result<Arc<dyn crate::executor::Executor>, Status> {
-    let inner = executor_inner(ex)?;
-    if inner.as_process_pool().is_none() {
-        return Err(fail(Status::Unsupported, "not a process pool"));
-    }
-    Ok(inner)
+/// The process pool behind a handle; `Unsupported` for a thread pool.
+fn process_pool<'a>(ex: *const cfut_executor) -> Result<&'a ProcessPool, Status> {
+    let ex: &cfut_executor = box_ref(ex)?;
+    ex.inner.process_pool().ok_or_else(|| fail(Status::Unsupported, "not a process pool"))
 }
 
 /// CPython 3.14's `terminate_workers()` (`signal` = SIGTERM) and `kill_workers()`
@@ -252,13 +251,13 @@ fn process_pool(ex: *const cfut_executor) -> Result<Arc<dyn crate::executor::Exe
 #[no_mangle]
 pub extern "C" fn cfut_process_pool_terminate(ex: *mut cfut_executor, signal: i32) -> cfut_status {
     guard_status(|| {
-        let inner = process_pool(ex)?;
+        let pool = process_pool(ex)?;
         let sig = match signal {
             0 => libc::SIGKILL,
             libc::SIGTERM | libc::SIGKILL | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT | libc::SIGUSR1 | libc::SIGUSR2 => signal,
             _ => return Err(Status::InvalidArgument),
         };
-        inner.as_process_pool().expect("checked").terminate_workers(sig);
+        pool.terminate_workers(sig);
         Ok(())
     })
 }
@@ -278,16 +277,13 @@ pub extern "C" fn cfut_process_pool_worker_pids(
     count_out: *mut usize,
 ) -> cfut_status {
     guard_status(|| {
-        let inner = process_pool(ex)?;
+        let pool = process_pool(ex)?;
         non_null(count_out)?;
         if capacity > 0 {
             non_null(pids_out)?;
         }
-        let pids = inner.as_process_pool().expect("checked").pids();
-        for (i, p) in pids.iter().take(capacity).enumerate() {
-            // SAFETY: `pids_out` has room for `capacity` entries.
-            unsafe { pids_out.add(i).write(*p) };
-        }
+        let pids = pool.pids();
+        write_slice(pids_out, &pids[..pids.len().min(capacity)]);
         write_out(count_out, pids.len());
         Ok(())
     })
@@ -298,10 +294,7 @@ pub extern "C" fn cfut_process_pool_worker_pids(
 /// one worker, and a saturated pool starts exactly `max_workers`.
 #[no_mangle]
 pub extern "C" fn cfut_process_pool_workers_started(ex: *const cfut_executor) -> u64 {
-    guard(0, || match executor_inner(ex) {
-        Ok(inner) => inner.as_process_pool().map_or(0, |p| p.workers_started() as u64),
-        Err(_) => 0,
-    })
+    guard(0, || box_ref::<cfut_executor>(ex).ok().and_then(|e| e.inner.process_pool()).map_or(0, |p| p.workers_started() as u64))
 }
 
 /// A sentence saying why the last failing call on this thread that records a reason

@@ -39,37 +39,55 @@ unsafe fn build_id_in(start: usize, len: usize) -> Option<Vec<u8>> {
     let mut p = start;
     let end = start + len;
     while p + 12 <= end {
-        let namesz = (p as *const u32).read_unaligned() as usize;
-        let descsz = (p as *const u32).add(1).read_unaligned() as usize;
-        let ty = (p as *const u32).add(2).read_unaligned();
+        // SAFETY: 12 bytes at `p` lie inside the segment (checked above), which the caller
+        // guarantees is mapped.
+        let (namesz, descsz, ty) = unsafe {
+            let w = p as *const u32;
+            (w.read_unaligned() as usize, w.add(1).read_unaligned() as usize, w.add(2).read_unaligned())
+        };
         let name = p + 12;
         let desc = name + namesz.div_ceil(4) * 4;
         let next = desc + descsz.div_ceil(4) * 4;
         if next > end {
             return None;
         }
-        if ty == NT_GNU_BUILD_ID && namesz == 4 && std::slice::from_raw_parts(name as *const u8, 4) == b"GNU\0" {
-            return Some(std::slice::from_raw_parts(desc as *const u8, descsz).to_vec());
+        if ty == NT_GNU_BUILD_ID && namesz == 4 {
+            // SAFETY: the name and descriptor lie inside the segment (`next <= end`).
+            let (n, d) = unsafe { (std::slice::from_raw_parts(name as *const u8, 4), std::slice::from_raw_parts(desc as *const u8, descsz)) };
+            if n == b"GNU\0" {
+                return Some(d.to_vec());
+            }
         }
         p = next;
     }
     None
 }
 
+/// `dl_iterate_phdr` callback: appends each loaded object to the `Vec<Object>` at `data`.
+///
+/// # Safety
+/// `info` must be the loader's description of one object and `data` a `Vec<Object>`.
 unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
-    let out = &mut *(data as *mut Vec<Object>);
-    let info = &*info;
-    let name = if info.dlpi_name.is_null() { Vec::new() } else { CStr::from_ptr(info.dlpi_name).to_bytes().to_vec() };
+    // SAFETY: as the caller (the loader, for `objects`) guarantees.
+    let (out, info) = unsafe { (&mut *(data as *mut Vec<Object>), &*info) };
+    let name = if info.dlpi_name.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: the loader's object name is a C string.
+        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes().to_vec()
+    };
     let base = info.dlpi_addr as usize;
     let mut build_id = Vec::new();
     let mut text = Vec::new();
     for i in 0..info.dlpi_phnum as usize {
-        let ph = &*info.dlpi_phdr.add(i);
+        // SAFETY: the object has `dlpi_phnum` program headers at `dlpi_phdr`.
+        let ph = unsafe { &*info.dlpi_phdr.add(i) };
         let start = base.wrapping_add(ph.p_vaddr as usize);
         if ph.p_type == PT_LOAD && ph.p_flags & PF_X != 0 {
             text.push((start, start + ph.p_memsz as usize));
         } else if ph.p_type == PT_NOTE && build_id.is_empty() {
-            if let Some(b) = build_id_in(start, ph.p_memsz as usize) {
+            // SAFETY: a PT_NOTE segment of a loaded object is mapped.
+            if let Some(b) = unsafe { build_id_in(start, ph.p_memsz as usize) } {
                 build_id = b;
             }
         }
@@ -138,8 +156,13 @@ pub fn locate_uncached(addr: usize) -> Result<Located, String> {
 /// this process-lifetime cache as reachable rather than "possibly lost".
 type Cache = Mutex<(u64, BTreeMap<usize, Arc<(Located, Vec<u8>)>>)>;
 
+/// `dl_iterate_phdr` callback: writes the unload count to the `u64` at `data` and stops.
+///
+/// # Safety
+/// `info` must be the loader's description of an object and `data` a `u64`.
 unsafe extern "C" fn read_subs(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
-    *(data as *mut u64) = (*info).dlpi_subs;
+    // SAFETY: as the caller (the loader, for `unloads`) guarantees.
+    unsafe { *(data as *mut u64) = (*info).dlpi_subs };
     1
 }
 
@@ -205,7 +228,12 @@ pub fn resolve(r: &FnRef) -> Result<usize, String> {
             if h.is_null() {
                 // SAFETY: dlerror returns NULL or a C string valid until the next dl call.
                 let e = unsafe { libc::dlerror() };
-                let msg = if e.is_null() { "unknown error".into() } else { unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned() };
+                let msg = if e.is_null() {
+                    "unknown error".into()
+                } else {
+                    // SAFETY: a non-NULL dlerror result is a C string.
+                    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+                };
                 return Err(format!("cannot load {} in the worker: {msg}", String::from_utf8_lossy(&r.path)));
             }
             find(r).ok_or_else(|| format!("{} was loaded but cannot be found", String::from_utf8_lossy(&r.path)))?

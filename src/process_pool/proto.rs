@@ -7,6 +7,10 @@
 pub(crate) const MAGIC: u32 = 0x5455_4643; // "CFUT"
 pub(crate) const HEADER: usize = 32;
 
+/// The largest payload a frame may carry (4 GiB): a task's input or result, a map chunk's
+/// items or results. Both sides refuse longer frames before allocating anything for them.
+pub(crate) const MAX_PAYLOAD: usize = 1 << 32;
+
 pub(crate) const CONFIG: u32 = 1;
 pub(crate) const RUN_BYTES: u32 = 2;
 pub(crate) const RUN_MAP: u32 = 3;
@@ -56,13 +60,38 @@ impl Header {
 
 /// A whole frame (header and payload) in one buffer, ready to write.
 pub fn frame(kind: u32, id: u64, arg: u64, parts: &[&[u8]]) -> Vec<u8> {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    let mut v = Vec::with_capacity(HEADER + len);
+    try_frame(kind, id, arg, parts).expect("a small frame")
+}
+
+/// Why a frame of caller-sized parts cannot be built.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// The payload would exceed `MAX_PAYLOAD` (the length in bytes).
+    TooLong(u128),
+    /// The buffer cannot be allocated.
+    NoMemory,
+}
+
+/// The total of some part lengths, if a frame may carry it.
+pub fn payload_len(parts: &[u128]) -> Result<usize, FrameError> {
+    let len: u128 = parts.iter().sum();
+    if len > MAX_PAYLOAD as u128 {
+        return Err(FrameError::TooLong(len));
+    }
+    Ok(len as usize)
+}
+
+/// `frame` for caller-sized parts: checks the length first and allocates fallibly.
+pub fn try_frame(kind: u32, id: u64, arg: u64, parts: &[&[u8]]) -> Result<Vec<u8>, FrameError> {
+    let lens: Vec<u128> = parts.iter().map(|p| p.len() as u128).collect();
+    let len = payload_len(&lens)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(HEADER + len).map_err(|_| FrameError::NoMemory)?;
     v.extend_from_slice(&Header { kind, id, arg, len: len as u64 }.encode());
     for p in parts {
         v.extend_from_slice(p);
     }
-    v
+    Ok(v)
 }
 
 /// Pads a length up to a multiple of 16, so that what follows stays aligned for any C type
@@ -153,8 +182,11 @@ pub fn encode_chunk_result(errors: &[(u64, i32)], results: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The failed items (index in chunk, code) and the results bytes.
-pub fn decode_chunk_result(b: &[u8]) -> Option<(Vec<(u64, i32)>, &[u8])> {
+/// A map chunk's failed items: (index in chunk, code).
+pub type ItemCodes = Vec<(u64, i32)>;
+
+/// The failed items and the results bytes.
+pub fn decode_chunk_result(b: &[u8]) -> Option<(ItemCodes, &[u8])> {
     let n = u64::from_le_bytes(b.get(0..8)?.try_into().unwrap()) as usize;
     let end = n.checked_mul(16)?.checked_add(8)?;
     let errs = b.get(8..end)?;
@@ -177,6 +209,10 @@ pub struct Reader {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReadError {
     BadMagic,
+    /// A header announced a payload over `MAX_PAYLOAD` (its length).
+    TooLong(u64),
+    /// The payload's buffer cannot be allocated.
+    NoMemory,
 }
 
 impl Reader {
@@ -210,17 +246,22 @@ impl Reader {
                     if self.hdr_got == HEADER {
                         self.hdr_got = 0;
                         let h = Header::decode(&self.hdr).ok_or(ReadError::BadMagic)?;
+                        if h.len > MAX_PAYLOAD as u64 {
+                            return Err(ReadError::TooLong(h.len));
+                        }
                         if h.len == 0 {
                             out.push((h, Vec::new()));
                         } else {
                             // Reserve only what is plausible now; the rest grows as it comes.
-                            let cap = (h.len as usize).min(64 << 20);
-                            self.cur = Some((h, Vec::with_capacity(cap)));
+                            let mut b = Vec::new();
+                            b.try_reserve_exact((h.len as usize).min(64 << 20)).map_err(|_| ReadError::NoMemory)?;
+                            self.cur = Some((h, b));
                         }
                     }
                 }
                 Some((h, b)) => {
                     let n = (h.len as usize - b.len()).min(data.len());
+                    b.try_reserve(n).map_err(|_| ReadError::NoMemory)?;
                     b.extend_from_slice(&data[..n]);
                     data = &data[n..];
                     if let Some(f) = self.take_complete() {
@@ -292,5 +333,18 @@ mod tests {
         }
         let mut r = Reader::default();
         assert_eq!(r.feed(&[0u8; 32], &mut Vec::new()), Err(ReadError::BadMagic));
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused_before_allocating() {
+        let huge = Header { kind: DONE, id: 1, arg: 0, len: 1 << 50 }.encode();
+        let mut r = Reader::default();
+        assert_eq!(r.feed(&huge, &mut Vec::new()), Err(ReadError::TooLong(1 << 50)));
+        let at_limit = Header { kind: DONE, id: 1, arg: 0, len: MAX_PAYLOAD as u64 }.encode();
+        assert_eq!(Reader::default().feed(&at_limit, &mut Vec::new()), Ok(()));
+        assert_eq!(payload_len(&[MAX_PAYLOAD as u128, 1]), Err(FrameError::TooLong(MAX_PAYLOAD as u128 + 1)));
+        assert_eq!(payload_len(&[1 << 40, 1 << 40]), Err(FrameError::TooLong(1 << 41)));
+        assert_eq!(payload_len(&[MAX_PAYLOAD as u128 - 1, 1]), Ok(MAX_PAYLOAD));
+        assert_eq!(try_frame(RUN_BYTES, 1, 0, &[b"ab"]).unwrap().len(), HEADER + 2);
     }
 }

@@ -83,7 +83,44 @@ pub enum Exit {
 
 /// Reaps the child behind `fd` if it has exited: `None` while it is still running.
 pub fn reap(fd: &OwnedFd, block: bool) -> Option<Exit> {
-    wait_for(libc::P_PIDFD, fd.as_raw_fd() as libc::id_t, block)
+    match wait_for(libc::P_PIDFD, fd.as_raw_fd() as libc::id_t, block) {
+        // Reaped by the kernel (the host ignores SIGCHLD): the pidfd still knows.
+        Some(Exit::Unknown) => Some(exit_info(fd).unwrap_or(Exit::Unknown)),
+        e => e,
+    }
+}
+
+/// `struct pidfd_info` up to `exit_code` (`PIDFD_INFO_SIZE_VER0`).
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    ids: [u32; 11],
+    exit_code: i32,
+}
+
+/// How the process behind a pidfd ended, from the kernel's record (Linux 6.15+), which
+/// survives its reaping by someone else. `None` on older kernels.
+fn exit_info(fd: &OwnedFd) -> Option<Exit> {
+    const PIDFD_GET_INFO: libc::c_ulong = 0xC040_FF0B; // _IOWR(0xFF, 11, 64 bytes)
+    const PIDFD_INFO_EXIT: u64 = 1 << 3;
+    // The record is written as the process is released, just after the pidfd turns
+    // readable: give it a moment.
+    for _ in 0..100 {
+        let mut info = PidfdInfo { mask: PIDFD_INFO_EXIT, ..Default::default() };
+        // SAFETY: the ioctl writes at most `size_of::<PidfdInfo>()` bytes (encoded in its number).
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), PIDFD_GET_INFO, &mut info as *mut PidfdInfo) };
+        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
+            return None;
+        }
+        if r == 0 && info.mask & PIDFD_INFO_EXIT != 0 {
+            let st = info.exit_code;
+            return Some(if libc::WIFEXITED(st) { Exit::Code(libc::WEXITSTATUS(st)) } else { Exit::Signal(libc::WTERMSIG(st)) });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    None
 }
 
 /// `reap` by pid, where pidfds are not available (kernels before 5.3, valgrind): only
@@ -144,14 +181,112 @@ pub fn signal_name(sig: i32) -> String {
     name.to_string()
 }
 
-/// Starts `exe` with `argv` and `envp` by `posix_spawn`, with `child_sock` as its fd 3,
-/// stdio inherited, every other descriptor closed, an empty signal mask, default signal
-/// dispositions and its own process group. Returns the pid.
-pub fn spawn(exe: &CString, argv: &[CString], envp: &[CString], child_sock: &OwnedFd) -> io::Result<libc::pid_t> {
+/// What the child of `spawn` needs, prepared before the clone (the child may not allocate).
+struct ChildArgs {
+    exe: *const libc::c_char,
+    argv: *const *mut libc::c_char,
+    envp: *const *mut libc::c_char,
+    sock: RawFd,
+    /// Written by the child when `execve` fails (the memory is shared until then).
+    errno: libc::c_int,
+}
+
+/// The child of `spawn`: runs on its own stack in the parent's memory (`CLONE_VM`, the
+/// parent suspended) and so makes raw system calls only (no libc function a sanitizer
+/// could intercept), then becomes `exe`.
+extern "C" fn spawn_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `ChildArgs`, alive while the parent is suspended.
+    let a = unsafe { &mut *(arg as *mut ChildArgs) };
+    // SAFETY: system calls on this process's own state; every pointer is valid.
+    unsafe {
+        // Default dispositions for every signal (a handler of the host must never run
+        // here, and an ignored SIGTERM or SIGCHLD must not reach the worker), then an
+        // empty mask (every signal was blocked across the clone).
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..65 {
+            libc::syscall(libc::SYS_rt_sigaction, sig, &dfl as *const libc::sigaction, std::ptr::null_mut::<libc::sigaction>(), 8usize);
+        }
+        libc::syscall(libc::SYS_setpgid, 0, 0);
+        let moved = if a.sock == 3 {
+            libc::syscall(libc::SYS_fcntl, 3, libc::F_SETFD, 0)
+        } else {
+            libc::syscall(libc::SYS_dup3, a.sock, 3, 0)
+        };
+        if moved >= 0 {
+            libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+            let empty = 0u64;
+            libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &empty as *const u64, std::ptr::null_mut::<u64>(), 8usize);
+            libc::syscall(libc::SYS_execve, a.exe, a.argv, a.envp);
+        }
+        a.errno = *libc::__errno_location();
+        // Not `_exit`, which a sanitizer runtime intercepts.
+        libc::syscall(libc::SYS_exit, 127);
+        127
+    }
+}
+
+/// Starts `exe` with `argv` and `envp`, with `child_sock` as its fd 3, stdio inherited,
+/// every other descriptor closed, an empty signal mask, default signal dispositions and
+/// its own process group. Returns the pid and, if `want_pidfd`, a pidfd.
+///
+/// The child is created as `posix_spawn` does (`CLONE_VM | CLONE_VFORK`), with
+/// `CLONE_PIDFD`: the pidfd exists before the child can exit, so its exit status can be
+/// read from it even when the kernel reaps it at once (a host ignoring SIGCHLD). Where
+/// such a clone is refused (valgrind), `posix_spawn` and `pidfd_open` are the fallback.
+pub fn spawn(exe: &CString, argv: &[CString], envp: &[CString], child_sock: &OwnedFd, want_pidfd: bool) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
     let mut argv_p: Vec<*mut libc::c_char> = argv.iter().map(|a| a.as_ptr() as *mut _).collect();
     argv_p.push(std::ptr::null_mut());
     let mut envp_p: Vec<*mut libc::c_char> = envp.iter().map(|a| a.as_ptr() as *mut _).collect();
     envp_p.push(std::ptr::null_mut());
+    let mut args = ChildArgs { exe: exe.as_ptr(), argv: argv_p.as_ptr(), envp: envp_p.as_ptr(), sock: child_sock.as_raw_fd(), errno: 0 };
+    const STACK: usize = 64 * 1024;
+    // SAFETY: a private anonymous mapping, unmapped below.
+    let stack = unsafe {
+        libc::mmap(std::ptr::null_mut(), STACK, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK, -1, 0)
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let mut pidfd: libc::c_int = -1;
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | if want_pidfd { libc::CLONE_PIDFD } else { 0 };
+    let all = u64::MAX;
+    let mut old = 0u64;
+    // SAFETY: every signal is blocked across the clone so that no handler of the host runs
+    // in the child, which shares the parent's memory until it execs; the child runs
+    // `spawn_child` on the fresh stack (its top passed, as the stack grows down) and the
+    // parent resumes once it has exec'd or exited. `args` and the vectors outlive that.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize);
+        let top = (stack as *mut u8).add(STACK) as *mut libc::c_void;
+        let pid = libc::clone(spawn_child, top, flags, &mut args as *mut ChildArgs as *mut libc::c_void, &mut pidfd as *mut libc::c_int);
+        let e = io::Error::last_os_error();
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, std::ptr::null_mut::<u64>(), 8usize);
+        libc::munmap(stack, STACK);
+        if pid < 0 {
+            return match e.raw_os_error() {
+                Some(libc::EINVAL | libc::ENOSYS | libc::EPERM) => posix_spawn(exe, &argv_p, &envp_p, child_sock, want_pidfd),
+                _ => Err(e),
+            };
+        }
+        pid
+    };
+    // SAFETY: CLONE_PIDFD gave us a fresh descriptor.
+    let fd = (want_pidfd && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
+    if args.errno != 0 {
+        // The child could not exec and has exited: reap it.
+        if let Some(f) = &fd {
+            reap(f, true);
+        } else {
+            wait_for(libc::P_PID, pid as libc::id_t, true);
+        }
+        return Err(io::Error::from_raw_os_error(args.errno));
+    }
+    Ok((pid, fd))
+}
+
+/// `spawn` by `posix_spawn` (the child reports its exit with SIGCHLD).
+fn posix_spawn(exe: &CString, argv_p: &[*mut libc::c_char], envp_p: &[*mut libc::c_char], child_sock: &OwnedFd, want_pidfd: bool) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
     // SAFETY: every structure is initialised before use and destroyed after; pointers in
     // argv/envp outlive the call.
     unsafe {
@@ -191,7 +326,7 @@ pub fn spawn(exe: &CString, argv: &[CString], envp: &[CString], child_sock: &Own
         if r != 0 {
             return Err(io::Error::from_raw_os_error(r));
         }
-        Ok(pid)
+        Ok((pid, if want_pidfd { pidfd_open(pid).ok() } else { None }))
     }
 }
 

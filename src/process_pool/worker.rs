@@ -8,9 +8,9 @@ use std::os::fd::RawFd;
 use super::locate::resolve;
 use super::proto::{self, FnRef, Header, MapChunk};
 use super::sys::{read_exact, write_all};
-use crate::ffi::{cfut_result, sink_as_raw};
 use crate::future::{Sink, Value};
 use crate::status::Status;
+use crate::task::{run_bytes, run_map_chunk, BytesFn, ChunkMemory, MapFn};
 
 /// Environment of a worker process, set by the parent: the socket's descriptor number.
 pub const ENV_FD: &str = "CFUT_WORKER_FD";
@@ -31,6 +31,7 @@ pub fn in_worker() -> bool {
 fn getenv(name: &CStr) -> Option<&'static CStr> {
     // SAFETY: called before main, single-threaded; the string lives in environ.
     let p = unsafe { libc::getenv(name.as_ptr()) };
+    // SAFETY: a non-NULL getenv result is a C string in environ.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
 }
 
@@ -109,6 +110,7 @@ fn start_watchdog(fd: RawFd) {
         let hung_up = r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
         // SAFETY: getppid never fails; leaving at once is the point.
         if hung_up || unsafe { libc::getppid() } != ppid {
+            // SAFETY: leaving at once is the point.
             unsafe { libc::_exit(0) };
         }
     });
@@ -162,6 +164,9 @@ struct Worker {
     spin: Spin,
 }
 
+/// The exit code of a worker that cannot allocate room for a message from the parent.
+const EXIT_NO_MEMORY: i32 = 116;
+
 fn leave(code: i32) -> ! {
     // SAFETY: flush the task's buffered stdio output, then leave without running the
     // host's atexit handlers.
@@ -171,8 +176,6 @@ fn leave(code: i32) -> ! {
     }
 }
 
-type BytesFn = unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32;
-type MapFn = unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> i32;
 
 impl Worker {
     fn send(&self, kind: u32, id: u64, arg: u64, payload: &[u8]) {
@@ -250,6 +253,11 @@ impl Worker {
         let len = h.len as usize;
         let words = len.div_ceil(16);
         if self.buf.len() < words {
+            // The parent sends at most `MAX_PAYLOAD`; if even that cannot be had, the
+            // worker leaves (its task fails with its exit code) rather than abort.
+            if self.buf.try_reserve_exact(words - self.buf.len()).is_err() {
+                leave(EXIT_NO_MEMORY);
+            }
             self.buf.resize(words, 0);
         }
         // SAFETY: the buffer holds at least `len` bytes.
@@ -346,23 +354,24 @@ impl Worker {
         let ctx_at = used + MapChunk::SIZE;
         let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
         let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
-        if body.len() < items_at + count * isz {
+        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).map_or(true, |end| body.len() < end) {
             return Err(bad());
         }
+        let out_len = count.checked_mul(rsz).ok_or_else(bad)?;
+        let mut results: Vec<u128> = Vec::new();
+        if results.try_reserve_exact(out_len.div_ceil(16)).is_err() {
+            return Err((Status::NoMemory as i32, Some(format!("cannot allocate {out_len} bytes of map results in the worker"))));
+        }
+        results.resize(out_len.div_ceil(16), 0);
+        // SAFETY: the parent located a map function (`task::MapFn`) at this reference.
         let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
         let ctx = if m.ctx_len == 0 { std::ptr::null() } else { body[ctx_at..].as_ptr() as *const c_void };
-        let mut results: Vec<u128> = vec![0; (count * rsz).div_ceil(16)];
         let rp = results.as_mut_ptr() as *mut u8;
-        let mut errors = Vec::new();
-        for i in 0..count {
-            let item = body[items_at + i * isz..].as_ptr() as *const c_void;
-            let slot = if rsz == 0 { std::ptr::null_mut() } else { rp.wrapping_add(i * rsz) as *mut c_void };
-            // SAFETY: the user's map function, on its own item and result slot.
-            let rc = unsafe { f(ctx, item, slot) };
-            if rc != 0 {
-                errors.push((i as u64, rc));
-            }
-        }
+        let mem = ChunkMemory { ctx, items: body[items_at..].as_ptr(), item_size: isz, results: rp, result_size: rsz };
+        // SAFETY: `body` holds the context and `count` items (checked above), `results`
+        // has room for `count` result slots, and nothing else touches them.
+        let report = unsafe { run_map_chunk(f, mem, 0..count, 0) };
+        let errors: Vec<(u64, i32)> = report.errors.iter().map(|e| (e.index as u64, e.code)).collect();
         // SAFETY: `results` holds count * rsz initialised bytes.
         let res = unsafe { std::slice::from_raw_parts(rp, count * rsz) };
         Ok(Some(proto::encode_chunk_result(&errors, res)))
@@ -372,6 +381,12 @@ impl Worker {
         self.done += 1;
         let retiring = self.max_tasks > 0 && self.done >= self.max_tasks;
         let mut arg = if retiring { proto::DONE_RETIRING } else { 0 };
+        let outcome = match outcome {
+            Ok(Some(v)) if v.len() > proto::MAX_PAYLOAD => {
+                Err((Status::InvalidArgument as i32, Some(format!("the result of {} bytes is larger than a process-pool message can carry", v.len()))))
+            }
+            o => o,
+        };
         match outcome {
             Ok(Some(v)) => self.send(proto::DONE, id, arg, &v),
             Ok(None) => self.send(proto::DONE, id, arg | proto::DONE_EMPTY, &[]),
@@ -386,15 +401,15 @@ impl Worker {
     }
 }
 
-/// Calls a `cfut_bytes_fn` and turns its sink into (value bytes or none) / (code, message).
+/// Calls a bytes task and turns its sink into (value bytes or none) / (code, message).
 fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option<String>)> {
     if addr == 0 {
         return Ok(None);
     }
+    // SAFETY: the parent located a bytes task (`task::BytesFn`) at this reference.
     let f: BytesFn = unsafe { std::mem::transmute::<usize, BytesFn>(addr) };
     let mut sink = Sink::new(false);
-    // SAFETY: the user's task with its input, valid during the call.
-    let rc = unsafe { f(input.as_ptr() as *const c_void, input.len(), sink_as_raw(&mut sink)) };
+    let rc = run_bytes(f, input, &mut sink);
     match sink.into_outcome(rc) {
         Ok(Value::Bytes(b)) => Ok(Some(b.into_vec())),
         Ok(_) => Ok(None),

@@ -16,6 +16,10 @@ const EXITED: i32 = 2;
 const FORK_FAILED: i32 = 3;
 
 pub struct Zygote {
+    /// What the pool's messages call it: "the fork zygote" (FORK) or "the fork server".
+    name: &'static str,
+    /// Started as a fresh process (FORKSERVER), not forked from the host.
+    spawned: bool,
     pid: libc::pid_t,
     ctl: Option<OwnedFd>,
     exits: Vec<(i32, Exit)>,
@@ -46,95 +50,180 @@ fn send_msg(fd: RawFd, m: [i32; 4]) {
 }
 
 /// The zygote's loop. Never returns.
+///
+/// # Safety
+/// Only in a single-threaded process that exists to be the zygote (a fresh fork of the
+/// manager thread, or a fresh FORKSERVER process), with `ctl` its control socket.
 pub(crate) unsafe fn zygote_main(ctl: RawFd, ppid: libc::pid_t, purge: Option<Purge>, watchdog: bool) -> ! {
-    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-    if libc::getppid() != ppid {
-        libc::_exit(0);
+    // SAFETY: process-level calls with valid arguments; leaving at once is the point.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != ppid {
+            libc::_exit(0);
+        }
     }
-    // Output the host had buffered must not be written again by a worker.
-    if let Some(purge) = purge.filter(|p| p.fpurge != 0) {
-        let f: unsafe extern "C" fn(*mut libc::FILE) = std::mem::transmute(purge.fpurge);
+    if let Some(purge) = purge {
+        // SAFETY: the symbols were looked up in this (forked) process before the fork.
+        unsafe { discard_host_output(purge) };
+    }
+    let none = reset_signals();
+    // The control socket becomes fd 3; everything else the host had open goes.
+    // SAFETY: descriptor calls on this process's own table.
+    unsafe {
+        if ctl != 3 {
+            libc::dup2(ctl, 3);
+        }
+        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+    }
+    let ctl = 3;
+    let sfd = child_signals();
+    // SAFETY: getpid never fails.
+    let me = unsafe { libc::getpid() };
+    loop {
+        let mut p = [libc::pollfd { fd: ctl, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
+        // SAFETY: polls a local array of two pollfds.
+        if unsafe { libc::poll(p.as_mut_ptr(), 2, -1) } < 0 {
+            continue;
+        }
+        if p[1].revents != 0 {
+            report_exits(ctl, sfd);
+        }
+        if p[0].revents != 0 {
+            if let Some(fd) = receive_request(ctl) {
+                fork_worker(ctl, sfd, fd, me, &none, watchdog);
+            }
+        }
+    }
+}
+
+/// Output the host had buffered must not be written again by a worker.
+///
+/// # Safety
+/// `purge` must come from `purge_symbols` in this process's memory image.
+unsafe fn discard_host_output(purge: Purge) {
+    if purge.fpurge == 0 {
+        return;
+    }
+    // SAFETY: `fpurge` is glibc's `__fpurge`, and each stream address is `stdout` or
+    // `stderr`, a `FILE *` variable (caller's guarantee).
+    unsafe {
+        let f: unsafe extern "C" fn(*mut libc::FILE) = std::mem::transmute::<usize, unsafe extern "C" fn(*mut libc::FILE)>(purge.fpurge);
         for s in purge.streams {
             if s != 0 {
                 f(*(s as *const *mut libc::FILE));
             }
         }
     }
-    libc::setpgid(0, 0);
-    libc::signal(libc::SIGINT, libc::SIG_IGN);
-    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    // The control socket becomes fd 3; everything else the host had open goes.
-    if ctl != 3 {
-        libc::dup2(ctl, 3);
-    }
-    libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-    let ctl = 3;
-    let mut chld: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut chld);
-    libc::sigaddset(&mut chld, libc::SIGCHLD);
-    let mut old: libc::sigset_t = std::mem::zeroed();
-    libc::sigprocmask(libc::SIG_BLOCK, &chld, &mut old);
-    let sfd = libc::signalfd(-1, &chld, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
-    let me = libc::getpid();
-    loop {
-        let mut p = [libc::pollfd { fd: ctl, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
-        if libc::poll(p.as_mut_ptr(), 2, -1) < 0 {
-            continue;
-        }
-        if p[1].revents != 0 {
-            let mut buf = [0u8; 128 * 4];
-            while libc::read(sfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) > 0 {}
-            loop {
-                let mut st = 0;
-                let pid = libc::waitpid(-1, &mut st, libc::WNOHANG);
-                if pid <= 0 {
-                    break;
-                }
-                let m = if libc::WIFEXITED(st) { [EXITED, pid, 0, libc::WEXITSTATUS(st)] } else { [EXITED, pid, 1, libc::WTERMSIG(st)] };
-                send_msg(ctl, m);
+}
+
+/// Nothing of the host's signal set-up survives (a FORK zygote is a copy of the host):
+/// with SIGCHLD ignored the kernel would reap the workers before we learn how they ended,
+/// and a blocked or ignored SIGTERM would make `terminate` a no-op. Own process group,
+/// SIGINT and SIGPIPE ignored. Returns the empty signal set (the workers' mask).
+fn reset_signals() -> libc::sigset_t {
+    // SAFETY: signal-state calls of this single-threaded process, on local structures.
+    unsafe {
+        libc::setpgid(0, 0);
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..libc::SIGRTMAX() + 1 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
             }
         }
-        if p[0].revents != 0 {
-            let mut byte = [0u8; 1];
-            let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
-            let mut cbuf = [0u64; 8];
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-            msg.msg_controllen = std::mem::size_of_val(&cbuf);
-            let n = libc::recvmsg(ctl, &mut msg, libc::MSG_CMSG_CLOEXEC);
-            if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
-                // The pool is gone: workers follow through their parent-death signal.
-                libc::_exit(0);
-            }
-            if n < 0 {
-                continue;
-            }
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
-                continue;
-            }
-            let fd = (libc::CMSG_DATA(c) as *const RawFd).read_unaligned();
-            let pid = libc::fork();
-            if pid == 0 {
-                libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-                libc::close(sfd);
-                libc::dup2(fd, 3);
-                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-                libc::setpgid(0, 0);
-                super::worker::worker_main(3, me, true, watchdog);
-            }
-            libc::close(fd);
-            if pid < 0 {
-                send_msg(ctl, [FORK_FAILED, 0, 0, *libc::__errno_location()]);
-            } else {
-                send_msg(ctl, [SPAWNED, pid, 0, 0]);
-            }
-        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        none
     }
 }
 
+/// SIGCHLD blocked and delivered through a signalfd (returned).
+fn child_signals() -> RawFd {
+    // SAFETY: signal-mask calls on local sets; creates one descriptor.
+    unsafe {
+        let mut chld: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut chld);
+        libc::sigaddset(&mut chld, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &chld, std::ptr::null_mut());
+        libc::signalfd(-1, &chld, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+    }
+}
+
+/// Reaps every exited worker and reports how each ended.
+fn report_exits(ctl: RawFd, sfd: RawFd) {
+    let mut buf = [0u8; 128 * 4];
+    // SAFETY: drains the non-blocking signalfd into a local buffer.
+    while unsafe { libc::read(sfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
+    loop {
+        let mut st = 0;
+        // SAFETY: this process's only children are its workers.
+        let pid = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+        if pid <= 0 {
+            break;
+        }
+        let m = if libc::WIFEXITED(st) { [EXITED, pid, 0, libc::WEXITSTATUS(st)] } else { [EXITED, pid, 1, libc::WTERMSIG(st)] };
+        send_msg(ctl, m);
+    }
+}
+
+/// A fork request: the channel descriptor it carries. Leaves when the pool is gone.
+fn receive_request(ctl: RawFd) -> Option<RawFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: a zeroed msghdr is valid; it points at the local iovec and control buffer,
+    // and the control message is read only if the kernel wrote one.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = std::mem::size_of_val(&cbuf);
+        let n = libc::recvmsg(ctl, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+            // The pool is gone: workers follow through their parent-death signal.
+            libc::_exit(0);
+        }
+        if n < 0 {
+            return None;
+        }
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return None;
+        }
+        Some((libc::CMSG_DATA(c) as *const RawFd).read_unaligned())
+    }
+}
+
+/// Forks a worker whose fd 3 is `fd`, and reports its pid (or the failure).
+fn fork_worker(ctl: RawFd, sfd: RawFd, fd: RawFd, me: libc::pid_t, none: &libc::sigset_t, watchdog: bool) {
+    // SAFETY: this process is single-threaded, so the child may run anything; the child
+    // only rearranges its own descriptors and signal mask before becoming a worker.
+    let pid = unsafe { libc::fork() };
+    // SAFETY: errno is this thread's.
+    let errno = unsafe { *libc::__errno_location() };
+    if pid == 0 {
+        // SAFETY: as above, in the child.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, none, std::ptr::null_mut());
+            libc::close(sfd);
+            libc::dup2(fd, 3);
+            libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+            libc::setpgid(0, 0);
+        }
+        super::worker::worker_main(3, me, true, watchdog);
+    }
+    // SAFETY: the received descriptor is ours to close.
+    unsafe { libc::close(fd) };
+    if pid < 0 {
+        send_msg(ctl, [FORK_FAILED, 0, 0, errno]);
+    } else {
+        send_msg(ctl, [SPAWNED, pid, 0, 0]);
+    }
+}
 
 /// How long the zygote may take to answer a fork request (it normally answers in well
 /// under a millisecond).
@@ -146,7 +235,7 @@ const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 impl Zygote {
     /// A zygote not started yet.
     pub fn placeholder() -> Zygote {
-        Zygote { pid: 0, ctl: None, exits: Vec::new(), dead: false }
+        Zygote { name: "the fork zygote", spawned: false, pid: 0, ctl: None, exits: Vec::new(), dead: false }
     }
 
     /// Forks the zygote. Must run on the manager thread.
@@ -171,7 +260,7 @@ impl Zygote {
             unsafe { zygote_main(theirs.as_raw_fd(), me, Some(purge), false) };
         }
         drop(theirs);
-        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+        Ok(Zygote { name: "the fork zygote", spawned: false, pid, ctl: Some(mine), exits: Vec::new(), dead: false })
     }
 
     /// Starts the zygote as a fresh process (FORKSERVER): the worker program with
@@ -186,10 +275,15 @@ impl Zygote {
         let (mine, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let mut env = envp.to_vec();
         env.push(c"CFUT_WORKER_ZYGOTE=1".to_owned());
-        let pid = sys::spawn(exe, argv, &env, &theirs)
+        let (pid, _) = sys::spawn(exe, argv, &env, &theirs, false)
             .map_err(|e| format!("cannot start the fork server ({}): {e}", exe.to_string_lossy()))?;
         drop(theirs);
-        Ok(Zygote { pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+        Ok(Zygote { name: "the fork server", spawned: true, pid, ctl: Some(mine), exits: Vec::new(), dead: false })
+    }
+
+    /// What the pool's messages call it.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The control socket to poll for exit reports, or -1.
@@ -231,7 +325,7 @@ impl Zygote {
 
     /// Asks the zygote for a worker whose fd 3 is `sock`: its pid and a pidfd to signal it.
     pub fn fork_worker(&mut self, sock: OwnedFd) -> Result<(libc::pid_t, Option<OwnedFd>), String> {
-        let fd = self.ctl.as_ref().filter(|_| !self.dead).ok_or("the fork zygote is gone")?.as_raw_fd();
+        let fd = self.ctl.as_ref().filter(|_| !self.dead).ok_or_else(|| format!("{} is gone", self.name))?.as_raw_fd();
         // SAFETY: a one-byte message carrying one descriptor with SCM_RIGHTS.
         unsafe {
             let mut byte = [b'F'];
@@ -249,7 +343,7 @@ impl Zygote {
             (libc::CMSG_DATA(c) as *mut RawFd).write_unaligned(sock.as_raw_fd());
             if libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) < 0 {
                 self.dead = true;
-                return Err(format!("the fork zygote is gone: {}", std::io::Error::last_os_error()));
+                return Err(format!("{} is gone: {}", self.name, std::io::Error::last_os_error()));
             }
         }
         drop(sock);
@@ -261,19 +355,17 @@ impl Zygote {
                 // SAFETY: signals our own child by pid; it is reaped in `drop`.
                 unsafe { libc::kill(self.pid, libc::SIGKILL) };
                 self.dead = true;
-                return Err(format!(
-                    "the fork server (pid {}) did not answer within {} s (a worker_exe must be a dynamically linked program that loads libcfutures)",
-                    self.pid,
-                    ANSWER_TIMEOUT.as_secs()
-                ));
+                let hint = if self.spawned { " (a worker_exe must be a dynamically linked program that loads libcfutures)" } else { "" };
+                return Err(format!("{} (pid {}) did not answer within {} s{hint}", self.name, self.pid, ANSWER_TIMEOUT.as_secs()));
             }
-            let m = self.recv(true).ok_or("the fork zygote is gone")?;
+            let name = self.name;
+            let m = self.recv(true).ok_or_else(|| format!("{name} is gone"))?;
             match m[0] {
                 SPAWNED => {
                     let pidfd = sys::pidfd_open(m[1]).ok();
                     return Ok((m[1], pidfd));
                 }
-                FORK_FAILED => return Err(format!("the fork zygote cannot fork: {}", std::io::Error::from_raw_os_error(m[3]))),
+                FORK_FAILED => return Err(format!("{} cannot fork: {}", self.name, std::io::Error::from_raw_os_error(m[3]))),
                 _ => self.note(m),
             }
         }

@@ -1854,6 +1854,220 @@ static void test_fork_timeout_and_kill(void) {
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Issue 15: survivors of terminate, the host's signal set-up, huge sizes, names */
+
+
+static cfut_executor *pool_method(uint32_t method, uint32_t workers) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = workers;
+    o.start_method = method;
+    return pool_opts(&o);
+}
+
+/* From now on this worker ignores SIGTERM; returns its pid. */
+static int32_t t_ignore_term(const void *in, size_t len, cfut_result *out) {
+    signal(SIGTERM, SIG_IGN);
+    return t_pid(in, len, out);
+}
+static int32_t t_exit7(const void *in, size_t len, cfut_result *out) { (void)in; (void)len; (void)out; _exit(7); }
+
+/* Writes a frame header announcing a 2^50-byte result straight into the worker's channel. */
+static int32_t t_bogus_frame(const void *in, size_t len, cfut_result *out) {
+    (void)in; (void)len; (void)out;
+    unsigned char h[32] = {0};
+    uint32_t magic = 0x54554643u, kind = 12;
+    uint64_t id = 1, arg = 0, n = (uint64_t)1 << 50;
+    memcpy(h, &magic, 4);
+    memcpy(h + 4, &kind, 4);
+    memcpy(h + 8, &id, 8);
+    memcpy(h + 16, &arg, 8);
+    memcpy(h + 24, &n, 8);
+    if (write(3, h, sizeof h) != (ssize_t)sizeof h) return 1;
+    for (;;) pause();
+}
+
+static void wait_running(cfut_future *f) {
+    for (int i = 0; i < 1000 && !cfut_future_running(f); i++) usleep(5000);
+    CHECK(cfut_future_running(f));
+}
+
+/* Bug 1: a worker whose task ignores SIGTERM outlives terminate(SIGTERM); once the task
+ * returns it must quit, so that free returns. Busy and idle survivors. */
+static void terminate_survivor(uint32_t method) {
+    for (int busy = 0; busy < 2; busy++) {
+        cfut_executor *ex = pool_method(method, 1);
+        cfut_status s;
+        cfut_future *f = submit_long(ex, t_ignore_term, 0);
+        long pid = result_long(f, &s);
+        CHECK_STATUS(s, CFUT_OK);
+        cfut_future_release(f);
+        cfut_future *g = NULL;
+        if (busy) {
+            g = submit_long(ex, t_sleep_ms, 300);
+            wait_running(g);
+        }
+        CHECK_STATUS(cfut_process_pool_terminate(ex, SIGTERM), CFUT_OK);
+        if (g) {
+            cfut_error e = error_of(g);
+            CHECK_EQ(e.status, CFUT_BROKEN);
+            CHECK_EQ(e.code, -SIGTERM);
+            cfut_future_release(g);
+        }
+        double t0 = now_s();
+        cfut_executor_free(ex); /* hung forever before the fix */
+        CHECK(now_s() - t0 < 10);
+        CHECK(!pid_alive((pid_t)pid));
+    }
+}
+static void test_terminate_survivor_spawn(void) { terminate_survivor(CFUT_START_SPAWN); }
+static void test_terminate_survivor_forkserver(void) { terminate_survivor(CFUT_START_FORKSERVER); }
+static void test_terminate_survivor_fork(void) { terminate_survivor(CFUT_START_FORK); }
+
+/* Bug 2: whatever the host did to its signals, deaths are reported with their exit code
+ * and terminate's signals reach the workers. */
+static void signals_behave(uint32_t method, int sigchld_ignored) {
+    cfut_executor *ex = pool_method(method, 1);
+    cfut_future *f = submit_long(ex, t_exit7, 0);
+    cfut_error e = error_of(f);
+    CHECK_EQ(e.status, CFUT_WORKER_DIED);
+    if (sigchld_ignored && method == CFUT_START_SPAWN && getenv("CFUT_PROCESS_NO_PIDFD")) {
+        /* The kernel reaps the host's own children at once, and without a pidfd held
+         * before the exit nothing keeps the status (documented). */
+        CHECK(e.message && strstr(e.message, "collected by someone else"));
+    } else {
+        CHECK_EQ(e.code, 7);
+        CHECK(e.message && strstr(e.message, "exited with code 7"));
+    }
+    cfut_future_release(f);
+    int sigs[2] = {SIGTERM, SIGKILL};
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) ex = pool_method(method, 1);
+        f = submit_long(ex, t_sleep_ms, 20000);
+        wait_running(f);
+        int32_t pid = 0;
+        CHECK_EQ(worker_pids(ex, &pid, 1), 1);
+        CHECK_STATUS(cfut_process_pool_terminate(ex, sigs[k]), CFUT_OK);
+        CHECK_EQ(error_of(f).status, CFUT_BROKEN);
+        cfut_future_release(f);
+        double t0 = now_s();
+        cfut_executor_free(ex); /* a task surviving SIGTERM would hold this 20 s */
+        CHECK(now_s() - t0 < 5);
+        CHECK(!pid_alive(pid));
+    }
+}
+
+static void host_ignores_sigchld(uint32_t method) {
+    struct sigaction old, ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGCHLD, &ign, &old);
+    signals_behave(method, 1);
+    sigaction(SIGCHLD, &old, NULL);
+}
+static void test_sigchld_ignored_spawn(void) { host_ignores_sigchld(CFUT_START_SPAWN); }
+static void test_sigchld_ignored_forkserver(void) { host_ignores_sigchld(CFUT_START_FORKSERVER); }
+static void test_sigchld_ignored_fork(void) { host_ignores_sigchld(CFUT_START_FORK); }
+
+static void host_blocks_sigterm(uint32_t method) {
+    for (int ignore = 0; ignore < 2; ignore++) {
+        sigset_t term, old_mask;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        struct sigaction old, ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        if (ignore) sigaction(SIGTERM, &ign, &old);
+        else pthread_sigmask(SIG_BLOCK, &term, &old_mask);
+        signals_behave(method, 0);
+        if (ignore) sigaction(SIGTERM, &old, NULL);
+        else pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    }
+}
+static void test_sigterm_blocked_spawn(void) { host_blocks_sigterm(CFUT_START_SPAWN); }
+static void test_sigterm_blocked_forkserver(void) { host_blocks_sigterm(CFUT_START_FORKSERVER); }
+static void test_sigterm_blocked_fork(void) { host_blocks_sigterm(CFUT_START_FORK); }
+
+static int32_t m_never(const void *ctx, const void *item, void *slot) {
+    (void)ctx; (void)item; (void)slot;
+    return 1;
+}
+
+/* Bug 3: sizes no message can carry get a status and a message, never an abort; the
+ * buffers passed are small: the library must not touch past them. */
+static void huge_sizes(uint32_t method) {
+    cfut_executor *ex = pool_method(method, 1);
+    const size_t huge = (size_t)1 << 40;
+    long buf[4] = {1, 2, 3, 4}, res[4];
+    cfut_map *m = NULL;
+    CHECK_STATUS(cfut_executor_map(ex, m_never, buf, 8, buf, 1, huge, res, 8, NULL, &m), CFUT_INVALID_ARGUMENT);
+    CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "more than a process-pool message can carry"));
+    CHECK_STATUS(cfut_executor_map(ex, m_never, buf, 8, buf, 1, 8, res, huge, NULL, &m), CFUT_INVALID_ARGUMENT);
+    CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "results"));
+    CHECK_STATUS(cfut_executor_map(ex, m_never, buf, huge, buf, 1, 8, res, 8, NULL, &m), CFUT_INVALID_ARGUMENT);
+    CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "ctx_len"));
+    CHECK_STATUS(cfut_executor_submit_bytes(ex, t_square, buf, huge, NULL), CFUT_INVALID_ARGUMENT);
+    CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "input"));
+    /* A worker announcing an absurd result is failed alone; the pool goes on. */
+    cfut_future *f = submit_long(ex, t_bogus_frame, 0);
+    cfut_error e = error_of(f);
+    CHECK_EQ(e.status, CFUT_WORKER_DIED);
+    CHECK(e.message && strstr(e.message, "longer than the protocol allows"));
+    cfut_future_release(f);
+    cfut_status s;
+    f = submit_long(ex, t_square, 9);
+    CHECK_EQ(result_long(f, &s), 81);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+static void test_huge_sizes_spawn(void) { huge_sizes(CFUT_START_SPAWN); }
+static void test_huge_sizes_forkserver(void) { huge_sizes(CFUT_START_FORKSERVER); }
+static void test_huge_sizes_fork(void) { huge_sizes(CFUT_START_FORK); }
+
+/* The one child of this process that is not a worker (the fork zygote or server). */
+static pid_t only_child(void) {
+    pid_t me = getpid(), found = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = 0;
+        char *p = strrchr(buf, ')');
+        int ppid;
+        char state;
+        if (p && sscanf(p + 2, "%c %d", &state, &ppid) == 2 && ppid == me && state != 'Z') found = atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Bug 4: the pool's messages name the mechanism the start method uses. */
+static void zygote_named(uint32_t method, const char *name) {
+    cfut_executor *ex = pool_method(method, 1);
+    cfut_status s;
+    cfut_future *f = submit_long(ex, t_square, 3);
+    CHECK_EQ(result_long(f, &s), 9);
+    cfut_future_release(f);
+    pid_t z = only_child(); /* workers are the zygote's children, not ours */
+    CHECK(z > 0);
+    kill(z, SIGKILL);
+    long v = 2;
+    for (int i = 0; i < 500 && (s = cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, NULL)) == CFUT_OK; i++) usleep(10000);
+    CHECK_STATUS(s, CFUT_BROKEN);
+    const char *m = cfut_last_error_message();
+    CHECK(m && strstr(m, name));
+    cfut_executor_free(ex);
+}
+static void test_names_fork_server(void) { zygote_named(CFUT_START_FORKSERVER, "the fork server died"); }
+static void test_names_fork_zygote(void) { zygote_named(CFUT_START_FORK, "the fork zygote died"); }
+
+/* ------------------------------------------------------------------------------------ */
 
 struct test {
     const char *name;
@@ -1924,6 +2138,20 @@ static const struct test TESTS[] = {
     {"forkserver_multithreaded_host", test_forkserver_multithreaded_host},
     {"host_killed_forkserver_busy", test_host_killed_forkserver_busy},
     {"host_killed_fork_busy", test_host_killed_fork_busy},
+    {"terminate_survivor_spawn", test_terminate_survivor_spawn},
+    {"terminate_survivor_forkserver", test_terminate_survivor_forkserver},
+    {"terminate_survivor_fork", test_terminate_survivor_fork},
+    {"sigchld_ignored_spawn", test_sigchld_ignored_spawn},
+    {"sigchld_ignored_forkserver", test_sigchld_ignored_forkserver},
+    {"sigchld_ignored_fork", test_sigchld_ignored_fork},
+    {"sigterm_blocked_spawn", test_sigterm_blocked_spawn},
+    {"sigterm_blocked_forkserver", test_sigterm_blocked_forkserver},
+    {"sigterm_blocked_fork", test_sigterm_blocked_fork},
+    {"huge_sizes_spawn", test_huge_sizes_spawn},
+    {"huge_sizes_forkserver", test_huge_sizes_forkserver},
+    {"huge_sizes_fork", test_huge_sizes_fork},
+    {"names_fork_server", test_names_fork_server},
+    {"names_fork_zygote", test_names_fork_zygote},
 };
 
 int main(int argc, char **argv) {
