@@ -247,7 +247,7 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 			}
 			// A Goexit ends the goroutine running the items: fail that item, resume after it.
 			for i := 0; i < len(part); {
-				if err := guarded(func() { runItems(fn, part, &c, &i) }); err != nil {
+				if err := guarded(ex.h, func() { runItems(fn, part, &c, &i) }); err != nil {
 					c.errs[i] = err
 					i++
 				}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -31,6 +32,7 @@ type exHandle struct {
 	uses   atomic.Int64
 	init   *initializer // kept alive (and its handle valid) for the pool's lifetime
 	direct bool         // WithDirectGoTasks
+	tasks  sync.Map     // goroutine ids of the running Go tasks (see guarded)
 }
 
 const closedBit = int64(1) << 62
@@ -108,7 +110,7 @@ type initializer struct {
 // breaks the pool instead of the process.
 func (in *initializer) run() C.int32_t {
 	var err error
-	if guarded(func() { err = in.fn() }) != nil {
+	if guarded(nil, func() { err = in.fn() }) != nil {
 		return -1
 	}
 	if err != nil {
@@ -169,6 +171,10 @@ func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 		return nil // closed: already shut down
 	}
 	defer e.h.release()
+	if wait && !e.h.direct && e.h.ownTask() { // not on the worker thread: tell the library
+		C.cfut_executor_shutdown(ptr, false, C.bool(cancelFutures))
+		return ErrWouldDeadlock
+	}
 	return statusErr(C.cfut_executor_shutdown(ptr, C.bool(wait), C.bool(cancelFutures)))
 }
 
@@ -178,10 +184,12 @@ func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 func (e *Executor) Close() error {
 	err := e.Shutdown(true, false)
 	e.cleanup.Stop()
-	e.h.close()
 	if err == ErrWouldDeadlock {
+		// One of our own tasks, maybe off the worker thread: free once the workers are done.
+		go e.h.close()
 		return nil
 	}
+	e.h.close()
 	return err
 }
 
@@ -214,7 +222,7 @@ func (e *Executor) Raw() unsafe.Pointer {
 func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 	f := newFuture[T]()
 	f.fn = fn
-	f.direct = ex.h.direct
+	f.ex = ex.h
 	ptr := ex.h.acquire()
 	if ptr == nil {
 		f.fail(ErrShutdown)

@@ -32,7 +32,7 @@ type Future[T any] struct {
 
 	extract func(data unsafe.Pointer, n C.size_t) T // C tasks: the value from the C outcome
 	keepRef bool                                    // SubmitC: hold the C future until Close (the value is borrowed from it)
-	direct  bool                                    // run fn on the worker's own goroutine (WithDirectGoTasks)
+	ex      *exHandle                               // Submit: the executor (WithDirectGoTasks, ownTask)
 
 	ref     futRef
 	cleanup runtime.Cleanup
@@ -113,10 +113,10 @@ func (f *Future[T]) run(out *C.cfut_result) (code C.int32_t) {
 	var err error
 	call := func() { v, err = fn() }
 	var perr error
-	if f.direct {
+	if f.ex != nil && f.ex.direct {
 		perr = recovered(call)
 	} else {
-		perr = guarded(call)
+		perr = guarded(f.ex, call)
 	}
 	if perr != nil {
 		v, err = *new(T), perr

@@ -2,6 +2,7 @@ package cfutures
 
 import (
 	"errors"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -24,10 +25,19 @@ func (e *GoexitError) Unwrap() error { return ErrGoexit }
 // as a cgo callback, and runtime.Goexit on a C-created thread kills the process (it cannot
 // be recovered, only observed from a defer); on a goroutine of its own it ends only that
 // goroutine. A panic in fn is returned as a *PanicError, a Goexit as a *GoexitError.
-func guarded(fn func()) (err error) {
+//
+// The library recognises calls from one of a pool's own workers by the thread (Shutdown's
+// ErrWouldDeadlock, Close without waiting); x, if not nil, records this goroutine as one
+// of x's tasks so that those calls still recognise it (see ownTask).
+func guarded(x *exHandle, fn func()) (err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if x != nil {
+			id := goid()
+			x.tasks.Store(id, nil)
+			defer x.tasks.Delete(id)
+		}
 		normal := false
 		defer func() {
 			if normal {
@@ -56,4 +66,24 @@ func recovered(fn func()) (err error) {
 	}()
 	fn()
 	return nil
+}
+
+// goid is the calling goroutine's id, from its stack header "goroutine N [".
+func goid() uint64 {
+	var buf [32]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	var id uint64
+	for _, c := range b[len("goroutine "):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
+}
+
+// ownTask reports whether the caller is one of x's running Go tasks.
+func (x *exHandle) ownTask() bool {
+	_, ok := x.tasks.Load(goid())
+	return ok
 }
