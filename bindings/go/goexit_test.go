@@ -152,3 +152,22 @@ func TestHelperFatalInTask(t *testing.T) {
 	}).Err()
 	t.Log("after the task:", err) // the test goroutine goes on; the test is already failed
 }
+
+// Tasks run on goroutines of their own, yet a pool still recognises its own tasks:
+// Shutdown(wait) from one returns ErrWouldDeadlock and Close from one does not wait,
+// while waiting on another pool works.
+func TestOwnTaskRecognisedOffTheWorkerThread(t *testing.T) {
+	a := pool(t, cf.WithMaxWorkers(2))
+	b := pool(t, cf.WithMaxWorkers(1))
+	f := cf.Submit(a, func() (error, error) { return b.Shutdown(true, false), nil })
+	if e, _ := f.Result(context.Background()); e != nil {
+		t.Fatal("Shutdown(wait) of another pool from a task:", e)
+	}
+	g := cf.Submit(a, func() (error, error) { return a.Close(), nil })
+	if e, _ := g.Result(context.Background()); e != nil {
+		t.Fatal("Close from the pool's own task:", e)
+	}
+	if err := cf.Submit(a, func() (int, error) { return 1, nil }).Err(); !errors.Is(err, cf.ErrShutdown) {
+		t.Fatal(err)
+	}
+}
