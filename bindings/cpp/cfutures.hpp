@@ -49,6 +49,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <ios>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -622,6 +623,11 @@ struct bytes_layout {
   }
 };
 
+/// Process-pool workers (SPAWN, FORKSERVER) run tasks before the host program's static
+/// constructors, so std::cout and friends may not be constructed yet: every bytes task,
+/// initializer and map item calls this first (after the first call, one guard check).
+inline void ensure_iostreams() { static const std::ios_base::Init init; }
+
 /// A task that runs on bytes only: input = [F][Args...], output = [type hash][R].
 template <class F, class... Args>
 struct bytes_task {
@@ -649,6 +655,7 @@ struct bytes_task {
       return exception_code;
     }
     try {
+      ensure_iostreams();
       const unsigned char *in = static_cast<const unsigned char *>(input);
       if constexpr (std::is_void_v<R>) {
         call(in, std::index_sequence_for<Args...>{});
@@ -774,6 +781,7 @@ struct bytes_map_state final : map_state_base<R> {
 
   static std::int32_t run(const void *ctx, const void *item, void *slot) noexcept {
     try {
+      ensure_iostreams();
       const F f = load<F>(ctx);
       const Elem e = load<Elem>(item);
       if constexpr (std::is_void_v<R>) {
@@ -1165,7 +1173,12 @@ struct ProcessPoolOptions {
   /// CFUT_REPLACE_WORKER (default: only the dead worker's future fails, as worker_died)
   /// or CFUT_BREAK_POOL (CPython: the pool breaks).
   std::uint32_t on_worker_death = CFUT_REPLACE_WORKER;
-  /// CFUT_START_SPAWN (default: a fresh re-executed process) or CFUT_START_FORK.
+  /// CFUT_START_SPAWN (default: a fresh re-executed process), CFUT_START_FORKSERVER (a
+  /// fresh fork server forks the workers: faster starts and replacements) or
+  /// CFUT_START_FORK (workers forked from the host; see the hazards in cfutures.h).
+  /// Under SPAWN and FORKSERVER tasks run before this program's static constructors: the
+  /// wrapper constructs the standard streams (std::cout works), but other globals with
+  /// dynamic initialisation are still unset; construct what tasks need in the initializer.
   std::uint32_t start_method = CFUT_START_SPAWN;
   /// SPAWN only: the program workers run; empty = this executable (what lets functions of
   /// the main executable run in workers).

@@ -27,8 +27,8 @@ var workers = func() int {
 	return runtime.GOMAXPROCS(0)
 }()
 
-func benchPool(b *testing.B) *cf.Executor {
-	ex, err := cf.NewThreadPool(cf.WithMaxWorkers(workers))
+func benchPool(b *testing.B, opts ...cf.ThreadPoolOption) *cf.Executor {
+	ex, err := cf.NewThreadPool(append([]cf.ThreadPoolOption{cf.WithMaxWorkers(workers)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,6 +61,22 @@ func batched[F interface {
 func BenchmarkGoClosure(b *testing.B) {
 	ex := benchPool(b)
 	batched(b, func() *cf.Future[int] { return cf.Submit(ex, func() (int, error) { return 1, nil }) })
+}
+
+// The same on the opt-in direct path (no goroutine of its own per task; see WithDirectGoTasks).
+func BenchmarkGoClosureDirect(b *testing.B) {
+	ex := benchPool(b, cf.WithDirectGoTasks())
+	batched(b, func() *cf.Future[int] { return cf.Submit(ex, func() (int, error) { return 1, nil }) })
+}
+
+func BenchmarkGoClosureRoundTripDirect(b *testing.B) {
+	ex := benchPool(b, cf.WithDirectGoTasks())
+	ctx := context.Background()
+	for b.Loop() {
+		f := cf.Submit(ex, func() (int, error) { return 1, nil })
+		f.Result(ctx)
+		f.Close()
+	}
 }
 
 func BenchmarkGoClosureParallel(b *testing.B) {

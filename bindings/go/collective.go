@@ -233,14 +233,24 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 		size = max(1, (n+4*workers-1)/(4*workers))
 	}
 	nChunks := (n + size - 1) / size
+	direct := ex.h.direct
 	futures := make([]*Future[chunk[R]], 0, nChunks)
 	submitNext := func() {
 		lo := len(futures) * size
 		part := items[lo:min(lo+size, n)]
 		futures = append(futures, Submit(ex, func() (chunk[R], error) {
 			c := chunk[R]{vals: make([]R, len(part)), errs: make([]error, len(part))}
-			for i, it := range part {
-				c.vals[i], c.errs[i] = callItem(fn, it)
+			if direct {
+				i := 0
+				runItems(fn, part, &c, &i)
+				return c, nil
+			}
+			// A Goexit ends the goroutine running the items: fail that item, resume after it.
+			for i := 0; i < len(part); {
+				if err := guarded(ex.h, func() { runItems(fn, part, &c, &i) }); err != nil {
+					c.errs[i] = err
+					i++
+				}
 			}
 			return c, nil
 		}))
@@ -289,6 +299,13 @@ func Map[T, R any](ex *Executor, fn func(T) (R, error), items []T, opts ...MapOp
 				}
 			}
 		}
+	}
+}
+
+// runItems fills c from part[*i:]; a Goexit leaves *i at the item that called it.
+func runItems[T, R any](fn func(T) (R, error), part []T, c *chunk[R], i *int) {
+	for ; *i < len(part); *i++ {
+		c.vals[*i], c.errs[*i] = callItem(fn, part[*i])
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -27,9 +28,11 @@ type Executor struct {
 // ran; the C handle is freed when both say so, so Close racing a Submit never frees a
 // handle in use.
 type exHandle struct {
-	ptr  *C.cfut_executor
-	uses atomic.Int64
-	init *initializer // kept alive (and its handle valid) for the pool's lifetime
+	ptr    *C.cfut_executor
+	uses   atomic.Int64
+	init   *initializer // kept alive (and its handle valid) for the pool's lifetime
+	direct bool         // WithDirectGoTasks
+	tasks  sync.Map     // goroutine ids of the running Go tasks (see guarded)
 }
 
 const closedBit = int64(1) << 62
@@ -70,6 +73,7 @@ type threadPoolConfig struct {
 	maxWorkers int
 	prefix     string
 	init       func() error
+	direct     bool
 }
 
 // ThreadPoolOption configures NewThreadPool, mirroring cfut_thread_pool_options.
@@ -89,18 +93,27 @@ func WithInitializer(fn func() error) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.init = fn }
 }
 
+// WithDirectGoTasks runs Submit closures and Map functions directly on the worker threads
+// instead of on a goroutine of their own: about ten times less overhead per task, but a
+// task that calls runtime.Goexit (t.FailNow, t.Fatal, t.SkipNow) then kills the process, as
+// Go does for a Goexit on any thread it did not create. Panics are still recovered.
+func WithDirectGoTasks() ThreadPoolOption {
+	return func(c *threadPoolConfig) { c.direct = true }
+}
+
 type initializer struct {
 	fn func() error
 	h  cgo.Handle
 }
 
-func (in *initializer) run() (code C.int32_t) {
-	defer func() {
-		if recover() != nil {
-			code = -1
-		}
-	}()
-	if in.fn() != nil {
+// run calls the initializer on a goroutine of its own (see guarded): a panic or Goexit
+// breaks the pool instead of the process.
+func (in *initializer) run() C.int32_t {
+	var err error
+	if guarded(nil, func() { err = in.fn() }) != nil {
+		return -1
+	}
+	if err != nil {
 		return 1
 	}
 	return 0
@@ -136,7 +149,9 @@ func NewThreadPool(opts ...ThreadPoolOption) (*Executor, error) {
 		}
 		return nil, Status(st)
 	}
-	return newExecutor(ptr, in), nil
+	e := newExecutor(ptr, in)
+	e.h.direct = cfg.direct
+	return e, nil
 }
 
 func newExecutor(ptr *C.cfut_executor, in *initializer) *Executor {
@@ -156,6 +171,10 @@ func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 		return nil // closed: already shut down
 	}
 	defer e.h.release()
+	if wait && !e.h.direct && e.h.ownTask() { // not on the worker thread: tell the library
+		C.cfut_executor_shutdown(ptr, false, C.bool(cancelFutures))
+		return ErrWouldDeadlock
+	}
 	return statusErr(C.cfut_executor_shutdown(ptr, C.bool(wait), C.bool(cancelFutures)))
 }
 
@@ -165,10 +184,12 @@ func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 func (e *Executor) Close() error {
 	err := e.Shutdown(true, false)
 	e.cleanup.Stop()
-	e.h.close()
 	if err == ErrWouldDeadlock {
+		// One of our own tasks, maybe off the worker thread: free once the workers are done.
+		go e.h.close()
 		return nil
 	}
+	e.h.close()
 	return err
 }
 
@@ -194,12 +215,14 @@ func (e *Executor) Raw() unsafe.Pointer {
 }
 
 // Submit runs fn on one of the executor's worker threads and returns its future. The value
-// and error stay in Go memory; a panic in fn becomes a *PanicError on the future. If the
+// and error stay in Go memory; a panic in fn becomes a *PanicError on the future, a
+// runtime.Goexit in fn (t.FailNow, t.Fatal) a *GoexitError matching ErrGoexit. If the
 // executor refuses the task (shut down, broken, a process pool), the future is returned
 // already failed with ErrShutdown, ErrBroken or ErrUnsupported.
 func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 	f := newFuture[T]()
 	f.fn = fn
+	f.ex = ex.h
 	ptr := ex.h.acquire()
 	if ptr == nil {
 		f.fail(ErrShutdown)

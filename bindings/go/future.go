@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +32,7 @@ type Future[T any] struct {
 
 	extract func(data unsafe.Pointer, n C.size_t) T // C tasks: the value from the C outcome
 	keepRef bool                                    // SubmitC: hold the C future until Close (the value is borrowed from it)
+	ex      *exHandle                               // Submit: the executor (WithDirectGoTasks, ownTask)
 
 	ref     futRef
 	cleanup runtime.Cleanup
@@ -102,7 +102,8 @@ func (f *Future[T]) attach(cf *C.cfut_future, st C.cfut_status, h taskHandle) {
 	// done future keeps everything it needs in Go memory, so nothing is left to clean up.
 }
 
-// run executes the Go closure on a library worker (called through cfutGoTask).
+// run executes the Go closure for a library worker (called through cfutGoTask), on a
+// goroutine of its own (see guarded).
 func (f *Future[T]) run(out *C.cfut_result) (code C.int32_t) {
 	f.mu.Lock()
 	fn := f.fn
@@ -110,19 +111,23 @@ func (f *Future[T]) run(out *C.cfut_result) (code C.int32_t) {
 	f.mu.Unlock()
 	var v T
 	var err error
-	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-		}
-		f.mu.Lock()
-		f.val, f.err = v, err
-		f.mu.Unlock()
-		if err != nil {
-			code = 1
-			setErrorMessage(out, code, err)
-		}
-	}()
-	v, err = fn()
+	call := func() { v, err = fn() }
+	var perr error
+	if f.ex != nil && f.ex.direct {
+		perr = recovered(call)
+	} else {
+		perr = guarded(f.ex, call)
+	}
+	if perr != nil {
+		v, err = *new(T), perr
+	}
+	f.mu.Lock()
+	f.val, f.err = v, err
+	f.mu.Unlock()
+	if err != nil {
+		setErrorMessage(out, 1, err)
+		return 1
+	}
 	return 0
 }
 
@@ -203,13 +208,26 @@ func (f *Future[T]) onDone(d *doneInfo) (releaseRef bool) {
 	releaseRef = !f.keepRef && f.ref.uses.Or(closedBit) == 0
 	close(f.done)
 	if len(cbs) > 0 {
-		go func() {
-			for _, cb := range cbs {
-				f.callback(cb)
-			}
-		}()
+		go f.runCallbacks(cbs)
 	}
 	return releaseRef
+}
+
+// runCallbacks calls cbs in order. A callback that calls runtime.Goexit ends this
+// goroutine (Goexit cannot be stopped), so the rest go on on a new one.
+func (f *Future[T]) runCallbacks(cbs []func(*Future[T])) {
+	for i, cb := range cbs {
+		normal := false
+		func() {
+			defer func() {
+				if !normal && recover() == nil {
+					go f.runCallbacks(cbs[i+1:])
+				}
+			}()
+			cb(f)
+			normal = true
+		}()
+	}
 }
 
 func (f *Future[T]) callback(cb func(*Future[T])) {

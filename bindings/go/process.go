@@ -35,6 +35,11 @@ const (
 	// StartFork forks workers from a zygote forked from the host once. Unsafe for tasks
 	// that use the Go runtime or threads: see CFUT_START_FORK in cfutures.h.
 	StartFork StartMethod = C.CFUT_START_FORK
+	// StartForkServer starts one fork server the way StartSpawn starts a worker (this
+	// executable, taken over before the Go runtime starts); the server forks every worker:
+	// SPAWN's isolation with faster starts and replacements. If the server dies, the pool
+	// breaks (ErrBroken). CPython's "forkserver".
+	StartForkServer StartMethod = C.CFUT_START_FORKSERVER
 )
 
 type processPoolConfig struct {
@@ -71,7 +76,7 @@ func WithOnWorkerDeath(w WorkerDeath) ProcessPoolOption {
 	return func(c *processPoolConfig) { c.onDeath = w }
 }
 
-// WithStartMethod chooses StartSpawn (default) or StartFork.
+// WithStartMethod chooses StartSpawn (default), StartForkServer or StartFork.
 func WithStartMethod(m StartMethod) ProcessPoolOption {
 	return func(c *processPoolConfig) { c.start = m }
 }

@@ -140,3 +140,27 @@ func TestProcessPoolInitializerAndTerminate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every start method runs tasks in another process; a FORKSERVER pool replaces a dead
+// worker by forking the server again.
+func TestProcessPoolStartMethods(t *testing.T) {
+	for _, m := range []cf.StartMethod{cf.StartSpawn, cf.StartForkServer, cf.StartFork} {
+		ex := processPool(t, cf.WithProcesses(1), cf.WithStartMethod(m))
+		b, err := cf.SubmitBytes(ex, ctasks.Upper, []byte("fs")).Result(context.Background())
+		if err != nil || string(b) != "FS" {
+			t.Fatal(m, b, err)
+		}
+		p, err := cf.SubmitBytes(ex, ctasks.PID, nil).Result(context.Background())
+		if err != nil || int(int32(binary.NativeEndian.Uint32(p))) == os.Getpid() {
+			t.Fatal(m, p, err)
+		}
+		if m == cf.StartForkServer {
+			if err := cf.SubmitBytes(ex, ctasks.Die, nil).Err(); !errors.Is(err, cf.ErrWorkerDied) {
+				t.Fatal(err)
+			}
+			if b, err := cf.SubmitBytes(ex, ctasks.Upper, []byte("ok")).Result(context.Background()); err != nil || string(b) != "OK" || ex.WorkersStarted() < 2 {
+				t.Fatal("forkserver replacement", b, err)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <iostream>
 #include <chrono>
 #include <numeric>
 #include <stdexcept>
@@ -113,6 +114,27 @@ TEST(ProcessPool, InitializerRunsInEachWorker) {
   cfut::ProcessPool pool(o);
   EXPECT_EQ(pool.submit([] { return initialized_value; }).get(), 77);
   EXPECT_EQ(initialized_value, 0);  // not in the host
+}
+
+// Workers run tasks before the host's static constructors: the wrapper's task trampoline
+// makes sure std::cout is constructed first, under every start method.
+TEST(ProcessPool, CoutWorksInTasksUnderEveryStartMethod) {
+  for (std::uint32_t m : {CFUT_START_SPAWN, CFUT_START_FORKSERVER, CFUT_START_FORK}) {
+    cfut::ProcessPoolOptions o;
+    o.max_workers = 1;
+    o.start_method = m;
+    cfut::ProcessPool pool(o);
+    auto f = pool.submit([](int x) {
+      std::cout << "task output " << x << std::endl;
+      return x + 1;
+    }, 41);
+    EXPECT_EQ(f.get(), 42) << "start method " << m;
+    auto g = pool.map([](int x) {
+      std::cout << "item " << x << '\n';
+      return 2 * x;
+    }, std::vector<int>{1, 2, 3});
+    EXPECT_EQ(g, (std::vector<int>{2, 4, 6}));
+  }
 }
 
 TEST(ProcessPool, FailingInitializerBreaksThePool) {
