@@ -2,7 +2,6 @@
 //! and the library's constructor takes them over before the test harness starts).
 use super::*;
 use crate::future::Sink;
-use crate::task::BytesFn;
 use crate::time::Deadline;
 use std::ffi::c_void;
 
@@ -25,8 +24,8 @@ unsafe extern "C" fn hang(_: *const c_void, _: usize, _: *mut Sink) -> i32 {
     }
 }
 
-fn addr(f: BytesFn) -> usize {
-    f as usize
+unsafe extern "C" fn no_map(_: *const c_void, _: *const c_void, _: *mut c_void) -> i32 {
+    0
 }
 
 fn value(f: &Future) -> u64 {
@@ -46,21 +45,21 @@ fn tasks_deaths_and_timeouts() {
             ..Default::default()
         })
         .unwrap();
-        let fs: Vec<Future> = (0..20u64).map(|i| pool.submit_task(addr(double_it), &i.to_le_bytes()).unwrap()).collect();
+        let fs: Vec<Future> = (0..20u64).map(|i| pool.submit_task(double_it, &i.to_le_bytes()).unwrap()).collect();
         for (i, f) in fs.iter().enumerate() {
             assert_eq!(value(f), 2 * i as u64);
         }
-        let d = pool.submit_task(addr(die), &[]).unwrap();
+        let d = pool.submit_task(die, &[]).unwrap();
         let e = d.error(Deadline::Never).unwrap().unwrap();
         assert_eq!((e.status, e.code), (Status::WorkerDied, 7));
-        let h = pool.submit_task(addr(hang), &[]).unwrap();
+        let h = pool.submit_task(hang, &[]).unwrap();
         assert_eq!(h.error(Deadline::Never).unwrap().unwrap().status, Status::Timeout);
-        assert_eq!(value(&pool.submit_task(addr(double_it), &21u64.to_le_bytes()).unwrap()), 42);
+        assert_eq!(value(&pool.submit_task(double_it, &21u64.to_le_bytes()).unwrap()), 42);
         let e = pool.submit_job(Job::boxed(|_| 0)).err().unwrap();
         assert_eq!(e.status(), Status::Unsupported);
         assert!(e.message().unwrap().contains("cfut_executor_submit_bytes"));
         assert_eq!(pool.shutdown(true, false), Ok(()));
-        assert_eq!(pool.submit_task(addr(double_it), &[]).err(), Some(Status::Shutdown.into()));
+        assert_eq!(pool.submit_task(double_it, &[]).err(), Some(Status::Shutdown.into()));
         assert!(pool.pids().is_empty());
     }
 }
@@ -70,13 +69,13 @@ fn oversized_submits_are_refused_with_a_message() {
     let pool = ProcessPool::new(ProcessPoolOptions { max_workers: 1, ..Default::default() }).unwrap();
     let items = [0u8; 8];
     // SAFETY: the sizes are refused before `items` is read; nothing is written.
-    let e = unsafe { pool.submit_map_chunk(addr(double_it), &[], items.as_ptr(), 1, 1 << 40, 8, 0, 0) }.err().unwrap();
+    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 1 << 40, 8, 0, 0) }.err().unwrap();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().unwrap().contains("context and items"));
     // SAFETY: as above.
-    let e = unsafe { pool.submit_map_chunk(addr(double_it), &[], items.as_ptr(), 1, 8, 1 << 40, 0, 0) }.err().unwrap();
+    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 8, 1 << 40, 0, 0) }.err().unwrap();
     assert!(e.message().unwrap().contains("results"));
-    let e = pool.submit_task(0, &[]).err().unwrap();
+    let e = pool.locate(0).err().unwrap();
     assert_eq!(e.status(), Status::Unsupported);
     assert!(e.message().is_some());
 }
