@@ -81,3 +81,9 @@ impl Default for Condvar {
         Condvar::new()
     }
 }
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}

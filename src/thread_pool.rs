@@ -177,15 +177,12 @@ impl Shared {
     }
 
     /// In a forked child: closes the pool without waiting for submitters or workers (none
-    /// exist here) and fails every queued task, so nothing waits on them forever.
+    /// exist here). The queue is left alone: a parent thread may have been half-way through
+    /// a push at the fork, and popping that slot would spin forever. Its futures fail
+    /// themselves (`Future::fail_if_orphaned`) when the child waits on them.
     fn abandon(&self) {
         self.gate.fetch_or(SHUTDOWN | BROKEN, Ordering::SeqCst);
         let _ = self.broken.set((-1, IN_CHILD.into()));
-        while let Some(m) = self.queue.pop() {
-            if let Msg::Run(f) = m {
-                let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
-            }
-        }
     }
 
     /// Admits one submitter unless the pool is shut down or broken.
@@ -293,6 +290,11 @@ impl Shared {
             // True when this worker counted itself idle before publishing its last result.
             let mut idle = false;
             loop {
+                // A task that forked continues here in the child: that worker is not the
+                // pool's, so it leaves without touching the inherited queue (see `abandon`).
+                if self.foreign() {
+                    return;
+                }
                 let msg = match self.queue.pop() {
                     Some(m) => {
                         if idle {
@@ -307,13 +309,6 @@ impl Shared {
                     // With nothing queued, become claimable before the result is visible:
                     // a caller that submits again as soon as it sees the result (sequential
                     // submit+result) then reuses this worker instead of starting a thread.
-                    // A task that forked continues here in the child: that worker is
-                    // not the pool's, so it leaves.
-                    Msg::Run(f) if self.foreign() => {
-                        let _ = f.fail(TaskError::new(Status::Broken, -1, Some(IN_CHILD)));
-                        return;
-                    }
-                    Msg::Stop if self.foreign() => return,
                     Msg::Run(f) => f.run_then_complete(true, || {
                         if self.queue.is_empty() {
                             self.idle.fetch_add(1, Ordering::AcqRel);

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::future::{Future, Job, TaskError, Value};
@@ -77,22 +77,6 @@ pub struct ProcessPoolOptions {
     pub initializer: Option<(usize, Vec<u8>)>,
     /// The program workers run (SPAWN); `None` = the host executable itself.
     pub worker_exe: Option<PathBuf>,
-}
-
-/// Counts forks of this process (a `pthread_atfork` child handler): a pool belongs to the
-/// process that created it, and its manager thread does not exist in a forked child.
-static FORK_GEN: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn on_fork_child() {
-    FORK_GEN.fetch_add(1, Ordering::Relaxed);
-}
-
-fn watch_forks() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: registers an async-signal-safe handler (one atomic increment).
-    ONCE.call_once(|| unsafe {
-        libc::pthread_atfork(None, None, Some(on_fork_child));
-    });
 }
 
 /// What submitters and the manager share, under the pool's lock.
@@ -182,7 +166,7 @@ impl Drop for StartUpSender {
 pub struct ProcessPool {
     sh: Arc<Shared>,
     manager: Mutex<Option<JoinHandle<()>>>,
-    /// `FORK_GEN` when the pool was created.
+    /// The fork generation the pool was created in (`crate::fork`).
     fork_gen: u64,
 }
 
@@ -248,8 +232,7 @@ fn start_manager(sh: &Arc<Shared>, method: StartMethod) -> Result<JoinHandle<()>
 impl ProcessPool {
     /// Creates the pool and its manager thread (workers start on demand).
     pub fn new(opts: ProcessPoolOptions) -> Result<ProcessPool> {
-        watch_forks();
-        let fork_gen = FORK_GEN.load(Ordering::Relaxed);
+        let fork_gen = crate::fork::generation();
         let max_workers = if opts.max_workers == 0 { default_workers() } else { opts.max_workers };
         let (launch, main_ok) = match opts.start_method {
             StartMethod::Spawn | StartMethod::ForkServer => launch::spawn_launch(opts.worker_exe.as_ref())?,
@@ -305,7 +288,7 @@ impl ProcessPool {
 
     /// True in a child the host forked after creating this pool.
     fn foreign(&self) -> bool {
-        FORK_GEN.load(Ordering::Relaxed) != self.fork_gen
+        crate::fork::forked_since(self.fork_gen)
     }
 
     fn enqueue(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>) -> Result<Future> {

@@ -71,7 +71,11 @@ static int child(cfut_future *running, cfut_future *queued) {
         cfut_future *f;
         if (cfut_executor_submit(fresh, square, (void *)(2 * i), NULL, &f) != CFUT_OK) return 11;
         void *v;
-        if (cfut_future_result(f, CFUT_SECONDS(5), &v) != CFUT_OK) return 12;
+        cfut_status st = cfut_future_result(f, CFUT_SECONDS(5), &v);
+        if (st != CFUT_OK) {
+            fprintf(stderr, "child: task %d of a fresh pool: %s\n", (int)i, cfut_status_name(st));
+            return 12;
+        }
         cfut_future_release(f);
     }
     if (cfut_executor_shutdown(fresh, true, false) != CFUT_OK) return 13;
