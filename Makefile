@@ -29,14 +29,18 @@ examples: lib
 	$(MAKE) -C examples/go run
 	$(MAKE) -C examples/process run
 
-test: lib test-header test-rust test-c test-process test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust test-c test-process test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
 
+# Clippy clean with the crate's deny lints (Cargo.toml [lints]: every unsafe block says why).
+lint:
+	cargo clippy --all-targets --release -- -D warnings
+
 # The C ABI is a leaf: the core compiles without src/ffi, and no core file names it.
 check-layers:
-	RUSTFLAGS="--cfg cfutures_core_only" cargo check --lib --target-dir target/core-only
+	RUSTFLAGS="--cfg cfutures_core_only -D warnings" cargo check --lib --target-dir target/core-only
 	! grep -rnE '(crate|super)::ffi\b' src --include='*.rs' | grep -v '^src/ffi/' || \
 	    (echo "a core module names the C layer (src/ffi): move the code or the type" && exit 1)
 
