@@ -32,6 +32,12 @@
  *    CFUT_INVALID_ARGUMENT, an allocation that fails is CFUT_NO_MEMORY; neither aborts.
  *  - dlclose() never unloads the library (it is linked with -z nodelete): its threads,
  *    thread-locals and fork handlers stay valid, and a later dlopen() finds it loaded.
+ *  - fork(): an executor belongs to the process that created it. In a child forked after
+ *    its creation, submits (and cfut_executor_map) return CFUT_UNSUPPORTED, and
+ *    cfut_executor_shutdown and cfut_executor_free return at once without waiting.
+ *    Futures an executor was running or had queued at the fork fail with CFUT_BROKEN
+ *    when the child waits on them; their done-callbacks then run in the child, on the
+ *    waiting thread. A new executor created in the child works normally.
  *
  * Semantics chosen deliberately (where CPython differs or is undecided):
  *  1. A cancelled future counts as completed for cfut_wait and cfut_as_completed.
@@ -139,6 +145,9 @@
  * initialisers) run: a worker inherits no threads, no locks and no heap from the host,
  * so a multithreaded host is safe, and tasks may use OpenMP, BLAS, CUDA, Go or threads.
  * Set-up that tasks need (globals, C++ objects) belongs in the pool's `initializer`.
+ * In C++ this includes the standard streams: `std::cout` is unusable until constructed,
+ * e.g. by a `static std::ios_base::Init` in the initializer (`cfutures.hpp` does this
+ * before every task).
  * The host's `main` never runs in a worker. Workers get the host's environment as it was
  * at pool creation (libcfutures is added to `LD_PRELOAD` for the start and removed again
  * before any task runs; in an ASAN build `ASAN_OPTIONS` gains
@@ -165,7 +174,8 @@
  * Output the host had buffered in stdio at the fork is discarded in the zygote, so it is
  * not printed twice. Prefer SPAWN or FORKSERVER unless tasks need state that only exists
  * in the host's memory and are plain computations. Functions and data must exist at
- * pool creation.
+ * pool creation. The zygote and workers start with default signal dispositions and an
+ * empty signal mask, whatever the host's.
  */
 #define CFUT_START_FORK 1
 
@@ -620,7 +630,8 @@ cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
  * `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
  * reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
  * `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
- * nothing in another process: use `cfut_executor_submit_bytes`), or
+ * nothing in another process: use `cfut_executor_submit_bytes`) and in a child forked
+ * after the executor's creation (`cfut_last_error_message` says which), or
  * `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `fn`.
  */
 cfut_status cfut_executor_submit(struct cfut_executor *ex,
@@ -639,7 +650,10 @@ cfut_status cfut_executor_submit(struct cfut_executor *ex,
  * `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
  * `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
  * of a loaded executable or shared library, or inside the main executable while the
- * workers run another program); `cfut_last_error_message` then says why.
+ * workers run another program); `CFUT_INVALID_ARGUMENT` when `len` exceeds 4 GiB (the
+ * process-pool message limit); `CFUT_NO_MEMORY` when the copy cannot be allocated;
+ * `cfut_last_error_message` then says why. In a child forked after the executor's
+ * creation: `CFUT_UNSUPPORTED`.
  */
 cfut_status cfut_executor_submit_bytes(struct cfut_executor *ex,
                                        cfut_bytes_fn func,
@@ -750,7 +764,11 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  * context is a bare pointer (`cfut_last_error_message` says which),
  * `CFUT_INVALID_ARGUMENT` for NULL `ex`, `fn` or `map_out`, NULL `items` with a non-zero
  * `count`, a zero `item_size` with a non-zero `count`, NULL `results` with a non-zero
- * `result_size`, or an unknown options `struct_size`.
+ * `result_size`, `count * item_size` or `count * result_size` overflowing, or an unknown
+ * options `struct_size`; on a process pool also when a chunk's context and items, or its
+ * results, exceed 4 GiB (the process-pool message limit). `CFUT_NO_MEMORY` when the
+ * context copy cannot be allocated. In a child forked after the executor's creation:
+ * `CFUT_UNSUPPORTED`.
  */
 cfut_status cfut_executor_map(struct cfut_executor *ex,
                               cfut_map_fn func,
@@ -842,7 +860,9 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  *   1234 was killed by signal 11 (SIGSEGV) without a result" (in an ASAN build the
  *   sanitizer catches the signal and exits, so the code is its exit code, usually 1). A new
  *   worker replaces it.
- *   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython).
+ *   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython). In a host that
+ *   ignores SIGCHLD, a SPAWN worker's exit status needs Linux 6.15 or later; before that
+ *   the message says the status was collected by someone else.
  * - Workers die with the host: each has a parent-death signal (SIGKILL) and a watchdog
  *   that exits when the host's end of its socket closes. The pool never calls
  *   `waitpid(-1)` and installs no signal handler; it reaps exactly its own workers.
@@ -873,7 +893,8 @@ cfut_status cfut_process_pool_new(const struct cfut_process_pool_options *opts,
  * of tasks that were running fail at once with `CFUT_BROKEN` (code: minus the signal);
  * no worker is replaced. Returns without waiting: `cfut_executor_shutdown(ex, true, ...)`
  * or `cfut_executor_free` then waits until every worker is reaped. A task that catches
- * or ignores SIGTERM keeps its worker alive until it returns: use SIGKILL to be sure.
+ * or ignores SIGTERM keeps its worker alive until it returns; the worker then quits. Use
+ * SIGKILL to be sure.
  * Safe to call more than once (only the first signal is sent), on a broken pool, and
  * before any worker started (nothing is signalled).
  *

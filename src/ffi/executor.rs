@@ -130,7 +130,8 @@ fn give_future(f: Future, future_out: *mut *mut cfut_future) {
 /// `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
 /// reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
 /// `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
-/// nothing in another process: use `cfut_executor_submit_bytes`), or
+/// nothing in another process: use `cfut_executor_submit_bytes`) and in a child forked
+/// after the executor's creation (`cfut_last_error_message` says which), or
 /// `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `fn`.
 #[no_mangle]
 pub extern "C" fn cfut_executor_submit(
@@ -163,7 +164,10 @@ pub extern "C" fn cfut_executor_submit(
 /// `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
 /// `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
 /// of a loaded executable or shared library, or inside the main executable while the
-/// workers run another program); `cfut_last_error_message` then says why.
+/// workers run another program); `CFUT_INVALID_ARGUMENT` when `len` exceeds 4 GiB (the
+/// process-pool message limit); `CFUT_NO_MEMORY` when the copy cannot be allocated;
+/// `cfut_last_error_message` then says why. In a child forked after the executor's
+/// creation: `CFUT_UNSUPPORTED`.
 #[no_mangle]
 pub extern "C" fn cfut_executor_submit_bytes(
     ex: *mut cfut_executor,

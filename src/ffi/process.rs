@@ -30,6 +30,9 @@ pub const CFUT_BREAK_POOL: u32 = 1;
 /// initialisers) run: a worker inherits no threads, no locks and no heap from the host,
 /// so a multithreaded host is safe, and tasks may use OpenMP, BLAS, CUDA, Go or threads.
 /// Set-up that tasks need (globals, C++ objects) belongs in the pool's `initializer`.
+/// In C++ this includes the standard streams: `std::cout` is unusable until constructed,
+/// e.g. by a `static std::ios_base::Init` in the initializer (`cfutures.hpp` does this
+/// before every task).
 /// The host's `main` never runs in a worker. Workers get the host's environment as it was
 /// at pool creation (libcfutures is added to `LD_PRELOAD` for the start and removed again
 /// before any task runs; in an ASAN build `ASAN_OPTIONS` gains
@@ -53,7 +56,8 @@ pub const CFUT_START_SPAWN: u32 = 0;
 /// Output the host had buffered in stdio at the fork is discarded in the zygote, so it is
 /// not printed twice. Prefer SPAWN or FORKSERVER unless tasks need state that only exists
 /// in the host's memory and are plain computations. Functions and data must exist at
-/// pool creation.
+/// pool creation. The zygote and workers start with default signal dispositions and an
+/// empty signal mask, whatever the host's.
 pub const CFUT_START_FORK: u32 = 1;
 
 /// `start_method`: SPAWN's isolation with faster worker starts (CPython's `forkserver`,
@@ -161,7 +165,9 @@ fn fail(status: Status, msg: &str) -> Status {
 ///   1234 was killed by signal 11 (SIGSEGV) without a result" (in an ASAN build the
 ///   sanitizer catches the signal and exits, so the code is its exit code, usually 1). A new
 ///   worker replaces it.
-///   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython).
+///   With `CFUT_BREAK_POOL` the whole pool breaks instead (CPython). In a host that
+///   ignores SIGCHLD, a SPAWN worker's exit status needs Linux 6.15 or later; before that
+///   the message says the status was collected by someone else.
 /// - Workers die with the host: each has a parent-death signal (SIGKILL) and a watchdog
 ///   that exits when the host's end of its socket closes. The pool never calls
 ///   `waitpid(-1)` and installs no signal handler; it reaps exactly its own workers.
@@ -241,7 +247,8 @@ fn process_pool<'a>(ex: *const cfut_executor) -> Result<&'a ProcessPool, Status>
 /// of tasks that were running fail at once with `CFUT_BROKEN` (code: minus the signal);
 /// no worker is replaced. Returns without waiting: `cfut_executor_shutdown(ex, true, ...)`
 /// or `cfut_executor_free` then waits until every worker is reaped. A task that catches
-/// or ignores SIGTERM keeps its worker alive until it returns: use SIGKILL to be sure.
+/// or ignores SIGTERM keeps its worker alive until it returns; the worker then quits. Use
+/// SIGKILL to be sure.
 /// Safe to call more than once (only the first signal is sent), on a broken pool, and
 /// before any worker started (nothing is signalled).
 ///

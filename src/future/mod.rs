@@ -153,11 +153,22 @@ impl Future {
         Future::from_job(Some(job))
     }
 
+    /// A PENDING future an executor's own thread will complete (a process pool's manager):
+    /// like `with_job`, it fails with `Broken` when waited on in a forked child.
+    pub fn for_executor() -> Future {
+        Future::build(None, crate::fork::current() as u32)
+    }
+
     fn from_job(job: Option<Job>) -> Future {
+        let gen = if job.is_some() { crate::fork::current() as u32 } else { u32::MAX };
+        Future::build(job, gen)
+    }
+
+    fn build(job: Option<Job>, fork_gen: u32) -> Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
-            fork_gen: if job.is_some() { crate::fork::current() as u32 } else { u32::MAX },
+            fork_gen,
             outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,

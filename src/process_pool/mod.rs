@@ -295,7 +295,7 @@ impl ProcessPool {
         if self.foreign() {
             return Err(Error::new(Status::Unsupported, IN_CHILD));
         }
-        let fut = Future::new();
+        let fut = Future::for_executor();
         {
             let mut st = self.sh.st.lock();
             if let Some((_, m)) = &st.broken {

@@ -1562,6 +1562,49 @@ static void test_pool_created_by_short_lived_thread(void) { /* study #11 (PDEATH
     cfut_executor_free(ex);
 }
 
+/* A child forked after the pool's creation: the inherited pool refuses work, the parent's
+ * running future fails Broken when the child waits on it, shutdown and free return at once,
+ * and a new pool in the child works. The parent's pool is untouched. */
+static int inherited_pool_child(cfut_executor *ex, cfut_future *running) {
+    cfut_future *f = NULL;
+    long v = 4;
+    if (cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, &f) != CFUT_UNSUPPORTED) return 10;
+    if (cfut_future_wait(running, CFUT_SECONDS(5)) != CFUT_OK) return 11;
+    cfut_error e;
+    if (cfut_future_error(running, 0, &e) != CFUT_OK || e.status != CFUT_BROKEN) return 12;
+    if (cfut_executor_shutdown(ex, true, false) != CFUT_OK) return 13;
+    cfut_executor_free(ex);
+    cfut_executor *fresh = NULL;
+    if (cfut_process_pool_new(NULL, &fresh) != CFUT_OK) return 14;
+    cfut_future *g = NULL;
+    if (cfut_executor_submit_bytes(fresh, t_square, &v, sizeof v, &g) != CFUT_OK) return 15;
+    const void *p = NULL;
+    size_t n = 0;
+    if (cfut_future_result_bytes(g, CFUT_SECONDS(30), &p, &n) != CFUT_OK || n != sizeof(long)) return 16;
+    long r;
+    memcpy(&r, p, sizeof r);
+    if (r != 16) return 17;
+    cfut_future_release(g);
+    cfut_executor_free(fresh);
+    return 0;
+}
+
+static void test_inherited_pool_in_forked_child(void) {
+    cfut_executor *ex = pool(1);
+    cfut_future *running = submit_long(ex, t_sleep_ms, 500);
+    pid_t child = fork();
+    if (child == 0) _exit(inherited_pool_child(ex, running));
+    int st = 0;
+    CHECK(waitpid(child, &st, 0) == child);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    cfut_status s;
+    CHECK(result_long(running, &s) > 0);
+    CHECK_STATUS(s, CFUT_OK);
+    cfut_future_release(running);
+    cfut_executor_free(ex);
+}
+
 static void host_killed(const char *mode, const char *method) {
     char exe[8192];
     snprintf(exe, sizeof exe, "%s/host_child", g_dir);
@@ -2124,6 +2167,7 @@ static const struct test TESTS[] = {
     {"wait_and_as_completed", test_wait_and_as_completed},
     {"multithreaded_host", test_multithreaded_host},
     {"pool_created_by_short_lived_thread", test_pool_created_by_short_lived_thread},
+    {"inherited_pool_in_forked_child", test_inherited_pool_in_forked_child},
     {"host_killed_workers_busy", test_host_killed_workers_busy},
     {"host_killed_workers_idle", test_host_killed_workers_idle},
     {"host_forks_after_pool_creation", test_host_forks_after_pool_creation},
