@@ -36,13 +36,15 @@ test-rust:
 
 # Clippy clean with the crate's deny lints (Cargo.toml [lints]: every unsafe block says why).
 lint:
-	cargo clippy --all-targets --release -- -D warnings
+	cargo clippy --all-targets -- -D warnings
 
 # The C ABI is a leaf: the core compiles without src/ffi, and no core file names it.
 check-layers:
 	RUSTFLAGS="--cfg cfutures_core_only -D warnings" cargo check --lib --target-dir target/core-only
 	! grep -rnE '(crate|super)::ffi\b' src --include='*.rs' | grep -v '^src/ffi/' || \
 	    (echo "a core module names the C layer (src/ffi): move the code or the type" && exit 1)
+	! grep -rnE '\b(struct|enum|type|fn|const|static) cfut_' src --include='*.rs' | grep -v '^src/ffi/' || \
+	    (echo "a core module defines a cfut_ item: C names belong in src/ffi" && exit 1)
 
 # The committed header must be what the code generates, and compile strictly as C and C++.
 test-header: lib
