@@ -4,11 +4,11 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::{
-    box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
+    box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
     future_into_raw, guard, guard_error, guard_status, non_null, owned, read_options, write_out, SendPtr,
 };
 use crate::executor::Executor;
-use crate::future::{ForeignFn, Future, Job};
+use crate::future::{Future, Job};
 use crate::status::Status;
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
 
@@ -145,10 +145,8 @@ pub extern "C" fn cfut_executor_submit(
         let arg = owned(arg, arg_drop);
         let ex = executor_ref(ex)?;
         let func = func.ok_or(Status::InvalidArgument)?;
-        // SAFETY: same ABI (two pointers in, int32 out); the core passes its sink as the
-        // `cfut_result *` (task.rs), and the C caller promised `fn` may be called with
-        // `arg` once on a worker thread.
-        let job = unsafe { Job::foreign(std::mem::transmute::<unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32, ForeignFn>(func), arg) };
+        // SAFETY: the C caller promised `fn` may be called with `arg` once on a worker thread.
+        let job = unsafe { Job::foreign(task_fn(func), arg) };
         let f = ex.inner.submit(job)?;
         give_future(f, future_out);
         Ok(())

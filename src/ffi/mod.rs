@@ -196,6 +196,13 @@ pub(crate) fn bytes_fn(f: unsafe extern "C" fn(*const c_void, usize, *mut cfut_r
     unsafe { std::mem::transmute::<unsafe extern "C" fn(*const c_void, usize, *mut cfut_result) -> i32, crate::task::BytesFn>(f) }
 }
 
+/// A pointer task as the core calls it: same ABI, the `cfut_result *` is the core's sink.
+pub(crate) fn task_fn(f: unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32) -> crate::future::ForeignFn {
+    // SAFETY: both are `int (*)(void *, T *)` with T an opaque struct pointer; the core passes
+    // a `Sink` where C sees a `cfut_result` (task.rs).
+    unsafe { std::mem::transmute::<unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32, crate::future::ForeignFn>(f) }
+}
+
 /// A raw pointer moved into a task that runs on another thread.
 #[derive(Clone, Copy)]
 pub(crate) struct SendPtr(pub *mut u8);

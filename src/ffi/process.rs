@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::executor::{cfut_bytes_fn, cfut_executor};
-use super::{box_ref, c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out, write_slice};
+use super::{box_ref, bytes_in, c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out, write_slice};
 use crate::executor::Executor;
 use crate::process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 use crate::status::Status;
@@ -216,13 +216,9 @@ pub extern "C" fn cfut_process_pool_new(
                 return Err(fail(Status::InvalidArgument, "cfut_process_pool_new: NULL initializer_input with a non-zero initializer_len"));
             }
             if let Some(init) = c.initializer {
-                let input = if c.initializer_len == 0 {
-                    Vec::new()
-                } else {
-                    non_null(c.initializer_input).map_err(|s| fail(s, "cfut_process_pool_new: NULL initializer_input"))?;
-                    // SAFETY: the caller passes `initializer_len` readable bytes.
-                    unsafe { std::slice::from_raw_parts(c.initializer_input as *const u8, c.initializer_len) }.to_vec()
-                };
+                let input = bytes_in(c.initializer_input, c.initializer_len)
+                    .map_err(|s| fail(s, "cfut_process_pool_new: NULL initializer_input"))?
+                    .to_vec();
                 o.initializer = Some((init as usize, input));
             }
             o.worker_exe = c_str(c.worker_exe).map(|s| PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(s.to_bytes())));

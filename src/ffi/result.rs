@@ -35,13 +35,7 @@ pub extern "C" fn cfut_result_set_value(out: *mut cfut_result, value: *mut c_voi
 pub extern "C" fn cfut_result_set_bytes(out: *mut cfut_result, data: *const c_void, len: usize) -> cfut_status {
     guard_status(|| {
         let sink = sink_mut(out)?;
-        if len == 0 {
-            sink.set_bytes(&[]);
-            return Ok(());
-        }
-        super::non_null(data)?;
-        // SAFETY: the caller passes `len` readable bytes.
-        sink.set_bytes(unsafe { std::slice::from_raw_parts(data as *const u8, len) });
+        sink.set_bytes(super::bytes_in(data, len)?);
         Ok(())
     })
 }
