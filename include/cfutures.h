@@ -293,6 +293,21 @@ typedef struct cfut_thread_pool_options {
    * Passed to `initializer`; must stay valid for the pool's lifetime (not owned).
    */
   void *initializer_arg;
+  /**
+   * Deadlock-proof waits (since 0.2; the init function sets true). When one of this
+   * pool's own workers, inside a task, makes a blocking wait (`cfut_future_result`,
+   * `_result_bytes`, `_error`, `_wait`, `cfut_wait`, `cfut_as_completed_next`,
+   * `cfut_map_next`, `cfut_map_wait`) on a future of this pool that is still pending, the
+   * awaited task runs right there, on the waiting worker, instead of waiting for a free
+   * worker that may never come (a `max_workers = 1` pool whose task submits to its own
+   * pool and waits then completes at once). Only the awaited tasks run inline, never other
+   * queued work; the worker that later dequeues such a task skips it. A task run inline
+   * is not interrupted by the waiter's timeout: the timeout bounds the waiting, not a task
+   * already started. false waits as CPython does (the nested wait then times out, or hangs
+   * without a timeout). Either way a wait that would close a cycle of tasks waiting on
+   * each other returns `CFUT_WOULD_DEADLOCK` at once.
+   */
+  bool inline_waits;
 } cfut_thread_pool_options;
 
 /**
@@ -593,8 +608,8 @@ cfut_status cfut_future_set_result(struct cfut_future *f, void *value, cfut_drop
 cfut_status cfut_future_set_error(struct cfut_future *f, int32_t code, const char *message);
 
 /**
- * Fills `opts` with the defaults: all zero / NULL and the right `struct_size`.
- * NULL is a no-op.
+ * Fills `opts` with the defaults: the right `struct_size`, `inline_waits` true, every
+ * other field zero / NULL. NULL is a no-op.
  */
 void cfut_thread_pool_options_init(struct cfut_thread_pool_options *opts);
 

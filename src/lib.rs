@@ -18,6 +18,7 @@ pub mod thread_pool;
 pub mod time;
 pub mod wait;
 
+mod current;
 mod queue;
 mod spin;
 mod sync;

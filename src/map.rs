@@ -160,7 +160,8 @@ impl Map {
                 None => ChunkEnd::Lost { status: Status::Shutdown, code: 0, message: None },
             },
             Some(f) => {
-                if !f.wait(self.deadline) {
+                // On a worker of the chunk's pool this runs the chunk inline if it is pending.
+                if !crate::deadlock::wait(&f, self.deadline).map_err(|e| e.status())? {
                     self.cancel_rest();
                     return Err(Status::Timeout);
                 }

@@ -37,7 +37,6 @@
 //! The locks on these paths are `std::sync` (per-lock futexes), never parking_lot's global
 //! parking table, so a new pool in the child cannot block on a lock a parent thread held.
 
-use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -54,13 +53,22 @@ use crate::task::{run_bytes, BytesFn};
 /// A pool initializer: runs on each worker before its first task; non-zero breaks the pool.
 pub type Initializer = Arc<dyn Fn() -> i32 + Send + Sync>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ThreadPoolOptions {
     /// 0 = min(32, available CPUs + 4).
     pub max_workers: usize,
     /// `None` = "cfut-N" with N counting pools in this process.
     pub thread_name_prefix: Option<String>,
     pub initializer: Option<Initializer>,
+    /// A worker's blocking wait on a pending future of this pool runs its task inline
+    /// (`crate::deadlock`); false waits as CPython does. Default true.
+    pub inline_waits: bool,
+}
+
+impl Default for ThreadPoolOptions {
+    fn default() -> Self {
+        ThreadPoolOptions { max_workers: 0, thread_name_prefix: None, initializer: None, inline_waits: true }
+    }
 }
 
 enum Msg {
@@ -76,13 +84,39 @@ const SUBMITTER: usize = 4;
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
-    /// The id of the pool this thread works for (0 = none).
-    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+/// A pool's future tag, 16 bits (a future has no room for more), unique among live pools.
+struct Tag(u16);
+
+/// Tags returned by dropped pools, and the next never-used one.
+static TAGS: Mutex<(Vec<u16>, u16)> = Mutex::new((Vec::new(), 1));
+
+impl Tag {
+    fn take() -> Tag {
+        let mut t = TAGS.lock();
+        if let Some(tag) = t.0.pop() {
+            return Tag(tag);
+        }
+        let tag = t.1;
+        t.1 = t.1.saturating_add(1);
+        Tag(if tag == u16::MAX { 0 } else { tag })
+    }
+}
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        if self.0 != 0 {
+            TAGS.lock().0.push(self.0);
+        }
+    }
 }
 
 struct Shared {
+    /// The pool's id, counting pools in this process (workers know it: `crate::current`).
     id: usize,
+    /// The tag this pool's futures carry (unique among live pools; 0 when all 65 535 are
+    /// taken, and then its workers do not run awaited tasks inline).
+    tag: Tag,
+    inline_waits: bool,
     /// The fork generation the pool was created in; in a forked child its workers do
     /// not exist, so it refuses work and never joins.
     fork_gen: u64,
@@ -131,6 +165,8 @@ impl ThreadPool {
         ThreadPool {
             shared: Arc::new(Shared {
                 id,
+                tag: Tag::take(),
+                inline_waits: opts.inline_waits,
                 fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
                 gate: AtomicUsize::new(0),
@@ -269,7 +305,7 @@ impl Shared {
     }
 
     fn worker(self: Arc<Self>) {
-        CURRENT_POOL.with(|c| c.set(self.id));
+        crate::current::set_pool(self.id, if self.inline_waits { self.tag.0 } else { 0 });
         let healthy = match &self.initializer {
             None => true,
             Some(init) => {
@@ -309,11 +345,13 @@ impl Shared {
                     // With nothing queued, become claimable before the result is visible:
                     // a caller that submits again as soon as it sees the result (sequential
                     // submit+result) then reuses this worker instead of starting a thread.
-                    Msg::Run(f) => f.run_then_complete(true, || {
-                        if self.queue.is_empty() {
-                            self.idle.fetch_add(1, Ordering::AcqRel);
-                            idle = true;
-                        }
+                    Msg::Run(f) => crate::current::run_task(f.id(), || {
+                        f.run_then_complete(true, || {
+                            if self.queue.is_empty() {
+                                self.idle.fetch_add(1, Ordering::AcqRel);
+                                idle = true;
+                            }
+                        })
                     }),
                     Msg::Stop => {
                         self.push(Msg::Stop);
@@ -448,7 +486,7 @@ impl ThreadPool {
             return Err(Error::new(Status::Unsupported, IN_CHILD));
         }
         s.enter()?;
-        let f = Future::with_job(job);
+        let f = Future::with_job_in(job, s.tag.0);
         let claimed = s.claim_idle();
         s.push(Msg::Run(f.clone()));
         let failed = if claimed { None } else { s.adjust_workers() };
@@ -483,7 +521,7 @@ impl ThreadPool {
             s.push(Msg::Stop);
         }
         if wait {
-            if CURRENT_POOL.with(|c| c.get()) == s.id {
+            if crate::current::pool() == s.id {
                 return Err(Status::WouldDeadlock.into());
             }
             s.join();

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use crate::deadlock::{self, Need};
 use crate::future::Future;
 use crate::status::Status;
 use crate::time::Deadline;
@@ -38,7 +39,9 @@ impl ReturnWhen {
 
 /// Python's `wait`: blocks until the condition holds or the deadline passes. Returns
 /// `Ok` or `Timeout` and one done flag per input (duplicates allowed); the flags and the
-/// status come from one final snapshot, so they agree.
+/// status come from one final snapshot, so they agree. On a task thread, pending futures of
+/// its own pool run inline first (`crate::deadlock`); `WouldDeadlock` when the wait closes a
+/// cycle of waiting tasks.
 pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Status, Vec<bool>) {
     let mut distinct: Vec<&Future> = futures.to_vec();
     distinct.sort_by_key(|f| f.id());
@@ -56,6 +59,16 @@ pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Statu
         for f in &distinct {
             f.fail_if_orphaned();
         }
+        // A task thread runs the pending futures of its own pool first, in input order.
+        let ordered: Vec<&Future> = in_input_order(futures);
+        let need = if when == ReturnWhen::AllCompleted { Need::All } else { Need::Any };
+        let _registered = match deadlock::before_blocking(&ordered, need, || {
+            let (d, e) = snapshot(&distinct);
+            when.holds(total, d, e)
+        }) {
+            Ok(r) => r,
+            Err(_) => return (Status::WouldDeadlock, futures.iter().map(|f| f.done()).collect()),
+        };
         let waiter = Waiter::new(false);
         let mut done_before = 0;
         let mut failed_before = 0;
@@ -86,6 +99,12 @@ pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Statu
     let flags = futures.iter().map(|f| f.done()).collect();
     let status = if when.holds(total, done, failed) { Status::Ok } else { Status::Timeout };
     (status, flags)
+}
+
+/// The distinct futures of `futures`, in the order of their first occurrence.
+fn in_input_order<'a>(futures: &[&'a Future]) -> Vec<&'a Future> {
+    let mut seen = std::collections::HashSet::with_capacity(futures.len());
+    futures.iter().copied().filter(|f| seen.insert(f.id())).collect()
 }
 
 /// Python's `as_completed`: yields each distinct future once, by the index of its first
@@ -137,11 +156,14 @@ impl AsCompleted {
             if self.pending.is_empty() {
                 return Err(Status::Exhausted);
             }
-            if self.deadline != Deadline::Poll {
+            let _registered = if self.deadline != Deadline::Poll {
                 for (_, f) in self.pending.values() {
                     f.fail_if_orphaned();
                 }
-            }
+                self.before_blocking()?
+            } else {
+                None
+            };
             let mut s = self.waiter.state.lock();
             loop {
                 let order = s.order.as_mut().expect("as_completed records order");
@@ -175,6 +197,15 @@ impl AsCompleted {
                 }
             }
         }
+    }
+
+    /// On a task thread: runs the pending futures of its own pool inline, in input order,
+    /// until one is done; else registers the wait (`WouldDeadlock` if it closes a cycle).
+    fn before_blocking(&self) -> Result<Option<deadlock::Registration>, Status> {
+        let mut left: Vec<&(usize, Future)> = self.pending.values().collect();
+        left.sort_unstable_by_key(|(i, _)| *i);
+        let futs: Vec<&Future> = left.iter().map(|(_, f)| f).collect();
+        deadlock::before_blocking(&futs, Need::Any, || futs.iter().any(|f| f.done())).map_err(|e| e.status())
     }
 
     /// How many distinct futures have not been yielded yet.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_options, write_out, SendPtr,
+    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_grown_options, write_out, SendPtr,
 };
 use crate::executor::Executor;
 use crate::future::{Future, Job};
@@ -42,6 +42,33 @@ pub struct cfut_thread_pool_options {
     pub initializer: cfut_initializer_fn,
     /// Passed to `initializer`; must stay valid for the pool's lifetime (not owned).
     pub initializer_arg: *mut c_void,
+    /// Deadlock-proof waits (since 0.2; the init function sets true). When one of this
+    /// pool's own workers, inside a task, makes a blocking wait (`cfut_future_result`,
+    /// `_result_bytes`, `_error`, `_wait`, `cfut_wait`, `cfut_as_completed_next`,
+    /// `cfut_map_next`, `cfut_map_wait`) on a future of this pool that is still pending, the
+    /// awaited task runs right there, on the waiting worker, instead of waiting for a free
+    /// worker that may never come (a `max_workers = 1` pool whose task submits to its own
+    /// pool and waits then completes at once). Only the awaited tasks run inline, never other
+    /// queued work; the worker that later dequeues such a task skips it. A task run inline
+    /// is not interrupted by the waiter's timeout: the timeout bounds the waiting, not a task
+    /// already started. false waits as CPython does (the nested wait then times out, or hangs
+    /// without a timeout). Either way a wait that would close a cycle of tasks waiting on
+    /// each other returns `CFUT_WOULD_DEADLOCK` at once.
+    pub inline_waits: bool,
+}
+
+/// The size of `cfut_thread_pool_options` in 0.1 (before `inline_waits`).
+const THREAD_POOL_OPTIONS_0_1: usize = std::mem::offset_of!(cfut_thread_pool_options, inline_waits);
+
+fn thread_pool_defaults() -> cfut_thread_pool_options {
+    cfut_thread_pool_options {
+        struct_size: std::mem::size_of::<cfut_thread_pool_options>() as u32,
+        max_workers: 0,
+        thread_name_prefix: std::ptr::null(),
+        initializer: None,
+        initializer_arg: std::ptr::null_mut(),
+        inline_waits: true,
+    }
 }
 
 /// An executor handle: a thread pool or a process pool. Single owner; free it with
@@ -55,22 +82,13 @@ fn executor_ref<'a>(ex: *const cfut_executor) -> Result<&'a cfut_executor, Statu
     box_ref(ex)
 }
 
-/// Fills `opts` with the defaults: all zero / NULL and the right `struct_size`.
-/// NULL is a no-op.
+/// Fills `opts` with the defaults: the right `struct_size`, `inline_waits` true, every
+/// other field zero / NULL. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_options) {
     guard((), || {
         if !opts.is_null() {
-            write_out(
-                opts,
-                cfut_thread_pool_options {
-                    struct_size: std::mem::size_of::<cfut_thread_pool_options>() as u32,
-                    max_workers: 0,
-                    thread_name_prefix: std::ptr::null(),
-                    initializer: None,
-                    initializer_arg: std::ptr::null_mut(),
-                },
-            )
+            write_out(opts, thread_pool_defaults())
         }
     })
 }
@@ -99,8 +117,9 @@ pub extern "C" fn cfut_thread_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ThreadPoolOptions::default();
-        if let Some(c) = read_options(opts)? {
+        if let Some(c) = read_grown_options(opts, thread_pool_defaults(), &[THREAD_POOL_OPTIONS_0_1])? {
             o.max_workers = c.max_workers as usize;
+            o.inline_waits = c.inline_waits;
             o.thread_name_prefix = c_str(c.thread_name_prefix).map(|s| s.to_string_lossy().into_owned());
             if let Some(init) = c.initializer {
                 let arg = SendPtr(c.initializer_arg as *mut u8);

@@ -5,7 +5,7 @@ use std::ptr;
 
 use super::{
     c_str, cfut_drop_fn, cfut_future, cfut_status, future_as_raw, future_into_raw, future_ref,
-    future_release, guard, guard_status, non_null, owned, write_opt, write_out,
+    future_release, guard, guard_error, guard_status, non_null, owned, write_opt, write_out,
 };
 use crate::future::{Future, TaskError, Value};
 use crate::status::Status;
@@ -92,9 +92,14 @@ pub extern "C" fn cfut_future_done(f: *const cfut_future) -> bool {
     guard(false, || future_ref(f).is_ok_and(|fut| fut.done()))
 }
 
-/// The deadline for a blocking wait on `fut` (`WouldDeadlock` where it could never end).
-fn blocking(fut: &Future, timeout_ns: u64) -> Result<Deadline, Status> {
-    crate::deadlock::checked_wait(fut, Deadline::after_ns(timeout_ns)).map_err(|e| e.status())
+/// Waits for `fut` as every blocking call does (inline run, cycle and manager checks);
+/// `Err(Timeout)` if it is not done by the deadline.
+fn blocking(fut: &Future, timeout_ns: u64) -> Result<(), crate::error::Error> {
+    if crate::deadlock::wait(fut, Deadline::after_ns(timeout_ns))? {
+        Ok(())
+    } else {
+        Err(Status::Timeout.into())
+    }
 }
 
 /// Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
@@ -108,9 +113,9 @@ fn blocking(fut: &Future, timeout_ns: u64) -> Result<Deadline, Status> {
 /// pool completes nothing, so a wait on another of its futures would never end.
 #[no_mangle]
 pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let fut = future_ref(f)?;
-        if fut.wait(blocking(&fut, timeout_ns)?) { Ok(()) } else { Err(Status::Timeout) }
+        blocking(&fut, timeout_ns)
     })
 }
 
@@ -128,9 +133,10 @@ pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut
 /// gives `status` `CFUT_TIMEOUT` and a message).
 #[no_mangle]
 pub extern "C" fn cfut_future_result(f: *mut cfut_future, timeout_ns: u64, value_out: *mut *mut c_void) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let fut = future_ref(f)?;
-        let v = fut.result(blocking(&fut, timeout_ns)?)?;
+        blocking(&fut, timeout_ns)?;
+        let v = fut.result(Deadline::Poll)?;
         write_opt(value_out, v.as_ptr_len().0 as *mut c_void);
         Ok(())
     })
@@ -146,9 +152,10 @@ pub extern "C" fn cfut_future_result_bytes(
     data_out: *mut *const c_void,
     len_out: *mut usize,
 ) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let fut = future_ref(f)?;
-        let (p, n) = fut.result(blocking(&fut, timeout_ns)?)?.as_ptr_len();
+        blocking(&fut, timeout_ns)?;
+        let (p, n) = fut.result(Deadline::Poll)?.as_ptr_len();
         write_opt(data_out, p);
         write_opt(len_out, n);
         Ok(())
@@ -162,10 +169,11 @@ pub extern "C" fn cfut_future_result_bytes(
 /// borrowed: valid while the caller holds the future.
 #[no_mangle]
 pub extern "C" fn cfut_future_error(f: *mut cfut_future, timeout_ns: u64, error_out: *mut cfut_error) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let fut = future_ref(f)?;
         non_null(error_out)?;
-        let e = match fut.error(blocking(&fut, timeout_ns)?)? {
+        blocking(&fut, timeout_ns)?;
+        let e = match fut.error(Deadline::Poll)? {
             None => cfut_error::ok(),
             Some(e) => cfut_error::from_task_error(e),
         };

@@ -146,6 +146,29 @@ pub(crate) fn read_options<T: Copy>(p: *const T) -> Result<Option<T>, Status> {
     Ok(Some(unsafe { *p }))
 }
 
+/// `read_options` for a struct that grew: a caller built against an older header passes
+/// one of the `older` sizes (each a prefix of `T`); the fields it does not know keep their
+/// values from `defaults`.
+pub(crate) fn read_grown_options<T: Copy>(p: *const T, defaults: T, older: &[usize]) -> Result<Option<T>, Status> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: every options struct starts with `uint32_t struct_size`.
+    let size = unsafe { *(p as *const u32) } as usize;
+    if size == std::mem::size_of::<T>() {
+        // SAFETY: the caller's struct is a whole T.
+        return Ok(Some(unsafe { *p }));
+    }
+    if !older.contains(&size) || size > std::mem::size_of::<T>() {
+        return Err(Status::InvalidArgument);
+    }
+    let mut out = defaults;
+    // SAFETY: the caller's struct is `size` bytes long, a prefix of T's layout (fields are
+    // only ever added at the end); `out` is a whole T.
+    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size) };
+    Ok(Some(out))
+}
+
 /// Hands a single-owner handle (executor, map, iterator) to C.
 pub(crate) fn box_into_raw<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))

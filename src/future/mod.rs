@@ -117,6 +117,10 @@ pub(crate) struct Inner {
     /// The fork generation an executor created this future in (`u32::MAX`: standalone).
     /// In a forked child no thread will finish such a future, so a wait fails it.
     fork_gen: u32,
+    /// The tag of the thread pool whose queue holds this future's task (0: none). A worker
+    /// of that pool that waits on it while it is pending runs it inline (`crate::deadlock`).
+    /// 16 bits keep the future in a 128-byte malloc chunk; live pools have distinct tags.
+    pool: u16,
     outcome: Published<Stored>,
     guarded: Mutex<Guarded>,
     cond: Condvar,
@@ -153,6 +157,20 @@ impl Future {
         Future::from_job(Some(job))
     }
 
+    /// `with_job` for a task queued on thread pool `pool` (its id, not 0).
+    pub(crate) fn with_job_in(job: Job, pool: u16) -> Future {
+        let mut f = Future::build(Some(job), crate::fork::current() as u32);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.pool = pool;
+        }
+        f
+    }
+
+    /// The thread pool that queued this future's task (0: none).
+    pub(crate) fn pool(&self) -> u16 {
+        self.0.pool
+    }
+
     /// A PENDING future an executor's own thread will complete (a process pool's manager):
     /// like `with_job`, it fails with `Broken` when waited on in a forked child.
     pub fn for_executor() -> Future {
@@ -169,6 +187,7 @@ impl Future {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
             fork_gen,
+            pool: 0,
             outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,

@@ -107,16 +107,11 @@ struct Shared {
     main_ok: bool,
 }
 
-thread_local! {
-    /// On a manager thread, its pool's shared state (as an address; 0 elsewhere). Not
-    /// `std::thread::current()`, which would create a `Thread` handle in every caller.
-    static MANAGER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
 /// True on a process pool's manager thread (where its futures complete and their
-/// done-callbacks run).
+/// done-callbacks run). The mark is a thread-local in `crate::current` (not
+/// `std::thread::current()`, which would create a `Thread` handle in every caller).
 pub fn on_manager_thread() -> bool {
-    MANAGER_OF.with(|m| m.get()) != 0
+    crate::current::manager() != 0
 }
 
 /// The manager thread's start-up report. Not an mpsc channel: a blocking `recv` creates
@@ -204,7 +199,7 @@ fn start_manager(sh: &Arc<Shared>, method: StartMethod) -> Result<JoinHandle<()>
     let handle = std::thread::Builder::new()
         .name("cfut-procpool".into())
         .spawn(move || {
-            MANAGER_OF.with(|m| m.set(Arc::as_ptr(&msh) as usize));
+            crate::current::set_manager(Arc::as_ptr(&msh) as usize);
             let started = match method {
                 StartMethod::Spawn => None,
                 StartMethod::Fork => Some(zygote::Zygote::start()),
@@ -431,7 +426,7 @@ impl ProcessPool {
         }
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
         if wait {
-            if MANAGER_OF.with(|m| m.get()) == Arc::as_ptr(&self.sh) as usize {
+            if crate::current::manager() == Arc::as_ptr(&self.sh) as usize {
                 return Err(Status::WouldDeadlock.into());
             }
             if let Some(h) = self.manager.lock().take() {

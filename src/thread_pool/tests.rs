@@ -212,3 +212,49 @@ fn inherited_pool_is_dead_in_a_forked_child() {
     assert!(running.result(Deadline::Never).is_ok(), "the parent's pool is unaffected");
     assert!(queued.result(Deadline::Never).is_ok());
 }
+
+#[test]
+fn a_one_worker_pool_runs_a_nested_wait_inline() {
+    use crate::deadlock;
+    let pool = Arc::new(ThreadPool::new(ThreadPoolOptions { max_workers: 1, ..Default::default() }));
+    let p = pool.clone();
+    let outer = pool
+        .submit_fn(move |sink| {
+            let inner = p.submit_fn(|s| {
+                s.set_any(Box::new(25u32));
+                0
+            });
+            let inner = inner.expect("submit");
+            let done = deadlock::wait(&inner, Deadline::Never).expect("no deadlock");
+            let v = inner.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<u32>().copied());
+            sink.set_any(Box::new((done, v)));
+            0
+        })
+        .unwrap();
+    assert!(outer.wait(Deadline::after(std::time::Duration::from_secs(20))));
+    let got = outer.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<(bool, Option<u32>)>().copied());
+    assert_eq!(got, Some((true, Some(25))));
+}
+
+#[test]
+fn a_task_waiting_on_itself_would_deadlock() {
+    use crate::deadlock;
+    let pool = ThreadPool::new(ThreadPoolOptions { max_workers: 2, ..Default::default() });
+    let slot: Arc<std::sync::OnceLock<Future>> = Arc::new(std::sync::OnceLock::new());
+    let s2 = slot.clone();
+    let f = pool
+        .submit_fn(move |sink| {
+            while s2.get().is_none() {
+                std::thread::yield_now();
+            }
+            let me = s2.get().unwrap();
+            let st = deadlock::wait(me, Deadline::Never).map_err(|e| e.status());
+            sink.set_any(Box::new(st));
+            0
+        })
+        .unwrap();
+    let _ = slot.set(f.clone());
+    assert!(f.wait(Deadline::after(std::time::Duration::from_secs(20))));
+    let got = f.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<std::result::Result<bool, Status>>().copied());
+    assert_eq!(got, Some(Err(Status::WouldDeadlock)));
+}
