@@ -309,9 +309,155 @@ static void case_sleep(long n) {
     cfut_executor_free(ex);
 }
 
+/* ---- recursive fork-join: each task submits its children and waits on them ---------- */
+/* The waits run on the pool's own workers, so inline waits run the pending children there
+ * (without them a 2-worker pool would deadlock at the second level). */
+
+enum { FIB_N = 30, FIB_CUTOFF = 16, FIB_REPS = 20, QS_CUTOFF = 16384 };
+
+static cfut_executor *fj_pool;
+
+static long fib_seq(int n) { return n < 2 ? n : fib_seq(n - 1) + fib_seq(n - 2); }
+
+/* A child writes its result into its parent's frame (as a TBB lambda captures a local). */
+typedef struct fib_arg { long n; long r; } fib_arg;
+
+static int32_t fib_task(void *arg, cfut_result *out) {
+    (void)out;
+    fib_arg *q = arg;
+    if (q->n < FIB_CUTOFF) {
+        q->r = fib_seq((int)q->n);
+        return 0;
+    }
+    fib_arg a = {q->n - 1, 0}, b = {q->n - 2, 0};
+    cfut_future *fa, *fb;
+    check(cfut_executor_submit(fj_pool, fib_task, &a, NULL, &fa), "submit");
+    check(cfut_executor_submit(fj_pool, fib_task, &b, NULL, &fb), "submit");
+    /* Wait for both at once, as task_group::wait does: the waiting worker runs whichever
+     * child is still queued while another worker runs the other. */
+    cfut_future *both[2] = {fa, fb};
+    check(cfut_wait(both, 2, CFUT_FOREVER, CFUT_ALL_COMPLETED, NULL, NULL), "fib wait");
+    cfut_future_release(fa);
+    cfut_future_release(fb);
+    q->r = a.r + b.r;
+    return 0;
+}
+
+static void case_fib(long reps) {
+    fj_pool = pool(getenv("FJ_WORKERS") ? (uint32_t)atoi(getenv("FJ_WORKERS")) : 2);
+    double best = 1e300, total = 0;
+    long v = 0;
+    for (long i = -1; i < reps; i++) { /* i = -1: an untimed warm-up (starts the workers) */
+        double t0 = now_ns();
+        cfut_future *f;
+        fib_arg root = {FIB_N, 0};
+        check(cfut_executor_submit(fj_pool, fib_task, &root, NULL, &f), "submit");
+        check(cfut_future_wait(f, CFUT_FOREVER), "fib");
+        v = root.r;
+        cfut_future_release(f);
+        double dt = now_ns() - t0;
+        if (i < 0) continue;
+        total += dt;
+        best = dt < best ? dt : best;
+    }
+    if (v != 832040) {
+        fprintf(stderr, "fib(30) = %ld\n", v);
+        exit(1);
+    }
+    printf("ms %.4f\nbest_ms %.4f\n", total / reps / 1e6, best / 1e6);
+    cfut_executor_free(fj_pool);
+}
+
+static void insertion(int64_t *a, long n) {
+    for (long i = 1; i < n; i++) {
+        int64_t x = a[i];
+        long j = i - 1;
+        while (j >= 0 && a[j] > x) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = x;
+    }
+}
+
+/* Hoare partition around the median of three; returns the split point. */
+static long partition(int64_t *a, long n) {
+    int64_t x = a[0], y = a[n / 2], z = a[n - 1];
+    int64_t p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+    long i = -1, j = n;
+    for (;;) {
+        do i++; while (a[i] < p);
+        do j--; while (a[j] > p);
+        if (i >= j) return j + 1;
+        int64_t t = a[i]; a[i] = a[j]; a[j] = t;
+    }
+}
+
+static void qs_seq(int64_t *a, long n) {
+    while (n > 32) {
+        long m = partition(a, n);
+        qs_seq(a, m);
+        a += m;
+        n -= m;
+    }
+    insertion(a, n);
+}
+
+typedef struct qs_arg { int64_t *a; long n; } qs_arg;
+
+static int32_t qs_task(void *arg, cfut_result *out) {
+    (void)out;
+    qs_arg *q = arg;
+    if (q->n <= QS_CUTOFF) {
+        qs_seq(q->a, q->n);
+        return 0;
+    }
+    long m = partition(q->a, q->n);
+    qs_arg l = {q->a, m}, r = {q->a + m, q->n - m};
+    cfut_future *fl, *fr;
+    check(cfut_executor_submit(fj_pool, qs_task, &l, NULL, &fl), "submit");
+    check(cfut_executor_submit(fj_pool, qs_task, &r, NULL, &fr), "submit");
+    cfut_future *both[2] = {fl, fr};
+    check(cfut_wait(both, 2, CFUT_FOREVER, CFUT_ALL_COMPLETED, NULL, NULL), "qs wait");
+    cfut_future_release(fl);
+    cfut_future_release(fr);
+    return 0;
+}
+
+/* The same pseudo-random input in every implementation (xorshift64*, seed 42). */
+static void qs_fill(int64_t *a, long n) {
+    uint64_t s = 42;
+    for (long i = 0; i < n; i++) {
+        s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+        a[i] = (int64_t)(s * 2685821657736338717ull);
+    }
+}
+
+static void case_qsort(long n) {
+    fj_pool = pool(2);
+    int64_t *a = malloc((size_t)n * sizeof *a);
+    qs_fill(a, n);
+    double t0 = now_ns();
+    qs_arg root = {a, n};
+    cfut_future *f;
+    check(cfut_executor_submit(fj_pool, qs_task, &root, NULL, &f), "submit");
+    check(cfut_future_wait(f, CFUT_FOREVER), "qsort");
+    double dt = now_ns() - t0;
+    cfut_future_release(f);
+    for (long i = 1; i < n; i++) {
+        if (a[i - 1] > a[i]) {
+            fprintf(stderr, "qsort: not sorted at %ld\n", i);
+            exit(1);
+        }
+    }
+    printf("ms %.4f\nitems_per_s %.1f\n", dt / 1e6, (double)n / (dt / 1e9));
+    free(a);
+    cfut_executor_free(fj_pool);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: cbench submit1|submit1w|submit1t|submit2|lat|tick|map1|map1000|mapauto|mapmanual|sleep [N]\n");
+        fprintf(stderr, "usage: cbench submit1|submit1w|submit1t|submit2|lat|tick|map1|map1000|mapauto|mapmanual|sleep|fib|qsort [N]\n");
         return 2;
     }
     const char *c = argv[1];
@@ -328,6 +474,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "mapauto")) case_map(N(1000000), 0);
     else if (!strcmp(c, "mapmanual")) case_mapmanual(N(1000000));
     else if (!strcmp(c, "sleep")) case_sleep(N(1000));
+    else if (!strcmp(c, "fib")) case_fib(N(FIB_REPS));
+    else if (!strcmp(c, "qsort")) case_qsort(N(10000000));
     else {
         fprintf(stderr, "cbench: unknown case %s\n", c);
         return 2;

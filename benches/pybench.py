@@ -128,6 +128,110 @@ def sleep(n):
     print("wall_ms %.3f" % ((t1 - t0) / 1e6))
 
 
+# ---- recursive fork-join: each task submits its children and waits on them (the
+# cfutures cases' cutoffs and input). A TPE worker that waits holds its thread, so the pool
+# needs a thread for every task waiting at once: with FIFO order every internal task of the
+# tree (1596 for fib(30), cutoff 16), not one per level; with 2 workers it deadlocks
+# (checked by fib_deadlock: the root's result times out).
+
+FIB_N, FIB_CUTOFF, QS_CUTOFF = 30, 16, 16384
+
+
+def fib_seq(n):
+    return n if n < 2 else fib_seq(n - 1) + fib_seq(n - 2)
+
+
+def fib_task(ex, n):
+    if n < FIB_CUTOFF:
+        return fib_seq(n)
+    a = ex.submit(fib_task, ex, n - 1)
+    b = ex.submit(fib_task, ex, n - 2)
+    return a.result() + b.result()
+
+
+def fib(reps, workers=1600):
+    total, best = 0.0, float("inf")
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        for i in range(reps + 1):  # the first run is an untimed warm-up (starts the threads)
+            t0 = time.perf_counter()
+            v = ex.submit(fib_task, ex, FIB_N).result()
+            dt = (time.perf_counter() - t0) * 1e3
+            assert v == 832040
+            if i == 0:
+                continue
+            total += dt
+            best = min(best, dt)
+        threads = len(ex._threads)  # how many the pool had to start
+    print("ms %.4f\nbest_ms %.4f\nthreads %d" % (total / reps, best, threads))
+
+
+def fib_deadlock():
+    import os
+    ex = ThreadPoolExecutor(max_workers=2)
+    try:
+        ex.submit(fib_task, ex, FIB_N).result(timeout=2)
+        print("deadlocks_with_2_workers 0")
+    except TimeoutError:
+        print("deadlocks_with_2_workers 1")
+    sys.stdout.flush()
+    os._exit(0)  # the deadlocked workers never end
+
+
+def partition(a, lo, hi):
+    x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
+    p = (y if y < z else (z if x < z else x)) if x < y else (x if x < z else (z if y < z else y))
+    i, j = lo - 1, hi
+    while True:
+        i += 1
+        while a[i] < p:
+            i += 1
+        j -= 1
+        while a[j] > p:
+            j -= 1
+        if i >= j:
+            return j + 1
+        a[i], a[j] = a[j], a[i]
+
+
+def qs_seq(a, lo, hi):
+    while hi - lo > 32:
+        m = partition(a, lo, hi)
+        qs_seq(a, lo, m)
+        lo = m
+    for i in range(lo + 1, hi):
+        x, j = a[i], i - 1
+        while j >= lo and a[j] > x:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = x
+
+
+def qs_task(ex, a, lo, hi):
+    if hi - lo <= QS_CUTOFF:
+        return qs_seq(a, lo, hi)
+    m = partition(a, lo, hi)
+    l = ex.submit(qs_task, ex, a, lo, m)
+    r = ex.submit(qs_task, ex, a, m, hi)
+    l.result()
+    r.result()
+
+
+def qsort(n):
+    s, mask, a = 42, (1 << 64) - 1, []
+    for _ in range(n):
+        s ^= s >> 12
+        s ^= (s << 25) & mask
+        s ^= s >> 27
+        v = (s * 2685821657736338717) & mask
+        a.append(v - (1 << 64) if v >= 1 << 63 else v)
+    with ThreadPoolExecutor(max_workers=4 * (n // QS_CUTOFF + 1)) as ex:
+        t0 = time.perf_counter()
+        ex.submit(qs_task, ex, a, 0, n).result()
+        dt = time.perf_counter() - t0
+    assert all(a[i] <= a[i + 1] for i in range(n - 1))
+    print("ms %.4f\nitems_per_s %.1f" % (dt * 1e3, n / dt))
+
+
 def main():
     case = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -146,6 +250,12 @@ def main():
         map_(N(100_000), 1000)
     elif case == "sleep":
         sleep(N(1000))
+    elif case == "fib":
+        fib(N(3))
+    elif case == "fib_deadlock":
+        fib_deadlock()
+    elif case == "qsort":
+        qsort(N(200_000))
     else:
         sys.exit("pybench: unknown case " + case)
 

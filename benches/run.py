@@ -4,7 +4,7 @@ every implementation in interleaved, shuffled rounds, one fresh process per case
 and prints a markdown table of medians [min-max] with paired per-round ratios.
 
     python3 run.py --cbench build/cbench --peers peers/target/release/peers \
-                   --pybench pybench.py [--rounds 5] [--out build] [--only SUBSTR]
+                   --pybench pybench.py --tbb build/tbb_forkjoin [--rounds 5] [--out build] [--only SUBSTR]
 
 cbench runs against a snapshot copy of target/release/libcfutures.so taken when the run
 starts (OUT/libsnap, via LD_LIBRARY_PATH), so a rebuild during the run cannot mix builds;
@@ -26,13 +26,15 @@ import subprocess
 import sys
 import time
 
-IMPLS = ["cf", "py", "cb", "rayon"]
+IMPLS = ["cf", "py", "cb", "rayon", "tbb"]
 IMPL_NAMES = {
     "cf": "cfutures (C API)",
     "py": "CPython TPE",
     "cb": "Rust crossbeam pool",
     "rayon": "rayon 1.12",
+    "tbb": "oneTBB task_group",
 }
+RATIO_NAMES = {"py": "cf vs CPython", "cb": "cf vs crossbeam", "rayon": "cf vs rayon", "tbb": "cf vs TBB"}
 
 
 def case_table(a):
@@ -88,6 +90,16 @@ def case_table(a):
         "cf:sleep": [cb, "sleep"],
         "py:sleep": py + ["sleep"],
         "cb:sleep": [pe, "cb_sleep"],
+        # 6. recursive fork-join: each task submits its children and waits on them
+        "cf:fib": [cb, "fib"],
+        "py:fib": py + ["fib"],
+        "py:fib_deadlock": py + ["fib_deadlock"],
+        "rayon:fib": [pe, "rayon_fib"],
+        "tbb:fib": [a.tbb, "fib"],
+        "cf:qsort": [cb, "qsort"],
+        "py:qsort_200k": py + ["qsort", "200000"],
+        "rayon:qsort": [pe, "rayon_qsort"],
+        "tbb:qsort": [a.tbb, "qsort"],
     }
     return c
 
@@ -141,6 +153,20 @@ ROWS = [
      {"cf": "mapmanual_10M", "rayon": "mapauto_10M"}, ""),
     ("5. I/O-bound: 1000 × sleep(10 ms) on 100 workers (ideal 100 ms; includes pool start)",
      "wall (ms)", "wall_ms", False, {"cf": "sleep", "py": "sleep", "cb": "sleep"}, ""),
+    ("6. Recursive fork-join, 2 threads: each task submits its two children and waits on them "
+     "(cfutures: `cfut_executor_submit` + a blocking wait, run inline by the waiting worker; "
+     "rayon: `join`; TBB: `task_group::run` + `wait`; CPython: `submit` + `result()`, which "
+     "deadlocks on 2 workers and needs a thread for every waiting task)",
+     "fib(30), cutoff 16: mean of 20 runs after a warm-up (ms; CPython: 3 runs)", "ms", False,
+     {"cf": "fib", "py": "fib", "rayon": "fib", "tbb": "fib"}, "≤ 2× TBB"),
+    (None, "fib(30): best run (ms)", "best_ms", False, {"cf": "fib", "py": "fib", "rayon": "fib", "tbb": "fib"}, ""),
+    (None, "fib(30): threads CPython's pool started", "threads", False, {"py": "fib"}, ""),
+    (None, "fib(30) on a 2-worker CPython pool: deadlocked (1 = yes; root result timed out after 2 s)",
+     "deadlocks_with_2_workers", False, {"py": "fib_deadlock"}, ""),
+    (None, "quicksort of 10 M int64, cutoff 16384 (items/s; CPython: 200 k items)", "items_per_s", True,
+     {"cf": "qsort", "py": "qsort_200k", "rayon": "qsort", "tbb": "qsort"}, "≥ 0.5× TBB"),
+    (None, "quicksort of 10 M int64: wall (ms; CPython: 200 k items)", "ms", False,
+     {"cf": "qsort", "py": "qsort_200k", "rayon": "qsort", "tbb": "qsort"}, ""),
 ]
 
 
@@ -203,6 +229,7 @@ def main():
     ap.add_argument("--cbench", required=True)
     ap.add_argument("--peers", required=True)
     ap.add_argument("--pybench", required=True)
+    ap.add_argument("--tbb", required=True, help="the oneTBB fork-join peer (tbb/forkjoin.cpp)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--out", default="build")
     ap.add_argument("--only", default="", help="run only case ids containing this substring")
@@ -294,7 +321,7 @@ def main():
       "(>1 = cfutures better, whatever the metric's direction), computed per round (paired) then "
       "the median; ⚠ = the per-round ratios spread more than 2×.")
     w("")
-    head = ["workload"] + [IMPL_NAMES[i] for i in IMPLS] + ["cf vs CPython", "cf vs crossbeam", "cf vs rayon", "target"]
+    head = ["workload"] + [IMPL_NAMES[i] for i in IMPLS] + [RATIO_NAMES[i] for i in IMPLS[1:]] + ["target"]
     w("| " + " | ".join(head) + " |")
     w("|" + "---|" * len(head))
     for section, label, key, higher, impls, target in ROWS:

@@ -114,6 +114,12 @@ pub fn wait(fut: &Future, deadline: Deadline) -> Result<bool> {
     Ok(fut.wait(deadline))
 }
 
+/// True on a task thread whose pool runs awaited tasks inline (a cheap thread-local test
+/// for collective waits that prepare the futures in their input order only then).
+pub fn may_run_inline() -> bool {
+    current::in_task() && current::inline_pool() != 0
+}
+
 /// What a blocking wait over several futures does before it blocks (the entry point of
 /// collective waits: `cfut_wait`, `as_completed`, maps, groups). On a task thread: runs the
 /// pending futures of its own pool inline, in the order given, until `enough()` says the

@@ -43,6 +43,13 @@ impl ReturnWhen {
 /// its own pool run inline first (`crate::deadlock`); `WouldDeadlock` when the wait closes a
 /// cycle of waiting tasks.
 pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Status, Vec<bool>) {
+    // A task waiting for all of its own pool's futures (fork-join) runs the pending ones
+    // first, before any bookkeeping: usually nothing is left to wait for after that.
+    if when == ReturnWhen::AllCompleted && deadline != Deadline::Poll && deadlock::may_run_inline() {
+        if let Err(e) = deadlock::before_blocking(futures, Need::All, || futures.iter().all(|f| f.done())) {
+            return (e.status(), futures.iter().map(|f| f.done()).collect());
+        }
+    }
     let mut distinct: Vec<&Future> = futures.to_vec();
     distinct.sort_by_key(|f| f.id());
     distinct.dedup_by_key(|f| f.id());
@@ -60,7 +67,7 @@ pub fn wait(futures: &[&Future], deadline: Deadline, when: ReturnWhen) -> (Statu
             f.fail_if_orphaned();
         }
         // A task thread runs the pending futures of its own pool first, in input order.
-        let ordered: Vec<&Future> = in_input_order(futures);
+        let ordered: Vec<&Future> = if deadlock::may_run_inline() { in_input_order(futures) } else { distinct.clone() };
         let need = if when == ReturnWhen::AllCompleted { Need::All } else { Need::Any };
         let _registered = match deadlock::before_blocking(&ordered, need, || {
             let (d, e) = snapshot(&distinct);

@@ -159,11 +159,7 @@ impl Future {
 
     /// `with_job` for a task queued on thread pool `pool` (its id, not 0).
     pub(crate) fn with_job_in(job: Job, pool: u16) -> Future {
-        let mut f = Future::build(Some(job), crate::fork::current() as u32);
-        if let Some(inner) = Arc::get_mut(&mut f.0) {
-            inner.pool = pool;
-        }
-        f
+        Future::build(Some(job), crate::fork::current() as u32, pool)
     }
 
     /// The thread pool that queued this future's task (0: none).
@@ -174,20 +170,20 @@ impl Future {
     /// A PENDING future an executor's own thread will complete (a process pool's manager):
     /// like `with_job`, it fails with `Broken` when waited on in a forked child.
     pub fn for_executor() -> Future {
-        Future::build(None, crate::fork::current() as u32)
+        Future::build(None, crate::fork::current() as u32, 0)
     }
 
     fn from_job(job: Option<Job>) -> Future {
         let gen = if job.is_some() { crate::fork::current() as u32 } else { u32::MAX };
-        Future::build(job, gen)
+        Future::build(job, gen, 0)
     }
 
-    fn build(job: Option<Job>, fork_gen: u32) -> Future {
+    fn build(job: Option<Job>, fork_gen: u32, pool: u16) -> Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
             sleepers: AtomicU32::new(0),
             fork_gen,
-            pool: 0,
+            pool,
             outcome: Published::empty(),
             guarded: Mutex::new(Guarded {
                 job,
@@ -296,6 +292,11 @@ impl Future {
     /// PENDING → RUNNING. Returns the job to run (`Some(None)` for a standalone future), or
     /// `None` when the future was cancelled or is not pending: the caller must not run it.
     pub fn start(&self) -> Option<Option<Job>> {
+        // A future that left PENDING never returns to it: a worker dequeuing a task that a
+        // waiter already ran inline (or that was cancelled) skips it without the lock.
+        if self.0.state.load(Ordering::Acquire) != PENDING {
+            return None;
+        }
         let mut g = self.0.guarded.lock();
         if self.0.state.load(Ordering::Relaxed) != PENDING {
             return None;

@@ -3,7 +3,7 @@
 //! cbench.c:
 //!
 //!     peers cb_submit1|cb_submit1w|cb_submit1t|cb_submit2|cb_lat|cb_tick|cb_map1|cb_map1000|cb_sleep [N]
-//!     peers rayon_submit1|rayon_submit1w|rayon_submit2|rayon_lat|rayon_tick|rayon_map1|rayon_map1000|rayon_mapauto [N]
+//!     peers rayon_submit1|rayon_submit1w|rayon_submit2|rayon_lat|rayon_tick|rayon_map1|rayon_map1000|rayon_mapauto|rayon_fib|rayon_qsort [N]
 
 use crossbeam_channel::{unbounded, Sender};
 use std::hint::black_box;
@@ -267,6 +267,109 @@ fn cb_sleep(n: usize) {
     println!("wall_ms {:.3}", t0.elapsed().as_secs_f64() * 1e3);
 }
 
+// ---- recursive fork-join with rayon::join (as rayon users write it); same cutoffs, input
+// and output as cbench.c's fib and qsort.
+
+const FIB_N: u32 = 30;
+const FIB_CUTOFF: u32 = 16;
+const QS_CUTOFF: usize = 16384;
+
+fn fib_seq(n: u32) -> u64 {
+    if n < 2 { n as u64 } else { fib_seq(n - 1) + fib_seq(n - 2) }
+}
+
+fn fib_join(n: u32) -> u64 {
+    if n < FIB_CUTOFF {
+        return fib_seq(n);
+    }
+    let (a, b) = rayon::join(|| fib_join(n - 1), || fib_join(n - 2));
+    a + b
+}
+
+fn rayon_fib(reps: usize) {
+    let pool = rayon_pool(2);
+    let (mut total, mut best) = (0.0f64, f64::MAX);
+    for i in 0..=reps {
+        let t0 = Instant::now();
+        let v = pool.install(|| fib_join(black_box(FIB_N)));
+        let dt = t0.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(v, 832040);
+        if i == 0 {
+            continue; // an untimed warm-up (starts the workers)
+        }
+        total += dt;
+        best = best.min(dt);
+    }
+    println!("ms {:.4}\nbest_ms {:.4}", total / reps as f64, best);
+}
+
+fn insertion(a: &mut [i64]) {
+    for i in 1..a.len() {
+        let x = a[i];
+        let mut j = i;
+        while j > 0 && a[j - 1] > x {
+            a[j] = a[j - 1];
+            j -= 1;
+        }
+        a[j] = x;
+    }
+}
+
+/// Hoare partition around the median of three; returns the split point.
+fn partition(a: &mut [i64]) -> usize {
+    let n = a.len();
+    let (x, y, z) = (a[0], a[n / 2], a[n - 1]);
+    let p = if x < y { if y < z { y } else if x < z { z } else { x } } else if x < z { x } else if y < z { z } else { y };
+    let (mut i, mut j) = (-1isize, n as isize);
+    loop {
+        loop { i += 1; if a[i as usize] >= p { break; } }
+        loop { j -= 1; if a[j as usize] <= p { break; } }
+        if i >= j { return (j + 1) as usize; }
+        a.swap(i as usize, j as usize);
+    }
+}
+
+fn qs_seq(mut a: &mut [i64]) {
+    while a.len() > 32 {
+        let m = partition(a);
+        let (l, r) = a.split_at_mut(m);
+        qs_seq(l);
+        a = r;
+    }
+    insertion(a);
+}
+
+fn qs_join(a: &mut [i64]) {
+    if a.len() <= QS_CUTOFF {
+        return qs_seq(a);
+    }
+    let m = partition(a);
+    let (l, r) = a.split_at_mut(m);
+    rayon::join(|| qs_join(l), || qs_join(r));
+}
+
+fn qs_fill(n: usize) -> Vec<i64> {
+    let mut s: u64 = 42;
+    (0..n)
+        .map(|_| {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            s.wrapping_mul(2685821657736338717) as i64
+        })
+        .collect()
+}
+
+fn rayon_qsort(n: usize) {
+    let pool = rayon_pool(2);
+    let mut a = qs_fill(n);
+    let t0 = Instant::now();
+    pool.install(|| qs_join(&mut a));
+    let dt = t0.elapsed().as_secs_f64() * 1e3;
+    assert!(a.windows(2).all(|w| w[0] <= w[1]));
+    println!("ms {dt:.4}\nitems_per_s {:.1}", n as f64 / (dt / 1e3));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let case = args.get(1).map(String::as_str).unwrap_or("");
@@ -290,6 +393,8 @@ fn main() {
         "rayon_map1" => rayon_map(nn(1_000_000), Some(1)),
         "rayon_map1000" => rayon_map(nn(1_000_000), Some(1000)),
         "rayon_mapauto" => rayon_map(nn(1_000_000), None),
+        "rayon_fib" => rayon_fib(nn(20)),
+        "rayon_qsort" => rayon_qsort(nn(10_000_000)),
         _ => {
             eprintln!("peers: unknown case {case:?}");
             std::process::exit(2);
