@@ -516,14 +516,30 @@ bool cfut_future_done(const struct cfut_future *f);
 
 /**
  * Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
- * limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`, or
- * `CFUT_INVALID_ARGUMENT` for NULL.
+ * limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`,
+ * `CFUT_WOULD_DEADLOCK` (below), or `CFUT_INVALID_ARGUMENT` for NULL.
  *
- * This and the other waits on one future (`cfut_future_result`, `cfut_future_result_bytes`,
- * `cfut_future_error`) return `CFUT_WOULD_DEADLOCK` at once, instead of blocking, when
- * called with a non-zero timeout on a future that is not done from a process pool's
- * manager thread (a done-callback of a process-pool future): while that thread waits, the
- * pool completes nothing, so a wait on another of its futures would never end.
+ * Deadlock-proof waits (0.2). This and every other blocking call (`cfut_future_result`,
+ * `cfut_future_result_bytes`, `cfut_future_error`, `cfut_wait`, `cfut_as_completed_next`,
+ * `cfut_map_next`, `cfut_map_wait`), called with a non-zero timeout on a future that is
+ * not done:
+ * - **runs the awaited task inline** when called from a task running on one of a thread
+ *   pool's own workers, the future belongs to that pool, it is still pending, and the pool
+ *   has `inline_waits` (the default): the task runs right there, on the waiting worker (the
+ *   worker that dequeues it later skips it). Only awaited tasks run inline, never other
+ *   queued work, so locks and thread-locals held by the waiter are not re-entered by
+ *   unrelated tasks. The timeout bounds the waiting, not a task already started: a task run
+ *   inline runs to its end, and the call then reports the finished future.
+ * - returns **`CFUT_WOULD_DEADLOCK`** at once, instead of blocking, when the wait would close
+ *   a cycle of running tasks waiting on each other (a task waiting on its own future; task a
+ *   waiting for b while b waits for a; longer cycles, across any pools). At least the wait
+ *   that closes the cycle gets it; the others go on waiting for the task that got it (which
+ *   may then fail or return).
+ * - returns `CFUT_WOULD_DEADLOCK` at once from a process pool's manager thread (a
+ *   done-callback of a process-pool future): while that thread waits, the pool completes
+ *   nothing, so a wait on another of its futures would never end.
+ *
+ * Waits from threads that run no task (the usual caller) just block.
  */
 cfut_status cfut_future_wait(struct cfut_future *f, uint64_t timeout_ns);
 
@@ -535,6 +551,9 @@ cfut_status cfut_future_wait(struct cfut_future *f, uint64_t timeout_ns);
  * - `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED`, `CFUT_BROKEN`: the task failed; details from
  *   `cfut_future_error`.
  * - `CFUT_CANCELLED`, `CFUT_TIMEOUT`, or `CFUT_INVALID_ARGUMENT` for a NULL `f`.
+ * - `CFUT_WOULD_DEADLOCK`: the wait would close a cycle of waiting tasks, or was made in a
+ *   process-pool done-callback (see `cfut_future_wait`; a pending future of the caller's
+ *   own pool runs inline instead).
  *
  * `CFUT_TIMEOUT` has two meanings: `timeout_ns` passed before the future was done
  * (`cfut_future_done` is false), or, on a process pool with `task_timeout_ns`, the task
@@ -556,8 +575,9 @@ cfut_status cfut_future_result_bytes(struct cfut_future *f,
 /**
  * Python's `exception(timeout)`. Waits up to `timeout_ns`; once the future is done with a
  * result or an error returns `CFUT_OK` and fills `*error_out` (`status` is `CFUT_OK` for
- * success). Returns `CFUT_CANCELLED` for a cancelled future, `CFUT_TIMEOUT`, or
- * `CFUT_INVALID_ARGUMENT` for NULL `f` or `error_out`. The message and payload are
+ * success). Returns `CFUT_CANCELLED` for a cancelled future, `CFUT_TIMEOUT`,
+ * `CFUT_WOULD_DEADLOCK` (see `cfut_future_wait`), or `CFUT_INVALID_ARGUMENT` for NULL `f`
+ * or `error_out`. The message and payload are
  * borrowed: valid while the caller holds the future.
  */
 cfut_status cfut_future_error(struct cfut_future *f,
@@ -629,7 +649,8 @@ void cfut_thread_pool_options_init(struct cfut_thread_pool_options *opts);
  *
  * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
  * owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
- * unknown `struct_size`.
+ * unknown `struct_size` (the 0.1 size, without `inline_waits`, is accepted: inline waits
+ * are then on).
  */
 cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
                                  struct cfut_executor **executor_out);
@@ -712,8 +733,15 @@ uint32_t cfut_executor_max_workers(const struct cfut_executor *ex);
  * done (Python's `(done, not_done)` split) and `*done_count_out` (may be NULL) how many
  * entries are. `CFUT_INVALID_ARGUMENT` for an unknown `return_when` or a NULL entry.
  * `CFUT_WOULD_DEADLOCK` (flags written as for a poll) when called with a non-zero timeout
- * from a process pool's manager thread and the condition does not already hold (see
- * `cfut_future_wait`).
+ * from a process pool's manager thread and the condition does not already hold, or when
+ * the wait can never end because it closes a cycle of waiting tasks: with
+ * `CFUT_ALL_COMPLETED` if any unfinished future's task is in the cycle, otherwise if every
+ * unfinished one's is (see `cfut_future_wait`).
+ *
+ * From a task on a thread pool's worker (with `inline_waits`), the pending futures of that
+ * pool run inline on the waiting worker first, in array order, until the condition holds
+ * (`CFUT_FIRST_COMPLETED`: one; `CFUT_ALL_COMPLETED`: all of them); then the call waits
+ * for the rest. The timeout does not interrupt a task run inline.
  */
 cfut_status cfut_wait(struct cfut_future *const *futures,
                       size_t count,
@@ -740,7 +768,13 @@ cfut_status cfut_as_completed_new(struct cfut_future *const *futures,
  * order), then in completion order. Returns `CFUT_OK` with `*index_out`;
  * `CFUT_EXHAUSTED` when every future was yielded; `CFUT_TIMEOUT` when the deadline has
  * passed and no further future is done (later calls still yield futures that complete
- * after it); `CFUT_INVALID_ARGUMENT` for NULL.
+ * after it); `CFUT_WOULD_DEADLOCK` when every future not yet yielded is in a cycle of
+ * tasks waiting on each other, or from a process pool's manager thread (see
+ * `cfut_future_wait`); `CFUT_INVALID_ARGUMENT` for NULL.
+ *
+ * From a task on a thread pool's worker (with `inline_waits`), when no future is done
+ * yet, the first pending future of that pool (in array order) runs inline on the waiting
+ * worker and is yielded; the timeout does not interrupt it.
  */
 cfut_status cfut_as_completed_next(struct cfut_as_completed *it, size_t *index_out);
 
@@ -811,7 +845,14 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *   (running chunks finish; `cfut_map_free` waits for them) and later calls return
  *   `CFUT_EXHAUSTED`;
  * - `CFUT_EXHAUSTED`: no items remain;
+ * - `CFUT_WOULD_DEADLOCK`: the item's chunk is in a cycle of tasks waiting on each other,
+ *   or the call was made from a process pool's manager thread (see `cfut_future_wait`);
+ *   nothing is consumed and the map goes on;
  * - `CFUT_INVALID_ARGUMENT`: NULL `m` or `index_out`.
+ *
+ * From a task on a worker of the map's thread pool (with `inline_waits`), the chunk
+ * holding the next item runs inline on the waiting worker if it has not started; the map's
+ * timeout does not interrupt it.
  *
  * For an item, `*index_out` and `*error_out` (may be NULL) are written whatever its
  * status. A message in `error_out` stays valid until the next call on this map or its
@@ -824,7 +865,10 @@ cfut_status cfut_map_next(struct cfut_map *m, size_t *index_out, struct cfut_err
  * `CFUT_OK` if all succeeded; the status of the first failed item (e.g.
  * `CFUT_TASK_FAILED`), with its index in `*first_failed_index_out` (may be NULL), after
  * every item is done; `CFUT_TIMEOUT` when the map's deadline passes first (the rest is
- * cancelled); `CFUT_INVALID_ARGUMENT` for NULL.
+ * cancelled); `CFUT_WOULD_DEADLOCK` as `cfut_map_next` (the items before the chunk in the
+ * cycle are consumed); `CFUT_INVALID_ARGUMENT` for NULL. From a task on a worker of the
+ * map's thread pool (with `inline_waits`), chunks not yet started run inline on the waiting
+ * worker, in order.
  */
 cfut_status cfut_map_wait(struct cfut_map *m, size_t *first_failed_index_out);
 

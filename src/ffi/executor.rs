@@ -108,7 +108,8 @@ pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_opti
 ///
 /// `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
 /// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
-/// unknown `struct_size`.
+/// unknown `struct_size` (the 0.1 size, without `inline_waits`, is accepted: inline waits
+/// are then on).
 #[no_mangle]
 pub extern "C" fn cfut_thread_pool_new(
     opts: *const cfut_thread_pool_options,

@@ -103,14 +103,30 @@ fn blocking(fut: &Future, timeout_ns: u64) -> Result<(), crate::error::Error> {
 }
 
 /// Blocks until `f` is done or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
-/// limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`, or
-/// `CFUT_INVALID_ARGUMENT` for NULL.
+/// limit). Returns `CFUT_OK` once done (whatever the outcome), `CFUT_TIMEOUT`,
+/// `CFUT_WOULD_DEADLOCK` (below), or `CFUT_INVALID_ARGUMENT` for NULL.
 ///
-/// This and the other waits on one future (`cfut_future_result`, `cfut_future_result_bytes`,
-/// `cfut_future_error`) return `CFUT_WOULD_DEADLOCK` at once, instead of blocking, when
-/// called with a non-zero timeout on a future that is not done from a process pool's
-/// manager thread (a done-callback of a process-pool future): while that thread waits, the
-/// pool completes nothing, so a wait on another of its futures would never end.
+/// Deadlock-proof waits (0.2). This and every other blocking call (`cfut_future_result`,
+/// `cfut_future_result_bytes`, `cfut_future_error`, `cfut_wait`, `cfut_as_completed_next`,
+/// `cfut_map_next`, `cfut_map_wait`), called with a non-zero timeout on a future that is
+/// not done:
+/// - **runs the awaited task inline** when called from a task running on one of a thread
+///   pool's own workers, the future belongs to that pool, it is still pending, and the pool
+///   has `inline_waits` (the default): the task runs right there, on the waiting worker (the
+///   worker that dequeues it later skips it). Only awaited tasks run inline, never other
+///   queued work, so locks and thread-locals held by the waiter are not re-entered by
+///   unrelated tasks. The timeout bounds the waiting, not a task already started: a task run
+///   inline runs to its end, and the call then reports the finished future.
+/// - returns **`CFUT_WOULD_DEADLOCK`** at once, instead of blocking, when the wait would close
+///   a cycle of running tasks waiting on each other (a task waiting on its own future; task a
+///   waiting for b while b waits for a; longer cycles, across any pools). At least the wait
+///   that closes the cycle gets it; the others go on waiting for the task that got it (which
+///   may then fail or return).
+/// - returns `CFUT_WOULD_DEADLOCK` at once from a process pool's manager thread (a
+///   done-callback of a process-pool future): while that thread waits, the pool completes
+///   nothing, so a wait on another of its futures would never end.
+///
+/// Waits from threads that run no task (the usual caller) just block.
 #[no_mangle]
 pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut_status {
     guard_error(|| {
@@ -126,6 +142,9 @@ pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut
 /// - `CFUT_TASK_FAILED`, `CFUT_WORKER_DIED`, `CFUT_BROKEN`: the task failed; details from
 ///   `cfut_future_error`.
 /// - `CFUT_CANCELLED`, `CFUT_TIMEOUT`, or `CFUT_INVALID_ARGUMENT` for a NULL `f`.
+/// - `CFUT_WOULD_DEADLOCK`: the wait would close a cycle of waiting tasks, or was made in a
+///   process-pool done-callback (see `cfut_future_wait`; a pending future of the caller's
+///   own pool runs inline instead).
 ///
 /// `CFUT_TIMEOUT` has two meanings: `timeout_ns` passed before the future was done
 /// (`cfut_future_done` is false), or, on a process pool with `task_timeout_ns`, the task
@@ -164,8 +183,9 @@ pub extern "C" fn cfut_future_result_bytes(
 
 /// Python's `exception(timeout)`. Waits up to `timeout_ns`; once the future is done with a
 /// result or an error returns `CFUT_OK` and fills `*error_out` (`status` is `CFUT_OK` for
-/// success). Returns `CFUT_CANCELLED` for a cancelled future, `CFUT_TIMEOUT`, or
-/// `CFUT_INVALID_ARGUMENT` for NULL `f` or `error_out`. The message and payload are
+/// success). Returns `CFUT_CANCELLED` for a cancelled future, `CFUT_TIMEOUT`,
+/// `CFUT_WOULD_DEADLOCK` (see `cfut_future_wait`), or `CFUT_INVALID_ARGUMENT` for NULL `f`
+/// or `error_out`. The message and payload are
 /// borrowed: valid while the caller holds the future.
 #[no_mangle]
 pub extern "C" fn cfut_future_error(f: *mut cfut_future, timeout_ns: u64, error_out: *mut cfut_error) -> cfut_status {

@@ -156,7 +156,14 @@ fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
 ///   (running chunks finish; `cfut_map_free` waits for them) and later calls return
 ///   `CFUT_EXHAUSTED`;
 /// - `CFUT_EXHAUSTED`: no items remain;
+/// - `CFUT_WOULD_DEADLOCK`: the item's chunk is in a cycle of tasks waiting on each other,
+///   or the call was made from a process pool's manager thread (see `cfut_future_wait`);
+///   nothing is consumed and the map goes on;
 /// - `CFUT_INVALID_ARGUMENT`: NULL `m` or `index_out`.
+///
+/// From a task on a worker of the map's thread pool (with `inline_waits`), the chunk
+/// holding the next item runs inline on the waiting worker if it has not started; the map's
+/// timeout does not interrupt it.
 ///
 /// For an item, `*index_out` and `*error_out` (may be NULL) are written whatever its
 /// status. A message in `error_out` stays valid until the next call on this map or its
@@ -186,7 +193,10 @@ pub extern "C" fn cfut_map_next(m: *mut cfut_map, index_out: *mut usize, error_o
 /// `CFUT_OK` if all succeeded; the status of the first failed item (e.g.
 /// `CFUT_TASK_FAILED`), with its index in `*first_failed_index_out` (may be NULL), after
 /// every item is done; `CFUT_TIMEOUT` when the map's deadline passes first (the rest is
-/// cancelled); `CFUT_INVALID_ARGUMENT` for NULL.
+/// cancelled); `CFUT_WOULD_DEADLOCK` as `cfut_map_next` (the items before the chunk in the
+/// cycle are consumed); `CFUT_INVALID_ARGUMENT` for NULL. From a task on a worker of the
+/// map's thread pool (with `inline_waits`), chunks not yet started run inline on the waiting
+/// worker, in order.
 #[no_mangle]
 pub extern "C" fn cfut_map_wait(m: *mut cfut_map, first_failed_index_out: *mut usize) -> cfut_status {
     guard_status(|| match map_mut(m)?.inner.wait_all()? {

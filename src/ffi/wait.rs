@@ -29,8 +29,15 @@ pub const CFUT_ALL_COMPLETED: u32 = 2;
 /// done (Python's `(done, not_done)` split) and `*done_count_out` (may be NULL) how many
 /// entries are. `CFUT_INVALID_ARGUMENT` for an unknown `return_when` or a NULL entry.
 /// `CFUT_WOULD_DEADLOCK` (flags written as for a poll) when called with a non-zero timeout
-/// from a process pool's manager thread and the condition does not already hold (see
-/// `cfut_future_wait`).
+/// from a process pool's manager thread and the condition does not already hold, or when
+/// the wait can never end because it closes a cycle of waiting tasks: with
+/// `CFUT_ALL_COMPLETED` if any unfinished future's task is in the cycle, otherwise if every
+/// unfinished one's is (see `cfut_future_wait`).
+///
+/// From a task on a thread pool's worker (with `inline_waits`), the pending futures of that
+/// pool run inline on the waiting worker first, in array order, until the condition holds
+/// (`CFUT_FIRST_COMPLETED`: one; `CFUT_ALL_COMPLETED`: all of them); then the call waits
+/// for the rest. The timeout does not interrupt a task run inline.
 #[no_mangle]
 pub extern "C" fn cfut_wait(
     futures: *const *mut cfut_future,
@@ -91,7 +98,13 @@ pub extern "C" fn cfut_as_completed_new(
 /// order), then in completion order. Returns `CFUT_OK` with `*index_out`;
 /// `CFUT_EXHAUSTED` when every future was yielded; `CFUT_TIMEOUT` when the deadline has
 /// passed and no further future is done (later calls still yield futures that complete
-/// after it); `CFUT_INVALID_ARGUMENT` for NULL.
+/// after it); `CFUT_WOULD_DEADLOCK` when every future not yet yielded is in a cycle of
+/// tasks waiting on each other, or from a process pool's manager thread (see
+/// `cfut_future_wait`); `CFUT_INVALID_ARGUMENT` for NULL.
+///
+/// From a task on a thread pool's worker (with `inline_waits`), when no future is done
+/// yet, the first pending future of that pool (in array order) runs inline on the waiting
+/// worker and is yielded; the timeout does not interrupt it.
 #[no_mangle]
 pub extern "C" fn cfut_as_completed_next(it: *mut cfut_as_completed, index_out: *mut usize) -> cfut_status {
     guard_status(|| {
