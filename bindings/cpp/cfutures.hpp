@@ -125,6 +125,14 @@ class task_failed : public error {
       : error(CFUT_TASK_FAILED, message, code) {}
 };
 
+/// A blocking wait that could never end: it would close a cycle of tasks waiting on each
+/// other (a waits for b, b waits for a), or was made in a process-pool done-callback.
+/// Thrown by get(), wait(), wait_for() and the collective waits instead of hanging.
+class would_deadlock : public error {
+ public:
+  explicit would_deadlock(const char *message = nullptr) : error(CFUT_WOULD_DEADLOCK, message) {}
+};
+
 /// Throws the typed error for a non-OK status.
 [[noreturn]] inline void throw_status(cfut_status status, const char *message = nullptr,
                                       std::int32_t code = 0) {
@@ -135,6 +143,7 @@ class task_failed : public error {
     case CFUT_WORKER_DIED: throw worker_died(message, code);
     case CFUT_SHUTDOWN: throw shutdown_error(message);
     case CFUT_TASK_FAILED: throw task_failed(message, code);
+    case CFUT_WOULD_DEADLOCK: throw would_deadlock(message);
     case CFUT_NO_MEMORY: throw std::bad_alloc();
     default: throw error(status, message, code);
   }
@@ -1047,6 +1056,12 @@ struct ThreadPoolOptions {
   /// Runs on each new worker before its first task; throwing breaks the pool (queued and
   /// later futures fail with broken_executor). The exception is reported, not propagated.
   std::function<void()> initializer;
+  /// Deadlock-proof waits: a task's get() / wait on a pending future of its own pool runs
+  /// that task inline on the waiting worker (a one-worker pool whose task submits and waits
+  /// then completes at once). A timeout does not interrupt a task run inline. false waits as
+  /// CPython does. Either way a wait that would close a cycle of waiting tasks throws
+  /// would_deadlock.
+  bool inline_waits = true;
 };
 
 /// Python's ThreadPoolExecutor. Move-only; the destructor shuts down and waits.
@@ -1060,6 +1075,7 @@ class ThreadPool : public Executor {
     cfut_thread_pool_options o;
     cfut_thread_pool_options_init(&o);
     o.max_workers = opts.max_workers;
+    o.inline_waits = opts.inline_waits;
     if (!opts.thread_name_prefix.empty()) o.thread_name_prefix = opts.thread_name_prefix.c_str();
     if (opts.initializer) {
       // Must outlive the pool's workers: owned here, freed after cfut_executor_free.
