@@ -14,6 +14,8 @@ import (
 type Awaitable interface {
 	Done() <-chan struct{}
 	failed() bool
+	// waitInLibrary: see Future.waitInLibrary (deadlock-proof waits from tasks).
+	waitInLibrary(ns uint64, cancel <-chan struct{}) error
 }
 
 // WaitMode is Python's return_when.
@@ -47,7 +49,27 @@ func Wait[F Awaitable](futures []F, mode WaitMode, timeout time.Duration) (done,
 	holds := func() bool {
 		return len(pending) == 0 || mode == FirstCompleted && nDone > 0 || mode == FirstException && anyFailed
 	}
-	if !holds() && timeout != 0 {
+	if !holds() && timeout != 0 && callerIsTask() {
+		// From a task: pending futures of its own pool run inline first, in order.
+		if mode == AllCompleted {
+			for _, f := range pending {
+				if e := f.waitInLibrary(nsOf(timeout), nil); e != nil {
+					err = e
+					break
+				}
+			}
+		} else {
+			for _, f := range pending {
+				_ = f.waitInLibrary(1, nil) // runs it if it is an own-pool pending task
+				if isClosed(f.Done()) && (mode == FirstCompleted || f.failed()) {
+					break
+				}
+			}
+		}
+	}
+	if err != nil {
+		// a cycle: reported below with the futures' states
+	} else if !holds() && timeout != 0 {
 		var deadline <-chan time.Time
 		if timeout > 0 {
 			t := time.NewTimer(timeout)
@@ -163,12 +185,28 @@ func AsCompleted[F Awaitable](ctx context.Context, futures ...F) iter.Seq2[F, er
 		if len(pending) == 0 {
 			return
 		}
+		// From a task: before each wait, the first pending future of its own pool that is
+		// not done runs inline (in order), so a one-worker pool's task can iterate.
+		inTask := callerIsTask()
+		yielded := make([]bool, len(pending))
 		stop := make(chan struct{})
 		defer close(stop)
 		ready := fanIn(pending, stop)
 		for range pending {
+			for i, f := range pending {
+				if !inTask || len(ready) > 0 {
+					break
+				}
+				if !yielded[i] && !isClosed(f.Done()) {
+					_ = f.waitInLibrary(1, ctx.Done())
+					if isClosed(f.Done()) {
+						break
+					}
+				}
+			}
 			select {
 			case i := <-ready:
+				yielded[i] = true
 				if !yield(pending[i], nil) {
 					return
 				}

@@ -62,6 +62,13 @@ func (x *exHandle) close() {
 	}
 }
 
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (x *exHandle) free() {
 	C.cfut_executor_free(x.ptr) // shutdown(wait) + free; from a pool worker, no wait
 	if x.init != nil {
@@ -74,6 +81,7 @@ type threadPoolConfig struct {
 	prefix     string
 	init       func() error
 	direct     bool
+	noInline   bool
 }
 
 // ThreadPoolOption configures NewThreadPool, mirroring cfut_thread_pool_options.
@@ -99,6 +107,14 @@ func WithInitializer(fn func() error) ThreadPoolOption {
 // Go does for a Goexit on any thread it did not create. Panics are still recovered.
 func WithDirectGoTasks() ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.direct = true }
+}
+
+// WithInlineWaits(false) turns deadlock-proof waits off (they are on by default): a task
+// that waits on a pending future of its own pool then waits for a free worker, as in
+// CPython, instead of running that task itself. Waits that would close a cycle of tasks
+// waiting on each other still return ErrWouldDeadlock.
+func WithInlineWaits(on bool) ThreadPoolOption {
+	return func(c *threadPoolConfig) { c.noInline = !on }
 }
 
 type initializer struct {
@@ -143,7 +159,7 @@ func NewThreadPool(opts ...ThreadPoolOption) (*Executor, error) {
 		h, hasInit = C.uintptr_t(in.h), 1
 	}
 	var ptr *C.cfut_executor
-	if st := C.cfutgo_thread_pool_new(C.uint32_t(cfg.maxWorkers), prefix, hasInit, h, &ptr); st != C.CFUT_OK {
+	if st := C.cfutgo_thread_pool_new(C.uint32_t(cfg.maxWorkers), prefix, hasInit, h, boolInt(!cfg.noInline), &ptr); st != C.CFUT_OK {
 		if in != nil {
 			in.h.Delete()
 		}

@@ -277,9 +277,21 @@ func (f *Future[T]) outcome() (T, error) { return f.val, f.err }
 // Result waits for the outcome or for ctx to end. A task's own error is returned as
 // itself; a cancelled future gives ErrCancelled; a context deadline gives an error matching
 // both ErrTimeout and context.DeadlineExceeded (a cancelled context: context.Canceled).
+//
+// Deadlock-proof waits: called from inside a task of a thread pool (Submit's closure, with
+// or without WithDirectGoTasks) on a pending future of the same pool, the awaited task runs
+// right away on the task's worker thread (unless WithInlineWaits(false)), so a one-worker
+// pool whose task submits and waits does not hang; a wait that would close a cycle of tasks
+// waiting on each other returns ErrWouldDeadlock at once. ctx's deadline bounds the
+// waiting, not a task already run inline. After a cancelled ctx (no deadline) the worker
+// thread keeps waiting for the future in the background until it is done.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	if f.spinDone() {
 		return f.outcome()
+	}
+	if err := f.waitInLibrary(ctxNs(ctx), ctx.Done()); err != nil {
+		var zero T
+		return zero, err
 	}
 	select {
 	case <-f.done:
@@ -304,15 +316,21 @@ func (f *Future[T]) ResultTimeout(d time.Duration) (T, error) {
 	if d != 0 && f.spinDone() {
 		return f.outcome()
 	}
+	var zero T
+	deadline := time.Now().Add(d)
+	if d != 0 {
+		if err := f.waitInLibrary(nsOf(d), nil); err != nil {
+			return zero, err
+		}
+	}
 	if d < 0 {
 		<-f.done
 		return f.outcome()
 	}
-	var zero T
 	if d == 0 {
 		return zero, ErrTimeout
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(max(time.Until(deadline), 0))
 	defer t.Stop()
 	select {
 	case <-f.done:
@@ -323,9 +341,13 @@ func (f *Future[T]) ResultTimeout(d time.Duration) (T, error) {
 }
 
 // Err waits until the future is done and returns its error (nil on success). Select on
-// Done first to avoid waiting.
+// Done first to avoid waiting. From inside a task, a wait that would close a cycle of
+// tasks waiting on each other returns ErrWouldDeadlock at once (the future is not done).
 func (f *Future[T]) Err() error {
 	if !f.spinDone() {
+		if err := f.waitInLibrary(forever, nil); err != nil {
+			return err
+		}
 		<-f.done
 	}
 	return f.err

@@ -29,14 +29,31 @@ func (e *GoexitError) Unwrap() error { return ErrGoexit }
 // The library recognises calls from one of a pool's own workers by the thread (Shutdown's
 // ErrWouldDeadlock, Close without waiting); x, if not nil, records this goroutine as one
 // of x's tasks so that those calls still recognise it (see ownTask).
+//
+// While fn runs, this (the worker thread) serves the blocking waits fn makes on futures
+// (see wait.go), so that the library sees them from its own worker.
 func guarded(x *exHandle, fn func()) (err error) {
 	done := make(chan struct{})
+	// The channel fn's waits go to, and the one this thread serves: nil (never ready) for
+	// initializers; for a guarded call nested in a task (Map's items), the outer task's,
+	// served by its worker thread, not here.
+	var waits, serve chan waitReq
+	if x != nil {
+		if outer, ok := runningTasks.Load(goid()); ok {
+			waits = outer.(*taskCtx).waits
+		} else {
+			waits = make(chan waitReq)
+			serve = waits
+		}
+	}
 	go func() {
 		defer close(done)
 		if x != nil {
 			id := goid()
 			x.tasks.Store(id, nil)
+			runningTasks.Store(id, &taskCtx{waits: waits})
 			defer x.tasks.Delete(id)
+			defer runningTasks.Delete(id)
 		}
 		normal := false
 		defer func() {
@@ -52,8 +69,14 @@ func guarded(x *exHandle, fn func()) (err error) {
 		fn()
 		normal = true
 	}()
-	<-done
-	return err
+	for {
+		select {
+		case <-done:
+			return err
+		case r := <-serve:
+			r.serve()
+		}
+	}
 }
 
 // recovered runs fn on this goroutine and returns its panic as a *PanicError (the

@@ -12,8 +12,20 @@
 #include "_cgo_export.h"
 #include "shim.h"
 
+// How many Go tasks this library worker thread is inside (more than one when a wait ran
+// one inline). A WithDirectGoTasks closure runs on this thread, so its waits ask here
+// whether they can go through the library (see cfutgo_in_task, wait.go).
+static __thread int go_task_depth;
+
 static int32_t go_task_tramp(void *arg, cfut_result *out) {
-	return cfutGoTask((uintptr_t)arg, out);
+	go_task_depth++;
+	int32_t rc = cfutGoTask((uintptr_t)arg, out);
+	go_task_depth--;
+	return rc;
+}
+
+int cfutgo_in_task(void) {
+	return go_task_depth > 0;
 }
 
 // ---- The completion port ----
@@ -171,10 +183,11 @@ cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_exe
 }
 
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,
-                                   uintptr_t h, cfut_executor **out) {
+                                   uintptr_t h, int inline_waits, cfut_executor **out) {
 	cfut_thread_pool_options o;
 	cfut_thread_pool_options_init(&o);
 	o.max_workers = max_workers;
+	o.inline_waits = inline_waits != 0;
 	o.thread_name_prefix = prefix;
 	if (has_init) {
 		o.initializer = go_init_tramp;

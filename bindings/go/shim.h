@@ -31,6 +31,7 @@ cfut_status cfutgo_submit_bytes(cfut_executor *ex, void *fn, const void *input, 
 cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_executor **out,
                                     char **reason);
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,
-                                   uintptr_t h, cfut_executor **out);
+                                   uintptr_t h, int inline_waits, cfut_executor **out);
+int cfutgo_in_task(void);
 void cfutgo_call_drop(void *drop, void *arg);
 #endif
