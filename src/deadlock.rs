@@ -25,6 +25,7 @@ use crate::future::{Future, State};
 use crate::status::Status;
 use crate::sync::Mutex;
 use crate::time::Deadline;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// What a collective wait needs of the futures it blocks on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,16 +51,50 @@ struct Table {
     blocked: Vec<Blocked>,
 }
 
-static TABLE: Mutex<Table> = Mutex::new(Table { next_token: 1, blocked: Vec::new() });
+/// The table of one fork generation. A child process gets a table of its own: a parent
+/// thread may have held the old one's lock at the fork, and its entries are threads that do
+/// not exist in the child (the old table is leaked, once per fork).
+struct GenTable {
+    gen: u64,
+    table: Mutex<Table>,
+}
+
+static TABLE: AtomicPtr<GenTable> = AtomicPtr::new(std::ptr::null_mut());
+
+fn table() -> &'static Mutex<Table> {
+    let gen = crate::fork::generation();
+    let cur = TABLE.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer came from `Box::into_raw` below and is never freed.
+    if let Some(t) = unsafe { cur.as_ref() } {
+        if t.gen == gen {
+            return &t.table;
+        }
+    }
+    let fresh = Box::into_raw(Box::new(GenTable { gen, table: Mutex::new(Table { next_token: 1, blocked: Vec::new() }) }));
+    match TABLE.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just made from a Box, never freed.
+        Ok(_) => unsafe { &(*fresh).table },
+        Err(won) => {
+            // SAFETY: `fresh` was never shared; `won` is a published, never-freed table.
+            unsafe {
+                drop(Box::from_raw(fresh));
+                &(*won).table
+            }
+        }
+    }
+}
 
 /// A registered blocked wait; dropping it (when the wait ends) deregisters it.
 #[must_use]
-pub struct Registration(u64);
+pub struct Registration {
+    token: u64,
+    table: &'static Mutex<Table>,
+}
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut t = TABLE.lock();
-        if let Some(i) = t.blocked.iter().position(|b| b.token == self.0) {
+        let mut t = self.table.lock();
+        if let Some(i) = t.blocked.iter().position(|b| b.token == self.token) {
             t.blocked.swap_remove(i);
         }
     }
@@ -161,7 +196,8 @@ fn run_inline(f: &Future) {
 
 fn register(targets: Vec<usize>, need: Need) -> Result<Registration> {
     let stack = current::stack();
-    let mut t = TABLE.lock();
+    let table = table();
+    let mut t = table.lock();
     let mut seen = Vec::new();
     if waits_doomed(&t.blocked, &stack, &targets, need, &mut seen) {
         return Err(cycle_error());
@@ -169,7 +205,7 @@ fn register(targets: Vec<usize>, need: Need) -> Result<Registration> {
     let token = t.next_token;
     t.next_token += 1;
     t.blocked.push(Blocked { token, stack, targets, need });
-    Ok(Registration(token))
+    Ok(Registration { token, table })
 }
 
 /// Whether a wait on `targets` can never end while the thread running `mine` is blocked.
