@@ -149,6 +149,25 @@ pub fn wait(fut: &Future, deadline: Deadline) -> Result<bool> {
     Ok(fut.wait(deadline))
 }
 
+/// A blocking wait until every one of `futs` is done (or `deadline`), as a group or any
+/// other "wait for all of these" does it: own-pool pending futures run inline first, in
+/// order; `WouldDeadlock` if any unfinished one closes a cycle (or on a process pool's
+/// manager thread). `Ok(true)` once all are done, `Ok(false)` at the deadline.
+pub fn wait_all(futs: &[&Future], deadline: Deadline) -> Result<bool> {
+    let all_done = || futs.iter().all(|f| f.done());
+    if all_done() {
+        return Ok(true);
+    }
+    if deadline == Deadline::Poll {
+        return Ok(false);
+    }
+    if current::manager() != 0 {
+        return Err(manager_error());
+    }
+    let _registered = before_blocking(futs, Need::All, all_done)?;
+    Ok(futs.iter().all(|f| f.wait(deadline)))
+}
+
 /// True on a task thread whose pool runs awaited tasks inline (a cheap thread-local test
 /// for collective waits that prepare the futures in their input order only then).
 pub fn may_run_inline() -> bool {

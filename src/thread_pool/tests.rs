@@ -258,3 +258,21 @@ fn a_task_waiting_on_itself_would_deadlock() {
     let got = f.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<std::result::Result<bool, Status>>().copied());
     assert_eq!(got, Some(Err(Status::WouldDeadlock)));
 }
+
+#[test]
+fn wait_all_from_a_task_runs_the_group_inline() {
+    use crate::deadlock;
+    let pool = Arc::new(ThreadPool::new(ThreadPoolOptions { max_workers: 1, ..Default::default() }));
+    let p = pool.clone();
+    let outer = pool
+        .submit_fn(move |sink| {
+            let kids: Vec<Future> = (0..4).map(|_| p.submit_fn(|_| 0).expect("submit")).collect();
+            let refs: Vec<&Future> = kids.iter().collect();
+            sink.set_any(Box::new(deadlock::wait_all(&refs, Deadline::Never).map_err(|e| e.status())));
+            0
+        })
+        .unwrap();
+    assert!(outer.wait(Deadline::after(std::time::Duration::from_secs(20))));
+    let got = outer.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<std::result::Result<bool, Status>>().copied());
+    assert_eq!(got, Some(Ok(true)));
+}
