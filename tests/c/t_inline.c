@@ -427,7 +427,62 @@ static void only_the_awaited_task_runs(void) {
     cfut_executor_free(ex);
 }
 
+/* Recursive fork-join: every task submits two children and waits on them one by one
+ * (some with cfut_future_result, some with cfut_wait), on pools of 1 to 3 workers. */
+typedef struct fj {
+    cfut_executor *ex;
+    long n, r;
+} fj;
+static int32_t fj_task(void *arg, cfut_result *out) {
+    (void)out;
+    fj *q = arg;
+    if (q->n < 8) {
+        long a = 0, b = 1;
+        for (long i = 0; i < q->n; i++) {
+            long t = a + b;
+            a = b;
+            b = t;
+        }
+        q->r = a;
+        return 0;
+    }
+    fj a = {q->ex, q->n - 1, 0}, b = {q->ex, q->n - 2, 0};
+    cfut_future *fa = NULL, *fb = NULL;
+    if (cfut_executor_submit(q->ex, fj_task, &a, NULL, &fa) != CFUT_OK ||
+        cfut_executor_submit(q->ex, fj_task, &b, NULL, &fb) != CFUT_OK) {
+        return 1;
+    }
+    cfut_status s1, s2;
+    if (q->n % 2) {
+        s1 = cfut_future_result(fb, MS(HANG_MS), NULL);
+        s2 = cfut_future_result(fa, MS(HANG_MS), NULL);
+    } else {
+        cfut_future *both[2] = {fa, fb};
+        s1 = cfut_wait(both, 2, MS(HANG_MS), CFUT_ALL_COMPLETED, NULL, NULL);
+        s2 = CFUT_OK;
+    }
+    cfut_future_release(fa);
+    cfut_future_release(fb);
+    q->r = a.r + b.r;
+    return s1 == CFUT_OK && s2 == CFUT_OK ? 0 : 2;
+}
+static void fork_join_stress(void) {
+    for (uint32_t workers = 1; workers <= 3; workers++) {
+        cfut_executor *ex = pool_with(workers, true);
+        for (int round = 0; round < 5; round++) {
+            fj root = {ex, 18, 0};
+            cfut_future *f = NULL;
+            CHECK_ST(cfut_executor_submit(ex, fj_task, &root, NULL, &f), CFUT_OK);
+            CHECK_ST(cfut_future_result(f, MS(HANG_MS), NULL), CFUT_OK);
+            CHECK_EQ(root.r, 2584);
+            cfut_future_release(f);
+        }
+        cfut_executor_free(ex);
+    }
+}
+
 void test_inline(void) {
+    RUN(fork_join_stress);
     RUN(nested_submit_runs_inline);
     RUN(nested_without_inline_times_out);
     RUN(old_options_size_gets_inline_waits);
