@@ -398,6 +398,14 @@ typedef struct cfut_process_pool_options {
    * and what makes functions of the main executable work).
    */
   const char *worker_exe;
+  /**
+   * New in 0.2. false (default): `cfut_future_request_cancel` on a running task sends
+   * the request to its worker, where `cfut_result_cancel_requested` sees it (the task
+   * decides when to stop). true: the worker running the task is killed instead (with
+   * its process group) and replaced; the future ends CANCELLED at once. Use it for tasks
+   * that cannot poll (foreign code, blocking calls).
+   */
+  bool cancel_kills;
 } cfut_process_pool_options;
 
 #ifdef __cplusplus
@@ -465,6 +473,34 @@ void cfut_result_set_error(struct cfut_result *out, int32_t code, const char *me
 void cfut_result_set_error_payload(struct cfut_result *out, void *payload, cfut_drop_fn drop);
 
 /**
+ * Cooperative cancellation, inside a task: true once `cfut_future_request_cancel` (or a
+ * group's cancellation, or a map's timeout) asked the task that received `out` to stop.
+ * The task decides what stopping means: return early, and call
+ * `cfut_result_set_cancelled` so its future ends CANCELLED rather than with whatever it
+ * returns. False for a NULL `out`, and for a task that nobody asked to stop.
+ *
+ * Cheap enough to poll in a loop: on a thread pool it reads a flag; in a process-pool
+ * worker it reads a flag set from the pool's request frame, looking at the worker's
+ * channel at most every 100 µs, so a request is seen within about 0.1 ms of reaching the
+ * worker (the manager sends it at once). Only valid during the task call that received
+ * `out`, on that thread.
+ */
+bool cfut_result_cancel_requested(const struct cfut_result *out);
+
+/**
+ * The task acknowledges cancellation: when it returns, its future ends CANCELLED whatever
+ * it returns or set (a value or error it set is dropped, through its drop function):
+ * `cfut_future_cancelled` is true, waits and `cfut_wait` / `cfut_as_completed` report it
+ * done, done-callbacks run, `cfut_future_result` returns `CFUT_CANCELLED`. Allowed
+ * whether or not cancellation was requested. Works on every executor kind (in a process
+ * pool the worker reports it to the parent).
+ *
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`. Only valid during the
+ * task call that received `out`, on that thread.
+ */
+cfut_status cfut_result_set_cancelled(struct cfut_result *out);
+
+/**
  * Adds a reference to `f` and returns `f`. NULL gives NULL. Any thread.
  */
 struct cfut_future *cfut_future_retain(struct cfut_future *f);
@@ -478,11 +514,27 @@ void cfut_future_release(struct cfut_future *f);
 
 /**
  * Python's `cancel()`: cancels a PENDING future and returns true; true also if it was
- * already cancelled; false if it is running or finished (or `f` is NULL). Cancelling
+ * already cancelled; false if it is running or finished (or `f` is NULL). It has no
+ * effect on a running task: `cfut_future_request_cancel` asks one to stop. Cancelling
  * wakes every waiter, counts as completion for `cfut_wait` / `cfut_as_completed`, runs
  * the done-callbacks on this thread, and drops the task's `arg` through its `arg_drop`.
  */
 bool cfut_future_cancel(struct cfut_future *f);
+
+/**
+ * Cooperative cancellation. A PENDING future is cancelled as by `cfut_future_cancel`
+ * (returns true). A RUNNING one gets its request flag set and returns false: its task sees
+ * `cfut_result_cancel_requested` become true and may stop and acknowledge with
+ * `cfut_result_set_cancelled` (then the future ends CANCELLED), or ignore it and finish
+ * normally. On a process pool the request is sent to the worker running the task; with
+ * the pool option `cancel_kills` the worker is killed instead and replaced, and the future
+ * ends CANCELLED. A done future is left alone (returns `cfut_future_cancelled(f)`). False
+ * for NULL. Never blocks; any thread; asking again has no further effect.
+ *
+ * A pending future's cancellation runs its done-callbacks on this thread (as
+ * `cfut_future_cancel`); a running one's never do here.
+ */
+bool cfut_future_request_cancel(struct cfut_future *f);
 
 /**
  * True if the future was cancelled. False for NULL. Never blocks.
@@ -827,7 +879,7 @@ void cfut_map_free(struct cfut_map *m);
 /**
  * Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
  * (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
- * executable as worker program. NULL is a no-op.
+ * executable as worker program, `cancel_kills` false. NULL is a no-op.
  */
 void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
 

@@ -22,6 +22,8 @@ pub struct ItemError {
 #[derive(Default, Debug)]
 pub struct ChunkReport {
     pub errors: Vec<ItemError>,
+    /// The chunk stopped early on a cancellation request (not every item ran).
+    pub stopped: bool,
 }
 
 /// Submits the chunk covering a range of items and returns its future.
@@ -134,10 +136,11 @@ impl Map {
         }
     }
 
-    /// Cancels every chunk not started yet; no more chunks will be submitted.
+    /// Cancels every chunk not started yet and asks the running ones to stop (they end
+    /// CANCELLED before their next item); no more chunks will be submitted.
     fn cancel_rest(&mut self) {
         for f in self.chunks.iter().flatten() {
-            f.cancel();
+            f.request_cancel();
         }
         self.submitted = self.chunks.len();
         self.finished = true;

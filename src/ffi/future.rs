@@ -66,12 +66,29 @@ pub extern "C" fn cfut_future_release(f: *mut cfut_future) {
 }
 
 /// Python's `cancel()`: cancels a PENDING future and returns true; true also if it was
-/// already cancelled; false if it is running or finished (or `f` is NULL). Cancelling
+/// already cancelled; false if it is running or finished (or `f` is NULL). It has no
+/// effect on a running task: `cfut_future_request_cancel` asks one to stop. Cancelling
 /// wakes every waiter, counts as completion for `cfut_wait` / `cfut_as_completed`, runs
 /// the done-callbacks on this thread, and drops the task's `arg` through its `arg_drop`.
 #[no_mangle]
 pub extern "C" fn cfut_future_cancel(f: *mut cfut_future) -> bool {
     guard(false, || future_ref(f).is_ok_and(|fut| fut.cancel()))
+}
+
+/// Cooperative cancellation. A PENDING future is cancelled as by `cfut_future_cancel`
+/// (returns true). A RUNNING one gets its request flag set and returns false: its task sees
+/// `cfut_result_cancel_requested` become true and may stop and acknowledge with
+/// `cfut_result_set_cancelled` (then the future ends CANCELLED), or ignore it and finish
+/// normally. On a process pool the request is sent to the worker running the task; with
+/// the pool option `cancel_kills` the worker is killed instead and replaced, and the future
+/// ends CANCELLED. A done future is left alone (returns `cfut_future_cancelled(f)`). False
+/// for NULL. Never blocks; any thread; asking again has no further effect.
+///
+/// A pending future's cancellation runs its done-callbacks on this thread (as
+/// `cfut_future_cancel`); a running one's never do here.
+#[no_mangle]
+pub extern "C" fn cfut_future_request_cancel(f: *mut cfut_future) -> bool {
+    guard(false, || future_ref(f).is_ok_and(|fut| fut.request_cancel()))
 }
 
 /// True if the future was cancelled. False for NULL. Never blocks.
