@@ -191,6 +191,13 @@
 #define CFUT_START_FORKSERVER 2
 
 /**
+ * `cfut_group_new` flag: the first failure of a task (in completion order) cancels the
+ * group: pending tasks are cancelled, running ones get a cancellation request
+ * (`cfut_result_cancel_requested`), later submits return `CFUT_CANCELLED`.
+ */
+#define CFUT_GROUP_CANCEL_ON_FAILURE 1
+
+/**
  * An `as_completed` iterator. Single owner, used by one thread at a time; free it with
  * `cfut_as_completed_free`.
  */
@@ -206,6 +213,14 @@ typedef struct cfut_executor cfut_executor;
  * A future handle as seen from C.
  */
 typedef struct cfut_future cfut_future;
+
+/**
+ * A task group (structured concurrency): tasks submitted to one executor through the
+ * group, waited for together, cancelled together. Single owner (free it with
+ * `cfut_group_free`); `cfut_group_submit`, `_submit_bytes` and `_cancel` may be called from
+ * any thread, including the group's own tasks, while the owner waits.
+ */
+typedef struct cfut_group cfut_group;
 
 /**
  * A running map. Single owner, used by one thread at a time; free with `cfut_map_free`.
@@ -986,6 +1001,93 @@ uint64_t cfut_process_pool_workers_started(const struct cfut_executor *ex);
  * failure; successful calls leave it unchanged.
  */
 const char *cfut_last_error_message(void);
+
+/**
+ * Creates a group submitting to `ex`. `flags`: 0 or `CFUT_GROUP_CANCEL_ON_FAILURE`.
+ * The group keeps the executor's state alive, but not its handle: free the group before
+ * the executor (after `cfut_executor_free` its submits return `CFUT_SHUTDOWN`).
+ *
+ * On `CFUT_OK`, `*group_out` is a new group owned by the caller. Returns
+ * `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `group_out`, or unknown bits in `flags`.
+ */
+cfut_status cfut_group_new(struct cfut_executor *ex, uint32_t flags, struct cfut_group **group_out);
+
+/**
+ * `cfut_executor_submit` through the group: the task counts in `cfut_group_wait`, is
+ * cancelled with the group, and its failure is the group's if it comes first.
+ *
+ * `arg` and `arg_drop` as for `cfut_executor_submit` (ownership passes in every case: on
+ * an error `arg_drop` has already run). `future_out` may be NULL (the group still tracks
+ * the task); otherwise it carries one reference for the caller.
+ *
+ * Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled (by
+ * `cfut_group_cancel`, a failure with `CFUT_GROUP_CANCEL_ON_FAILURE`, or `cfut_group_free`
+ * from a task); the executor's statuses (`CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_UNSUPPORTED`
+ * on a process pool); `CFUT_INVALID_ARGUMENT` for a NULL `g` or `fn`.
+ */
+cfut_status cfut_group_submit(struct cfut_group *g,
+                              cfut_task_fn func,
+                              void *arg,
+                              cfut_drop_fn arg_drop,
+                              struct cfut_future **future_out);
+
+/**
+ * `cfut_executor_submit_bytes` through the group (thread and process pools). `input` is
+ * copied before this returns (NULL allowed when `len` is 0); `future_out` may be NULL.
+ *
+ * Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled; the executor's
+ * statuses (see `cfut_executor_submit_bytes`); `CFUT_INVALID_ARGUMENT` for a NULL `g` or
+ * `fn`, or NULL `input` with a non-zero `len`.
+ */
+cfut_status cfut_group_submit_bytes(struct cfut_group *g,
+                                    cfut_bytes_fn func,
+                                    const void *input,
+                                    size_t len,
+                                    struct cfut_future **future_out);
+
+/**
+ * Waits until every task submitted so far is done, including tasks those tasks submit
+ * into the group meanwhile, or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
+ * limit). Returns:
+ * - `CFUT_OK`: every task succeeded.
+ * - the status of the first failure in completion order (`CFUT_TASK_FAILED`,
+ *   `CFUT_WORKER_DIED`, `CFUT_BROKEN`; on a process pool also `CFUT_TIMEOUT` for a task that
+ *   ran past `task_timeout_ns`, told apart by `first_error_out->status`), with its error
+ *   copied to `*first_error_out` (may be NULL); the message and payload stay valid until
+ *   the group is freed.
+ * - `CFUT_CANCELLED`: nothing failed, but the group was cancelled or a task ended
+ *   cancelled.
+ * - `CFUT_TIMEOUT`: `timeout_ns` passed first (`*first_error_out` untouched); a later
+ *   wait may succeed.
+ * - `CFUT_WOULD_DEADLOCK` at once, from a task of the group (the group cannot end before
+ *   that task does) or where a blocking wait could never end (see `cfut_future_wait`).
+ * - `CFUT_INVALID_ARGUMENT` for a NULL `g`.
+ *
+ * It blocks on one task at a time with the same wait as `cfut_future_wait`. Call it from
+ * one thread at a time (the owner's).
+ */
+cfut_status cfut_group_wait(struct cfut_group *g,
+                            uint64_t timeout_ns,
+                            struct cfut_error *first_error_out);
+
+/**
+ * Cancels the group: tasks not started are cancelled (their `arg_drop` runs), running ones
+ * get a cancellation request, later submits return `CFUT_CANCELLED`, and
+ * `cfut_group_wait` returns `CFUT_CANCELLED` unless a task failed. Never blocks; any thread
+ * (including the group's tasks). NULL is a no-op.
+ */
+void cfut_group_cancel(struct cfut_group *g);
+
+/**
+ * Frees the group: cancels what has not started, requests cancellation of what runs,
+ * waits for the running tasks to end (they may ignore the request: the wait lasts as long
+ * as they do), then frees it; no task outlives its group. Futures handed out stay valid.
+ * From a task of the group (or a process-pool done-callback, where waiting could never
+ * end) it returns at once, and the group is freed when its last task ends; the group's
+ * own running tasks may still use the handle until then (their submits return
+ * `CFUT_CANCELLED`). NULL is a no-op. Each group is freed exactly once.
+ */
+void cfut_group_free(struct cfut_group *g);
 
 #ifdef __cplusplus
 }  // extern "C"

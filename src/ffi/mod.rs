@@ -18,6 +18,7 @@ pub mod executor;
 pub mod wait;
 pub mod map;
 pub mod process;
+pub mod group;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
@@ -194,6 +195,24 @@ pub(crate) fn box_mut<'a, T>(p: *mut T) -> Result<&'a mut T, Status> {
 pub(crate) fn box_take<T>(p: *mut T) -> Option<Box<T>> {
     // SAFETY: a non-NULL handle came from `box_into_raw` and the C caller frees it once.
     (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+}
+
+/// Hands a shared-ownership handle (a group) to C as an opaque `H`: C holds one reference.
+pub(crate) fn arc_into_raw<T, H>(value: Arc<T>) -> *mut H {
+    Arc::into_raw(value) as *mut H
+}
+
+/// Borrows the value behind a shared-ownership handle without touching its count.
+pub(crate) fn arc_ref<T, H>(p: *const H) -> Result<ManuallyDrop<Arc<T>>, Status> {
+    non_null(p)?;
+    // SAFETY: a non-NULL handle came from `arc_into_raw::<T, H>` and C still holds it.
+    Ok(ManuallyDrop::new(unsafe { Arc::from_raw(p as *const T) }))
+}
+
+/// Takes back C's reference to a shared-ownership handle (NULL: `None`).
+pub(crate) fn arc_take<T, H>(p: *mut H) -> Option<Arc<T>> {
+    // SAFETY: a non-NULL handle came from `arc_into_raw::<T, H>`; C gives up its reference once.
+    (!p.is_null()).then(|| unsafe { Arc::from_raw(p as *const T) })
 }
 
 /// Borrows `len` bytes the caller passes in (NULL allowed when `len` is 0).
