@@ -338,9 +338,12 @@ typedef struct cfut_map_options {
   size_t chunksize;
   /**
    * Whole-map deadline counted from the `cfut_executor_map` call; `CFUT_FOREVER` (the
-   * default) for none. When it passes, chunks not yet started are cancelled; chunks
-   * already running finish (their results still land in `results`) and `cfut_map_free`
-   * waits for them.
+   * default) for none. When it passes, chunks not yet started are cancelled, and chunks
+   * already running are asked to stop (a cancellation request, as
+   * `cfut_future_request_cancel`): each finishes the item it is on and runs no further
+   * item (results of items already done are in `results`); `cfut_map_free` waits for
+   * them. With a process pool's
+   * `cancel_kills` their workers are killed instead.
    */
   uint64_t timeout_ns;
   /**
@@ -860,7 +863,8 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *   process pool also: was killed for overrunning `task_timeout_ns`; the message says
  *   which), or it could not be submitted; iteration may go on;
  * - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
- *   (running chunks finish; `cfut_map_free` waits for them) and later calls return
+ *   (running chunks are asked to stop before their next item; `cfut_map_free` waits for
+ *   them) and later calls return
  *   `CFUT_EXHAUSTED`;
  * - `CFUT_EXHAUSTED`: no items remain;
  * - `CFUT_INVALID_ARGUMENT`: NULL `m` or `index_out`.
@@ -886,8 +890,8 @@ cfut_status cfut_map_wait(struct cfut_map *m, size_t *first_failed_index_out);
 size_t cfut_map_chunksize(const struct cfut_map *m);
 
 /**
- * Cancels the chunks not started, waits for running ones (they write into `results`),
- * then frees the map. NULL is a no-op.
+ * Cancels the chunks not started, asks running ones to stop before their next item,
+ * waits for them (they write into `results`), then frees the map. NULL is a no-op.
  */
 void cfut_map_free(struct cfut_map *m);
 

@@ -255,18 +255,27 @@ impl Group {
     /// (see `first_failure`); `Cancelled` if the group was cancelled, or a task ended
     /// cancelled, and nothing failed; `Timeout`; `WouldDeadlock` (see `drain`).
     pub fn wait(&self, deadline: Deadline) -> Result<()> {
-        self.drain(deadline)?;
+        self.wait_report(deadline).0
+    }
+
+    /// `wait`, with the first failed task once every task is done (never on `Timeout` or
+    /// `WouldDeadlock`, so a task's own timeout status is told apart from the wait's).
+    pub fn wait_report(&self, deadline: Deadline) -> (Result<()>, Option<Future>) {
+        if let Err(e) = self.drain(deadline) {
+            return (Err(e), None);
+        }
         let st = self.st.lock();
         if let Some(f) = &st.first_failure {
-            return Err(match f.outcome() {
+            let e = match f.outcome() {
                 Some(Err(e)) => failure_error(e),
                 _ => Status::TaskFailed.into(),
-            });
+            };
+            return (Err(e), Some(f.clone()));
         }
         if st.cancelled || st.any_cancelled {
-            return Err(Status::Cancelled.into());
+            return (Err(Status::Cancelled.into()), None);
         }
-        Ok(())
+        (Ok(()), None)
     }
 
     /// The first task that failed, in completion order (its outcome holds the error).

@@ -99,6 +99,38 @@ class cancelled_error : public error {
  public:
   explicit cancelled_error(const char *message = nullptr) : error(CFUT_CANCELLED, message) {}
 };
+/// Thrown by CancelToken::throw_if_stop_requested: a task that lets it escape ends
+/// CANCELLED (its future's get() then throws cancelled_error).
+class task_cancelled : public cancelled_error {
+ public:
+  explicit task_cancelled(const char *message = "the task was asked to stop") : cancelled_error(message) {}
+};
+
+/// Cooperative cancellation, seen from inside a task. A task callable whose first
+/// parameter is a CancelToken (pool.submit([](cfut::CancelToken t, int n) { ... }, 5)) gets
+/// one; it polls stop_requested() (cfut_result_cancel_requested: a load on thread pools,
+/// a rate-limited look at the channel in process workers), then returns early after
+/// acknowledge() or throws through throw_if_stop_requested(): either way its future ends
+/// CANCELLED. Requests come from Future::request_cancel(), TaskGroup::cancel() (or its
+/// first failure), or a map's timeout. Valid only during the task call, on its thread.
+class CancelToken {
+ public:
+  explicit CancelToken(cfut_result *out) noexcept : out_(out) {}
+  /// True once cancellation of this task was requested.
+  bool stop_requested() const noexcept { return cfut_result_cancel_requested(out_); }
+  /// Throws task_cancelled if a stop was requested (the task then ends CANCELLED).
+  void throw_if_stop_requested() const {
+    if (stop_requested()) throw task_cancelled();
+  }
+  /// The task ends CANCELLED whatever it returns (its value is discarded).
+  void acknowledge() const noexcept { cfut_result_set_cancelled(out_); }
+  /// The C sink, borrowed.
+  cfut_result *capi() const noexcept { return out_; }
+
+ private:
+  cfut_result *out_;
+};
+
 /// The executor is broken: an initializer failed or workers could not start.
 class broken_executor : public error {
  public:
@@ -302,6 +334,33 @@ inline const std::exception_ptr *our_exception(void *payload) noexcept {
 template <class T>
 using decay_result_t = std::remove_cv_t<std::remove_reference_t<T>>;
 
+/// True when a task callable takes a CancelToken before its arguments.
+template <class F, class... Args>
+inline constexpr bool takes_token_v = std::is_invocable_v<F, CancelToken, Args...>;
+
+template <bool Token, class F, class... Args>
+struct call_result {
+  using type = std::invoke_result_t<F, Args...>;
+};
+template <class F, class... Args>
+struct call_result<true, F, Args...> {
+  using type = std::invoke_result_t<F, CancelToken, Args...>;
+};
+/// What a task returns, decayed, whether or not it takes a CancelToken.
+template <class F, class... Args>
+using call_result_t = decay_result_t<typename call_result<takes_token_v<F, Args...>, F, Args...>::type>;
+
+/// Calls a task, handing it a CancelToken first if it takes one.
+template <class F, class... Args>
+decltype(auto) call_task(cfut_result *out, F &&f, Args &&...a) {
+  if constexpr (takes_token_v<F, Args...>) {
+    return std::invoke(std::forward<F>(f), CancelToken(out), std::forward<Args>(a)...);
+  } else {
+    (void)out;
+    return std::invoke(std::forward<F>(f), std::forward<Args>(a)...);
+  }
+}
+
 /// Reads a trivially copyable T from bytes that may not be aligned.
 template <class T>
 inline T load(const void *p) noexcept {
@@ -363,6 +422,10 @@ class FutureBase {
   /// Python's cancel(): true if the future is now cancelled (or already was); false if it
   /// runs or finished. Runs the done-callbacks on this thread.
   bool cancel() noexcept { return cfut_future_cancel(f_); }
+  /// Cooperative cancellation (cfut_future_request_cancel): a pending task is cancelled
+  /// (true); a running one is asked to stop through its CancelToken (false; it ends
+  /// CANCELLED if it acknowledges); a done one is left alone (returns cancelled()).
+  bool request_cancel() noexcept { return cfut_future_request_cancel(f_); }
   bool cancelled() const noexcept { return cfut_future_cancelled(f_); }
   bool running() const noexcept { return cfut_future_running(f_); }
   bool done() const noexcept { return cfut_future_done(f_); }
@@ -555,7 +618,7 @@ namespace detail {
 /// A thread-pool task: the decayed callable and arguments, run once on a worker.
 template <class F, class... Args>
 struct task {
-  using R = decay_result_t<std::invoke_result_t<F, Args...>>;
+  using R = call_result_t<F, Args...>;
   F fn;
   std::tuple<Args...> args;
 
@@ -563,14 +626,17 @@ struct task {
     task *t = static_cast<task *>(self);
     try {
       if constexpr (std::is_void_v<R>) {
-        std::apply([&](Args &...a) { std::invoke(std::move(t->fn), std::move(a)...); }, t->args);
+        std::apply([&](Args &...a) { call_task(out, std::move(t->fn), std::move(a)...); }, t->args);
       } else {
         auto *box = new value_box<R>(
             std::in_place,
-            std::apply([&](Args &...a) -> decltype(auto) { return std::invoke(std::move(t->fn), std::move(a)...); },
+            std::apply([&](Args &...a) -> decltype(auto) { return call_task(out, std::move(t->fn), std::move(a)...); },
                        t->args));
         cfut_result_set_value(out, box->to_void(), &value_box<R>::destroy);
       }
+      return 0;
+    } catch (const task_cancelled &) {
+      cfut_result_set_cancelled(out);
       return 0;
     } catch (...) {
       set_exception(out, std::current_exception(), true);
@@ -600,7 +666,7 @@ constexpr void check_bytes_signature() {
                 "(no std::string, std::vector, ...; pass fixed-size structs or arrays)");
   static_assert((!std::is_pointer_v<Args> && ...),
                 "cfut bytes/process-pool task: a pointer argument means nothing in another process");
-  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  using R = call_result_t<const F &, Args &...>;
   static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>,
                 "cfut bytes/process-pool task: the result must be trivially copyable (or void)");
   static_assert(std::is_void_v<R> || !std::is_pointer_v<R>,
@@ -631,7 +697,7 @@ inline void ensure_iostreams() { static const std::ios_base::Init init; }
 /// A task that runs on bytes only: input = [F][Args...], output = [type hash][R].
 template <class F, class... Args>
 struct bytes_task {
-  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  using R = call_result_t<const F &, Args &...>;
   using layout = bytes_layout<F, Args...>;
 
   static std::vector<unsigned char> pack(const F &f, const Args &...args) {
@@ -643,10 +709,10 @@ struct bytes_task {
   }
 
   template <std::size_t... I>
-  static R call(const unsigned char *in, std::index_sequence<I...>) {
+  static R call(const unsigned char *in, cfut_result *out, std::index_sequence<I...>) {
     const F f = load<F>(in);
     std::tuple<Args...> args{load<Args>(in + layout::offset(I + 1))...};
-    return std::invoke(f, std::get<I>(args)...);
+    return call_task(out, f, std::get<I>(args)...);
   }
 
   static std::int32_t run(const void *input, std::size_t len, cfut_result *out) noexcept {
@@ -658,9 +724,9 @@ struct bytes_task {
       ensure_iostreams();
       const unsigned char *in = static_cast<const unsigned char *>(input);
       if constexpr (std::is_void_v<R>) {
-        call(in, std::index_sequence_for<Args...>{});
+        call(in, out, std::index_sequence_for<Args...>{});
       } else {
-        const R r = call(in, std::index_sequence_for<Args...>{});
+        const R r = call(in, out, std::index_sequence_for<Args...>{});
         unsigned char buf[sizeof(std::uint64_t) + sizeof(R)];
         const std::uint64_t h = type_hash<R>();
         std::memcpy(buf, &h, sizeof h);
@@ -672,6 +738,9 @@ struct bytes_task {
         }
       }
       return 0;
+    } catch (const task_cancelled &) {
+      cfut_result_set_cancelled(out);
+      return 0;
     } catch (...) {
       set_exception(out, std::current_exception(), false);
       return exception_code;
@@ -682,8 +751,9 @@ struct bytes_task {
 /// Adapts a function known at compile time (submit<&fn>) into an empty callable.
 template <auto Fn>
 struct static_fn {
+  // SFINAE-friendly (trailing return type), so takes_token_v can ask about a CancelToken.
   template <class... A>
-  decltype(auto) operator()(A &&...a) const {
+  auto operator()(A &&...a) const -> decltype(std::invoke(Fn, std::forward<A>(a)...)) {
     return std::invoke(Fn, std::forward<A>(a)...);
   }
 };
@@ -960,10 +1030,10 @@ class Executor {
   /// pool): `f`, `args` and the result must be trivially copyable. An exception from `f`
   /// comes back as cfut::task_failed carrying its what().
   template <class F, class... Args>
-  auto submit_bytes(F f, Args... args) -> Future<detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>> {
+  auto submit_bytes(F f, Args... args) -> Future<typename detail::bytes_task<F, Args...>::R> {
     detail::check_bytes_signature<F, Args...>();
     using T = detail::bytes_task<F, Args...>;
-    using R = detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+    using R = typename T::R;
     const std::vector<unsigned char> in = T::pack(f, args...);
     cfut_future *out = nullptr;
     check_with_reason(cfut_executor_submit_bytes(ex_, &T::run, in.data(), in.size(), &out));
@@ -1086,8 +1156,7 @@ class ThreadPool : public Executor {
   /// reference_wrapper or copy). `f` and `args` are decay-copied (moved for rvalues);
   /// move-only results work. Throws shutdown_error / broken_executor if refused.
   template <class F, class... Args>
-  auto submit(F &&f, Args &&...args)
-      -> Future<detail::decay_result_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>> {
+  auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
     using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
     using R = typename T::R;
     auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
@@ -1282,6 +1351,98 @@ class ProcessPool : public Executor {
   }
 };
 #endif
+
+// ---------------------------------------------------------------------------------------
+// Task groups
+// ---------------------------------------------------------------------------------------
+
+/// A task group (cfut_group): tasks submitted through it are waited for and cancelled
+/// together; no task outlives it (the destructor cancels what has not started, asks the
+/// running tasks to stop and waits for them). With cancel_on_failure the first failure
+/// cancels the rest. Tasks may submit into their own group (capture it by reference) while
+/// the owner waits. Not copyable or movable: tasks refer to it.
+///
+///     cfut::TaskGroup g(pool, /*cancel_on_failure=*/true);
+///     for (auto &part : parts) g.submit([&](cfut::CancelToken t) { scan(part, t); });
+///     g.wait();  // rethrows the first failure
+class TaskGroup {
+ public:
+  explicit TaskGroup(Executor &ex, bool cancel_on_failure = false) {
+    const cfut_status s = cfut_group_new(ex.capi(), cancel_on_failure ? CFUT_GROUP_CANCEL_ON_FAILURE : 0u, &g_);
+    if (s != CFUT_OK) throw_status(s);
+  }
+  TaskGroup(const TaskGroup &) = delete;
+  TaskGroup &operator=(const TaskGroup &) = delete;
+  /// cfut_group_free: cancel, ask running tasks to stop, wait for them. From one of the
+  /// group's own tasks it returns at once (the group goes with its last task).
+  ~TaskGroup() { cfut_group_free(g_); }
+
+  /// Thread pools: runs std::invoke(f, [CancelToken,] args...) on a worker, as
+  /// ThreadPool::submit. Throws cancelled_error once the group was cancelled.
+  template <class F, class... Args>
+  auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
+    using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
+    using R = typename T::R;
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    cfut_future *out = nullptr;
+    check(cfut_group_submit(g_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    return Future<R>::adopt(out);
+  }
+
+  /// Any executor (process pools too): as Executor::submit_bytes, through the group.
+  template <class F, class... Args>
+  auto submit_bytes(F f, Args... args) -> Future<typename detail::bytes_task<F, Args...>::R> {
+    detail::check_bytes_signature<F, Args...>();
+    using T = detail::bytes_task<F, Args...>;
+    const std::vector<unsigned char> in = T::pack(f, args...);
+    cfut_future *out = nullptr;
+    check(cfut_group_submit_bytes(g_, &T::run, in.data(), in.size(), &out));
+    return Future<typename T::R>::adopt(out);
+  }
+  template <auto Fn, class... Args>
+  auto submit_bytes(Args... args) {
+    return submit_bytes(detail::static_fn<Fn>{}, args...);
+  }
+
+  /// Waits for every task (and the tasks they submitted). Rethrows the first failure in
+  /// completion order with its own type (a C++ exception from a thread-pool task, else
+  /// task_failed / worker_died / ...); throws cancelled_error if the group was cancelled
+  /// (or a task was) and nothing failed; cfut::error(CFUT_WOULD_DEADLOCK) from a task of
+  /// the group.
+  void wait() {
+    err_ = cfut_error{};
+    (void)finish(cfut_group_wait(g_, CFUT_FOREVER, &err_));
+  }
+  /// wait() with a limit: false if it passed first (tasks still run).
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period> &d) {
+    err_ = cfut_error{};
+    return finish(cfut_group_wait(g_, detail::to_ns(d), &err_));
+  }
+  /// Cancels what has not started and asks running tasks to stop; later submits throw
+  /// cancelled_error. Never blocks.
+  void cancel() noexcept { cfut_group_cancel(g_); }
+  cfut_group *capi() const noexcept { return g_; }
+
+ private:
+  static void check(cfut_status s) {
+    if (s == CFUT_OK) return;
+    const char *m = cfut_last_error_message();
+    throw_status(s, s == CFUT_UNSUPPORTED ? m : nullptr);
+  }
+  bool finish(cfut_status s) {
+    if (s == CFUT_OK) return true;
+    if (s == CFUT_TIMEOUT && err_.status == CFUT_OK) return false;  // the wait's own limit
+    if (err_.status != CFUT_OK) {
+      if (const std::exception_ptr *x = detail::our_exception(err_.payload)) std::rethrow_exception(*x);
+      throw_status(err_.status, err_.message, err_.code);
+    }
+    throw_status(s);
+  }
+
+  cfut_group *g_ = nullptr;
+  cfut_error err_{};
+};
 
 // ---------------------------------------------------------------------------------------
 // Waiting on many futures

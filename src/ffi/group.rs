@@ -132,13 +132,11 @@ pub extern "C" fn cfut_group_wait(g: *mut cfut_group, timeout_ns: u64, first_err
     guard_error(|| {
         // A clone: a task of the group may free it while the owner waits.
         let g: Arc<Group> = (*group_ref(g)?).clone();
-        let r = g.wait(Deadline::after_ns(timeout_ns));
-        if let Some(f) = g.first_failure() {
-            if let Some(Err(e)) = f.outcome() {
-                write_opt(first_error_out, cfut_error::from_task_error(e));
-            }
-        }
+        let (r, failed) = g.wait_report(Deadline::after_ns(timeout_ns));
         // The first failure's future stays in the group, so the borrowed message does too.
+        if let Some(Err(e)) = failed.as_ref().and_then(|f| f.outcome()) {
+            write_opt(first_error_out, cfut_error::from_task_error(e));
+        }
         r
     })
 }
