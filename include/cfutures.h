@@ -245,6 +245,12 @@ typedef void (*cfut_drop_fn)(void *ptr);
 typedef uint32_t cfut_status;
 
 /**
+ * Called once when cancellation of a running task is requested, with the `arg` given to
+ * `cfut_future_on_cancel_request`.
+ */
+typedef void (*cfut_cancel_fn)(void *arg);
+
+/**
  * How a done future ended, filled by `cfut_future_error` (and by `cfut_map_next`).
  */
 typedef struct cfut_error {
@@ -553,6 +559,23 @@ bool cfut_future_cancel(struct cfut_future *f);
  * `cfut_future_cancel`); a running one's never do here.
  */
 bool cfut_future_request_cancel(struct cfut_future *f);
+
+/**
+ * Runs `fn(arg)` once if cancellation of `f`'s task is requested while it runs (by
+ * `cfut_future_request_cancel`, a group's cancellation, a map's timeout), on the thread
+ * that requests it, with no library lock held; at once on this thread if it already was
+ * requested. Never if the future completes first, or was pending when asked (then it is
+ * simply cancelled). For bridges to other cancellation systems (a Go `context`, a C++
+ * `std::stop_source`); tasks themselves poll `cfut_result_cancel_requested`.
+ * `arg_drop` (may be NULL) runs exactly once: after `fn`, or when the future completes or
+ * is freed without a request. Ownership of `arg` passes in every case.
+ *
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `f` or `fn` (`arg_drop` has run).
+ */
+cfut_status cfut_future_on_cancel_request(struct cfut_future *f,
+                                          cfut_cancel_fn func,
+                                          void *arg,
+                                          cfut_drop_fn arg_drop);
 
 /**
  * True if the future was cancelled. False for NULL. Never blocks.

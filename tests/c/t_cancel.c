@@ -256,7 +256,49 @@ static void map_timeout_stops_running_chunks(void) {
     cfut_executor_free(ex);
 }
 
+/* cfut_future_on_cancel_request: the hook runs once on a request; its arg drops once. */
+static void hook_count(void *arg) {
+    atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+static void cancel_request_hooks(void) {
+    cfut_future *f = NULL;
+    CHECK_ST(cfut_future_new(&f), CFUT_OK);
+    atomic_int calls = 0, drops = 0, drops2 = 0;
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, &calls, NULL), CFUT_OK);
+    CHECK(cfut_future_set_running_or_notify_cancel(f));
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, &calls, NULL), CFUT_OK);
+    CHECK(!cfut_future_request_cancel(f));
+    CHECK(!cfut_future_request_cancel(f));
+    CHECK_EQ(atomic_load(&calls), 2);
+    /* after the request: runs at once */
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, &calls, NULL), CFUT_OK);
+    CHECK_EQ(atomic_load(&calls), 3);
+    CHECK_ST(cfut_future_set_result(f, NULL, NULL), CFUT_OK);
+    cfut_future_release(f);
+    /* completes first: never called, dropped once */
+    CHECK_ST(cfut_future_new(&f), CFUT_OK);
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, &calls, NULL), CFUT_OK);
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, tok_new(&drops, 1), tok_drop), CFUT_OK);
+    CHECK_ST(cfut_future_set_result(f, NULL, NULL), CFUT_OK);
+    CHECK_EQ(atomic_load(&drops), 1);
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, tok_new(&drops2, 1), tok_drop), CFUT_OK);
+    CHECK_EQ(atomic_load(&drops2), 1); /* done: dropped at once */
+    cfut_future_release(f);
+    CHECK_EQ(atomic_load(&calls), 3);
+    CHECK_ST(cfut_future_on_cancel_request(NULL, hook_count, tok_new(&drops, 2), tok_drop), CFUT_INVALID_ARGUMENT);
+    CHECK_EQ(atomic_load(&drops), 2);
+    CHECK_ST(cfut_future_new(&f), CFUT_OK);
+    CHECK_ST(cfut_future_on_cancel_request(f, NULL, tok_new(&drops, 3), tok_drop), CFUT_INVALID_ARGUMENT);
+    CHECK_EQ(atomic_load(&drops), 3);
+    atomic_int pending_drop = 0;
+    CHECK_ST(cfut_future_on_cancel_request(f, hook_count, tok_new(&pending_drop, 1), tok_drop), CFUT_OK);
+    cfut_future_release(f); /* freed without completing: a pending hook's arg drops */
+    CHECK_EQ(atomic_load(&pending_drop), 1);
+}
+
 void test_cancel(void) {
+    RUN(cancel_request_hooks);
     RUN(running_task_stops_on_request);
     RUN(request_cancel_pending_done_and_bad_input);
     RUN(acknowledge_without_request);
