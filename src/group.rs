@@ -235,6 +235,10 @@ impl Group {
         if deadline == Deadline::Poll {
             return Err(Status::Timeout.into());
         }
+        if crate::deadlock::must_not_block(deadline) {
+            // A process pool's manager runs the done-callbacks this would wait for.
+            return Err(Error::new(Status::WouldDeadlock, "a group wait inside a process-pool done-callback would stop the pool that must complete it"));
+        }
         st.sleepers += 1;
         let timed_out = match deadline.instant() {
             None => {

@@ -314,6 +314,65 @@ static void t_group(void) {
     cfut_executor_free(ex);
 }
 
+/* A group wait inside a process-pool done-callback (the manager thread) would stop the
+ * pool that must complete the tasks: it returns CFUT_WOULD_DEADLOCK at once. */
+static atomic_int g_cb_status = -1;
+static cfut_group *g_cb_group;
+static void wait_in_callback(cfut_future *f, void *arg) {
+    (void)f;
+    (void)arg;
+    atomic_store(&g_cb_status, (int)cfut_group_wait(g_cb_group, CFUT_FOREVER, NULL));
+}
+
+static void t_group_wait_in_callback(void) {
+    cfut_executor *ex = pool(CFUT_START_SPAWN, 2, false);
+    CHECK_STATUS(cfut_group_new(ex, 0, &g_cb_group), CFUT_OK);
+    shared_reset();
+    poll_in in = input(1);
+    cfut_future *second = NULL;
+    CHECK_STATUS(cfut_group_submit_bytes(g_cb_group, t_poll, &in, sizeof in, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_group_submit_bytes(g_cb_group, t_poll, &in, sizeof in, &second), CFUT_OK);
+    CHECK(wait_polling(2));
+    /* Both poll until asked: the callback runs on the manager thread when `second` ends. */
+    CHECK_STATUS(cfut_future_add_done_callback(second, wait_in_callback, NULL, NULL), CFUT_OK);
+    CHECK(!cfut_future_request_cancel(second));
+    CHECK_STATUS(cfut_future_wait(second, CFUT_SECONDS(30)), CFUT_OK);
+    for (int i = 0; i < 3000 && atomic_load(&g_cb_status) == -1; i++) usleep(1000);
+    CHECK(atomic_load(&g_cb_status) == CFUT_WOULD_DEADLOCK);
+    cfut_future_release(second);
+    cfut_group_free(g_cb_group); /* asks the first task to stop, waits */
+    cfut_executor_free(ex);
+}
+
+/* A map whose timeout passes asks its running chunks (in workers) to stop. */
+static int32_t m_slow(const void *ctx, const void *item, void *slot) {
+    (void)ctx;
+    (void)item;
+    (void)slot;
+    usleep(2000); /* the work: 2 ms per item */
+    return 0;
+}
+
+static void t_map_timeout(void) {
+    cfut_executor *ex = pool(CFUT_START_SPAWN, 2, false);
+    enum { N = 400 };
+    static int items[N];
+    char ctx = 0;
+    cfut_map_options o;
+    cfut_map_options_init(&o);
+    o.chunksize = 200; /* two chunks of 400 ms each */
+    o.timeout_ns = CFUT_MILLISECONDS(50);
+    cfut_map *m = NULL;
+    uint64_t t0 = now_ns();
+    CHECK_STATUS(cfut_executor_map(ex, m_slow, &ctx, 1, items, N, sizeof(int), NULL, 0, &o, &m), CFUT_OK);
+    CHECK_STATUS(cfut_map_wait(m, NULL), CFUT_TIMEOUT);
+    cfut_map_free(m);
+    uint64_t took = now_ns() - t0;
+    printf("    map timed out; free returned %.1f ms after the start (the chunks alone take 400 ms)\n", took / 1e6);
+    CHECK(took < 300000000ull);
+    cfut_executor_free(ex);
+}
+
 /* A 0.1 options struct (without cancel_kills) still works. */
 static void t_old_options(void) {
     cfut_process_pool_options o;
@@ -338,7 +397,7 @@ static const struct test TESTS[] = {
     {"request_fork", t_request_fork},   {"kills_spawn", t_kills_spawn},
     {"kills_forkserver", t_kills_forkserver}, {"kills_fork", t_kills_fork},
     {"races", t_races},                 {"group", t_group},
-    {"old_options", t_old_options},
+    {"map_timeout", t_map_timeout},     {"group_wait_in_callback", t_group_wait_in_callback},     {"old_options", t_old_options},
 };
 
 int main(int argc, char **argv) {
