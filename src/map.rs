@@ -253,11 +253,11 @@ impl Map {
 }
 
 impl Drop for Map {
-    /// Cancels what has not started and waits for running chunks, which write into the
-    /// caller's results.
+    /// Cancels what has not started, asks running chunks to stop before their next item,
+    /// and waits for them (they write into the caller's results).
     fn drop(&mut self) {
         for f in self.chunks.iter().flatten() {
-            f.cancel();
+            f.request_cancel();
         }
         for f in self.chunks.iter().flatten() {
             f.wait(Deadline::Never);
