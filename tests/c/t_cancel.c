@@ -525,6 +525,54 @@ static void group_free_from_inside(void) {
     gate_destroy(&in.release_sibling);
 }
 
+/* Free from outside while tasks keep submitting children: every child is refused or runs,
+ * every argument drops once, and free returns once the last task ended. */
+typedef struct breeder {
+    cfut_group *g;
+    atomic_int *drops, *refused, *ran;
+} breeder;
+
+static void breeder_drop(void *p) {
+    breeder *b = p;
+    atomic_fetch_add(b->drops, 1);
+    free(b);
+}
+
+static int32_t breed(void *arg, cfut_result *out) {
+    (void)out;
+    breeder *b = arg;
+    atomic_fetch_add(b->ran, 1);
+    for (int i = 0; i < 2; i++) {
+        breeder *c = malloc(sizeof *c);
+        *c = *b;
+        if (cfut_group_submit(b->g, breed, c, breeder_drop, NULL) != CFUT_OK) {
+            atomic_fetch_add(b->refused, 1);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void group_free_races_children(void) {
+    for (int round = 0; round < 20; round++) {
+        cfut_executor *ex = pool(3);
+        atomic_int drops = 0, refused = 0, ran = 0;
+        cfut_group *g = NULL;
+        CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
+        breeder *root = malloc(sizeof *root);
+        *root = (breeder){g, &drops, &refused, &ran};
+        CHECK_ST(cfut_group_submit(g, breed, root, breeder_drop, NULL), CFUT_OK);
+        uint64_t until = now_ns() + (uint64_t)(round % 5) * 200000;
+        while (now_ns() < until) {
+        }
+        cfut_group_free(g);
+        int dropped = atomic_load(&drops);
+        cfut_executor_free(ex);
+        CHECK_EQ(atomic_load(&drops), dropped); /* nothing ran or dropped after free */
+        CHECK(dropped >= atomic_load(&ran));
+    }
+}
+
 static int32_t bytes_echo(const void *in, size_t len, cfut_result *out) {
     return (int32_t)cfut_result_set_bytes(out, in, len);
 }
@@ -571,5 +619,6 @@ void test_group(void) {
     RUN(group_cancel_and_timeout);
     RUN(group_free_from_outside);
     RUN(group_free_from_inside);
+    RUN(group_free_races_children);
     RUN(group_bad_input);
 }
