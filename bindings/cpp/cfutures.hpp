@@ -62,6 +62,12 @@
 #include <typeinfo>
 #include <utility>
 #include <vector>
+#if __cplusplus >= 202002L && __has_include(<stop_token>)
+#include <stop_token>
+#if defined(__cpp_lib_jthread)
+#define CFUT_HPP_HAS_STOP_TOKEN 1
+#endif
+#endif
 
 namespace cfut {
 
@@ -113,6 +119,12 @@ class task_cancelled : public cancelled_error {
 /// acknowledge() or throws through throw_if_stop_requested(): either way its future ends
 /// CANCELLED. Requests come from Future::request_cancel(), TaskGroup::cancel() (or its
 /// first failure), or a map's timeout. Valid only during the task call, on its thread.
+///
+/// C++20: a thread-pool task (ThreadPool::submit, TaskGroup::submit) may take a
+/// std::stop_token first instead; its stop is requested when cancellation is (the library
+/// forwards the request through cfut_future_on_cancel_request), so std::stop_callback works
+/// too. Such a task leaves by throwing task_cancelled (or returns normally). Process pools
+/// and the bytes path take only CancelToken.
 class CancelToken {
  public:
   explicit CancelToken(cfut_result *out) noexcept : out_(out) {}
@@ -338,27 +350,97 @@ using decay_result_t = std::remove_cv_t<std::remove_reference_t<T>>;
 template <class F, class... Args>
 inline constexpr bool takes_token_v = std::is_invocable_v<F, CancelToken, Args...>;
 
-template <bool Token, class F, class... Args>
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+/// C++20: true when a task callable takes a std::stop_token (and no CancelToken) first.
+template <class F, class... Args>
+inline constexpr bool takes_stop_token_v =
+    !takes_token_v<F, Args...> && std::is_invocable_v<F, std::stop_token, Args...>;
+#else
+template <class F, class... Args>
+inline constexpr bool takes_stop_token_v = false;
+#endif
+
+/// 0: plain arguments; 1: a CancelToken first; 2: a std::stop_token first.
+template <class F, class... Args>
+inline constexpr int token_kind_v = takes_token_v<F, Args...> ? 1 : takes_stop_token_v<F, Args...> ? 2 : 0;
+
+template <int Kind, class F, class... Args>
 struct call_result {
   using type = std::invoke_result_t<F, Args...>;
 };
 template <class F, class... Args>
-struct call_result<true, F, Args...> {
+struct call_result<1, F, Args...> {
   using type = std::invoke_result_t<F, CancelToken, Args...>;
 };
-/// What a task returns, decayed, whether or not it takes a CancelToken.
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
 template <class F, class... Args>
-using call_result_t = decay_result_t<typename call_result<takes_token_v<F, Args...>, F, Args...>::type>;
+struct call_result<2, F, Args...> {
+  using type = std::invoke_result_t<F, std::stop_token, Args...>;
+};
+#endif
+/// What a task returns, decayed, whatever token it takes.
+template <class F, class... Args>
+using call_result_t = decay_result_t<typename call_result<token_kind_v<F, Args...>, F, Args...>::type>;
 
-/// Calls a task, handing it a CancelToken first if it takes one.
+/// A thread-pool task's std::stop_source (C++20), requested when the library forwards a
+/// cancellation request (cfut_future_on_cancel_request). Empty before C++20.
+struct stop_holder {
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  std::shared_ptr<std::stop_source> source;
+#endif
+};
+
+/// Calls a task, handing it a CancelToken or std::stop_token first if it takes one
+/// (`stop` is NULL on the bytes path, which refuses stop_token tasks).
 template <class F, class... Args>
-decltype(auto) call_task(cfut_result *out, F &&f, Args &&...a) {
-  if constexpr (takes_token_v<F, Args...>) {
+decltype(auto) call_task(cfut_result *out, const stop_holder *stop, F &&f, Args &&...a) {
+  (void)stop;
+  if constexpr (token_kind_v<F, Args...> == 1) {
     return std::invoke(std::forward<F>(f), CancelToken(out), std::forward<Args>(a)...);
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  } else if constexpr (token_kind_v<F, Args...> == 2) {
+    return std::invoke(std::forward<F>(f), stop->source->get_token(), std::forward<Args>(a)...);
+#endif
   } else {
     (void)out;
     return std::invoke(std::forward<F>(f), std::forward<Args>(a)...);
   }
+}
+
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+/// Forwards cancellation requests of `f`'s running task to `source`.
+inline void bridge_stop(cfut_future *f, std::shared_ptr<std::stop_source> source) {
+  using holder = std::shared_ptr<std::stop_source>;
+  auto *arg = new holder(std::move(source));
+  cfut_future_on_cancel_request(
+      f, [](void *a) noexcept { (*static_cast<holder *>(a))->request_stop(); }, arg,
+      [](void *a) noexcept { delete static_cast<holder *>(a); });
+}
+#endif
+
+/// Before a thread-pool submit: gives a stop_token task its stop_source; returns a copy to
+/// bridge once the future exists (after_submit).
+template <class T>
+stop_holder before_submit(T *t) {
+  stop_holder keep;
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  if constexpr (T::kind == 2) {
+    t->stop.source = std::make_shared<std::stop_source>();
+    keep.source = t->stop.source;
+  }
+#else
+  (void)t;
+#endif
+  return keep;
+}
+
+inline void after_submit(cfut_future *f, stop_holder &keep) {
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  if (keep.source) bridge_stop(f, std::move(keep.source));
+#else
+  (void)f;
+  (void)keep;
+#endif
 }
 
 /// Reads a trivially copyable T from bytes that may not be aligned.
@@ -619,18 +701,20 @@ namespace detail {
 template <class F, class... Args>
 struct task {
   using R = call_result_t<F, Args...>;
+  static constexpr int kind = token_kind_v<F, Args...>;
   F fn;
   std::tuple<Args...> args;
+  stop_holder stop;
 
   static std::int32_t run(void *self, cfut_result *out) noexcept {
     task *t = static_cast<task *>(self);
     try {
       if constexpr (std::is_void_v<R>) {
-        std::apply([&](Args &...a) { call_task(out, std::move(t->fn), std::move(a)...); }, t->args);
+        std::apply([&](Args &...a) { call_task(out, &t->stop, std::move(t->fn), std::move(a)...); }, t->args);
       } else {
         auto *box = new value_box<R>(
             std::in_place,
-            std::apply([&](Args &...a) -> decltype(auto) { return call_task(out, std::move(t->fn), std::move(a)...); },
+            std::apply([&](Args &...a) -> decltype(auto) { return call_task(out, &t->stop, std::move(t->fn), std::move(a)...); },
                        t->args));
         cfut_result_set_value(out, box->to_void(), &value_box<R>::destroy);
       }
@@ -666,6 +750,9 @@ constexpr void check_bytes_signature() {
                 "(no std::string, std::vector, ...; pass fixed-size structs or arrays)");
   static_assert((!std::is_pointer_v<Args> && ...),
                 "cfut bytes/process-pool task: a pointer argument means nothing in another process");
+  static_assert(!takes_stop_token_v<const F &, Args &...>,
+                "cfut bytes/process-pool task: a std::stop_token cannot reach another process; "
+                "take a cfut::CancelToken instead");
   using R = call_result_t<const F &, Args &...>;
   static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>,
                 "cfut bytes/process-pool task: the result must be trivially copyable (or void)");
@@ -712,7 +799,7 @@ struct bytes_task {
   static R call(const unsigned char *in, cfut_result *out, std::index_sequence<I...>) {
     const F f = load<F>(in);
     std::tuple<Args...> args{load<Args>(in + layout::offset(I + 1))...};
-    return call_task(out, f, std::get<I>(args)...);
+    return call_task(out, nullptr, f, std::get<I>(args)...);
   }
 
   static std::int32_t run(const void *input, std::size_t len, cfut_result *out) noexcept {
@@ -1159,9 +1246,11 @@ class ThreadPool : public Executor {
   auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
     using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
     using R = typename T::R;
-    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...), {}};
+    detail::stop_holder keep = detail::before_submit(t);
     cfut_future *out = nullptr;
     check(cfut_executor_submit(ex_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    detail::after_submit(out, keep);
     return adopt<R>(out);
   }
 
@@ -1383,9 +1472,11 @@ class TaskGroup {
   auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
     using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
     using R = typename T::R;
-    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...), {}};
+    detail::stop_holder keep = detail::before_submit(t);
     cfut_future *out = nullptr;
     check(cfut_group_submit(g_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    detail::after_submit(out, keep);
     return Future<R>::adopt(out);
   }
 
