@@ -33,4 +33,6 @@ cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_exe
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,
                                    uintptr_t h, cfut_executor **out);
 void cfutgo_call_drop(void *drop, void *arg);
+cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out);
+cfut_status cfutgo_on_cancel(cfut_future *f, uintptr_t h);
 #endif
