@@ -191,6 +191,13 @@
 #define CFUT_START_FORKSERVER 2
 
 /**
+ * `cfut_group_new` flag: the first failure of a task (in completion order) cancels the
+ * group: pending tasks are cancelled, running ones get a cancellation request
+ * (`cfut_result_cancel_requested`), later submits return `CFUT_CANCELLED`.
+ */
+#define CFUT_GROUP_CANCEL_ON_FAILURE 1
+
+/**
  * An `as_completed` iterator. Single owner, used by one thread at a time; free it with
  * `cfut_as_completed_free`.
  */
@@ -206,6 +213,14 @@ typedef struct cfut_executor cfut_executor;
  * A future handle as seen from C.
  */
 typedef struct cfut_future cfut_future;
+
+/**
+ * A task group (structured concurrency): tasks submitted to one executor through the
+ * group, waited for together, cancelled together. Single owner (free it with
+ * `cfut_group_free`); `cfut_group_submit`, `_submit_bytes` and `_cancel` may be called from
+ * any thread, including the group's own tasks, while the owner waits.
+ */
+typedef struct cfut_group cfut_group;
 
 /**
  * A running map. Single owner, used by one thread at a time; free with `cfut_map_free`.
@@ -228,6 +243,12 @@ typedef void (*cfut_drop_fn)(void *ptr);
  * this header. Values are pinned forever; new ones may be added.
  */
 typedef uint32_t cfut_status;
+
+/**
+ * Called once when cancellation of a running task is requested, with the `arg` given to
+ * `cfut_future_on_cancel_request`.
+ */
+typedef void (*cfut_cancel_fn)(void *arg);
 
 /**
  * How a done future ended, filled by `cfut_future_error` (and by `cfut_map_next`).
@@ -338,9 +359,12 @@ typedef struct cfut_map_options {
   size_t chunksize;
   /**
    * Whole-map deadline counted from the `cfut_executor_map` call; `CFUT_FOREVER` (the
-   * default) for none. When it passes, chunks not yet started are cancelled; chunks
-   * already running finish (their results still land in `results`) and `cfut_map_free`
-   * waits for them.
+   * default) for none. When it passes, chunks not yet started are cancelled, and chunks
+   * already running are asked to stop (a cancellation request, as
+   * `cfut_future_request_cancel`): each finishes the item it is on and runs no further
+   * item (results of items already done are in `results`); `cfut_map_free` waits for
+   * them. With a process pool's
+   * `cancel_kills` their workers are killed instead.
    */
   uint64_t timeout_ns;
   /**
@@ -413,6 +437,14 @@ typedef struct cfut_process_pool_options {
    * and what makes functions of the main executable work).
    */
   const char *worker_exe;
+  /**
+   * New in 0.2. false (default): `cfut_future_request_cancel` on a running task sends
+   * the request to its worker, where `cfut_result_cancel_requested` sees it (the task
+   * decides when to stop). true: the worker running the task is killed instead (with
+   * its process group) and replaced; the future ends CANCELLED at once. Use it for tasks
+   * that cannot poll (foreign code, blocking calls).
+   */
+  bool cancel_kills;
 } cfut_process_pool_options;
 
 #ifdef __cplusplus
@@ -480,6 +512,34 @@ void cfut_result_set_error(struct cfut_result *out, int32_t code, const char *me
 void cfut_result_set_error_payload(struct cfut_result *out, void *payload, cfut_drop_fn drop);
 
 /**
+ * Cooperative cancellation, inside a task: true once `cfut_future_request_cancel` (or a
+ * group's cancellation, or a map's timeout) asked the task that received `out` to stop.
+ * The task decides what stopping means: return early, and call
+ * `cfut_result_set_cancelled` so its future ends CANCELLED rather than with whatever it
+ * returns. False for a NULL `out`, and for a task that nobody asked to stop.
+ *
+ * Cheap enough to poll in a loop: on a thread pool it reads a flag; in a process-pool
+ * worker it reads a flag set from the pool's request frame, looking at the worker's
+ * channel at most every 100 µs, so a request is seen within about 0.1 ms of reaching the
+ * worker (the manager sends it at once). Only valid during the task call that received
+ * `out`, on that thread.
+ */
+bool cfut_result_cancel_requested(const struct cfut_result *out);
+
+/**
+ * The task acknowledges cancellation: when it returns, its future ends CANCELLED whatever
+ * it returns or set (a value or error it set is dropped, through its drop function):
+ * `cfut_future_cancelled` is true, waits and `cfut_wait` / `cfut_as_completed` report it
+ * done, done-callbacks run, `cfut_future_result` returns `CFUT_CANCELLED`. Allowed
+ * whether or not cancellation was requested. Works on every executor kind (in a process
+ * pool the worker reports it to the parent).
+ *
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`. Only valid during the
+ * task call that received `out`, on that thread.
+ */
+cfut_status cfut_result_set_cancelled(struct cfut_result *out);
+
+/**
  * Adds a reference to `f` and returns `f`. NULL gives NULL. Any thread.
  */
 struct cfut_future *cfut_future_retain(struct cfut_future *f);
@@ -493,11 +553,44 @@ void cfut_future_release(struct cfut_future *f);
 
 /**
  * Python's `cancel()`: cancels a PENDING future and returns true; true also if it was
- * already cancelled; false if it is running or finished (or `f` is NULL). Cancelling
+ * already cancelled; false if it is running or finished (or `f` is NULL). It has no
+ * effect on a running task: `cfut_future_request_cancel` asks one to stop. Cancelling
  * wakes every waiter, counts as completion for `cfut_wait` / `cfut_as_completed`, runs
  * the done-callbacks on this thread, and drops the task's `arg` through its `arg_drop`.
  */
 bool cfut_future_cancel(struct cfut_future *f);
+
+/**
+ * Cooperative cancellation. A PENDING future is cancelled as by `cfut_future_cancel`
+ * (returns true). A RUNNING one gets its request flag set and returns false: its task sees
+ * `cfut_result_cancel_requested` become true and may stop and acknowledge with
+ * `cfut_result_set_cancelled` (then the future ends CANCELLED), or ignore it and finish
+ * normally. On a process pool the request is sent to the worker running the task; with
+ * the pool option `cancel_kills` the worker is killed instead and replaced, and the future
+ * ends CANCELLED. A done future is left alone (returns `cfut_future_cancelled(f)`). False
+ * for NULL. Never blocks; any thread; asking again has no further effect.
+ *
+ * A pending future's cancellation runs its done-callbacks on this thread (as
+ * `cfut_future_cancel`); a running one's never do here.
+ */
+bool cfut_future_request_cancel(struct cfut_future *f);
+
+/**
+ * Runs `fn(arg)` once if cancellation of `f`'s task is requested while it runs (by
+ * `cfut_future_request_cancel`, a group's cancellation, a map's timeout), on the thread
+ * that requests it, with no library lock held; at once on this thread if it already was
+ * requested. Never if the future completes first, or was pending when asked (then it is
+ * simply cancelled). For bridges to other cancellation systems (a Go `context`, a C++
+ * `std::stop_source`); tasks themselves poll `cfut_result_cancel_requested`.
+ * `arg_drop` (may be NULL) runs exactly once: after `fn`, or when the future completes or
+ * is freed without a request. Ownership of `arg` passes in every case.
+ *
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `f` or `fn` (`arg_drop` has run).
+ */
+cfut_status cfut_future_on_cancel_request(struct cfut_future *f,
+                                          cfut_cancel_fn func,
+                                          void *arg,
+                                          cfut_drop_fn arg_drop);
 
 /**
  * True if the future was cancelled. False for NULL. Never blocks.
@@ -842,7 +935,8 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *   process pool also: was killed for overrunning `task_timeout_ns`; the message says
  *   which), or it could not be submitted; iteration may go on;
  * - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
- *   (running chunks finish; `cfut_map_free` waits for them) and later calls return
+ *   (running chunks are asked to stop before their next item; `cfut_map_free` waits for
+ *   them) and later calls return
  *   `CFUT_EXHAUSTED`;
  * - `CFUT_EXHAUSTED`: no items remain;
  * - `CFUT_WOULD_DEADLOCK`: the item's chunk is in a cycle of tasks waiting on each other,
@@ -878,15 +972,15 @@ cfut_status cfut_map_wait(struct cfut_map *m, size_t *first_failed_index_out);
 size_t cfut_map_chunksize(const struct cfut_map *m);
 
 /**
- * Cancels the chunks not started, waits for running ones (they write into `results`),
- * then frees the map. NULL is a no-op.
+ * Cancels the chunks not started, asks running ones to stop before their next item,
+ * waits for them (they write into `results`), then frees the map. NULL is a no-op.
  */
 void cfut_map_free(struct cfut_map *m);
 
 /**
  * Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
  * (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
- * executable as worker program. NULL is a no-op.
+ * executable as worker program, `cancel_kills` false. NULL is a no-op.
  */
 void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
 
@@ -993,6 +1087,93 @@ uint64_t cfut_process_pool_workers_started(const struct cfut_executor *ex);
  * failure; successful calls leave it unchanged.
  */
 const char *cfut_last_error_message(void);
+
+/**
+ * Creates a group submitting to `ex`. `flags`: 0 or `CFUT_GROUP_CANCEL_ON_FAILURE`.
+ * The group keeps the executor's state alive, but not its handle: free the group before
+ * the executor (after `cfut_executor_free` its submits return `CFUT_SHUTDOWN`).
+ *
+ * On `CFUT_OK`, `*group_out` is a new group owned by the caller. Returns
+ * `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `group_out`, or unknown bits in `flags`.
+ */
+cfut_status cfut_group_new(struct cfut_executor *ex, uint32_t flags, struct cfut_group **group_out);
+
+/**
+ * `cfut_executor_submit` through the group: the task counts in `cfut_group_wait`, is
+ * cancelled with the group, and its failure is the group's if it comes first.
+ *
+ * `arg` and `arg_drop` as for `cfut_executor_submit` (ownership passes in every case: on
+ * an error `arg_drop` has already run). `future_out` may be NULL (the group still tracks
+ * the task); otherwise it carries one reference for the caller.
+ *
+ * Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled (by
+ * `cfut_group_cancel`, a failure with `CFUT_GROUP_CANCEL_ON_FAILURE`, or `cfut_group_free`
+ * from a task); the executor's statuses (`CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_UNSUPPORTED`
+ * on a process pool); `CFUT_INVALID_ARGUMENT` for a NULL `g` or `fn`.
+ */
+cfut_status cfut_group_submit(struct cfut_group *g,
+                              cfut_task_fn func,
+                              void *arg,
+                              cfut_drop_fn arg_drop,
+                              struct cfut_future **future_out);
+
+/**
+ * `cfut_executor_submit_bytes` through the group (thread and process pools). `input` is
+ * copied before this returns (NULL allowed when `len` is 0); `future_out` may be NULL.
+ *
+ * Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled; the executor's
+ * statuses (see `cfut_executor_submit_bytes`); `CFUT_INVALID_ARGUMENT` for a NULL `g` or
+ * `fn`, or NULL `input` with a non-zero `len`.
+ */
+cfut_status cfut_group_submit_bytes(struct cfut_group *g,
+                                    cfut_bytes_fn func,
+                                    const void *input,
+                                    size_t len,
+                                    struct cfut_future **future_out);
+
+/**
+ * Waits until every task submitted so far is done, including tasks those tasks submit
+ * into the group meanwhile, or `timeout_ns` passes (0 polls, `CFUT_FOREVER` waits without
+ * limit). Returns:
+ * - `CFUT_OK`: every task succeeded.
+ * - the status of the first failure in completion order (`CFUT_TASK_FAILED`,
+ *   `CFUT_WORKER_DIED`, `CFUT_BROKEN`; on a process pool also `CFUT_TIMEOUT` for a task that
+ *   ran past `task_timeout_ns`, told apart by `first_error_out->status`), with its error
+ *   copied to `*first_error_out` (may be NULL); the message and payload stay valid until
+ *   the group is freed.
+ * - `CFUT_CANCELLED`: nothing failed, but the group was cancelled or a task ended
+ *   cancelled.
+ * - `CFUT_TIMEOUT`: `timeout_ns` passed first (`*first_error_out` untouched); a later
+ *   wait may succeed.
+ * - `CFUT_WOULD_DEADLOCK` at once, from a task of the group (the group cannot end before
+ *   that task does) or where a blocking wait could never end (see `cfut_future_wait`).
+ * - `CFUT_INVALID_ARGUMENT` for a NULL `g`.
+ *
+ * It blocks on one task at a time with the same wait as `cfut_future_wait`. Call it from
+ * one thread at a time (the owner's).
+ */
+cfut_status cfut_group_wait(struct cfut_group *g,
+                            uint64_t timeout_ns,
+                            struct cfut_error *first_error_out);
+
+/**
+ * Cancels the group: tasks not started are cancelled (their `arg_drop` runs), running ones
+ * get a cancellation request, later submits return `CFUT_CANCELLED`, and
+ * `cfut_group_wait` returns `CFUT_CANCELLED` unless a task failed. Never blocks; any thread
+ * (including the group's tasks). NULL is a no-op.
+ */
+void cfut_group_cancel(struct cfut_group *g);
+
+/**
+ * Frees the group: cancels what has not started, requests cancellation of what runs,
+ * waits for the running tasks to end (they may ignore the request: the wait lasts as long
+ * as they do), then frees it; no task outlives its group. Futures handed out stay valid.
+ * From a task of the group (or a process-pool done-callback, where waiting could never
+ * end) it returns at once, and the group is freed when its last task ends; the group's
+ * own running tasks may still use the handle until then (their submits return
+ * `CFUT_CANCELLED`). NULL is a no-op. Each group is freed exactly once.
+ */
+void cfut_group_free(struct cfut_group *g);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod foreign;
 pub mod fork;
 pub mod future;
+pub mod group;
 pub mod map;
 pub mod process_pool;
 pub mod status;

@@ -22,6 +22,8 @@ pub struct ItemError {
 #[derive(Default, Debug)]
 pub struct ChunkReport {
     pub errors: Vec<ItemError>,
+    /// The chunk stopped early on a cancellation request (not every item ran).
+    pub stopped: bool,
 }
 
 /// Submits the chunk covering a range of items and returns its future.
@@ -134,10 +136,11 @@ impl Map {
         }
     }
 
-    /// Cancels every chunk not started yet; no more chunks will be submitted.
+    /// Cancels every chunk not started yet and asks the running ones to stop (they end
+    /// CANCELLED before their next item); no more chunks will be submitted.
     fn cancel_rest(&mut self) {
         for f in self.chunks.iter().flatten() {
-            f.cancel();
+            f.request_cancel();
         }
         self.submitted = self.chunks.len();
         self.finished = true;
@@ -251,11 +254,11 @@ impl Map {
 }
 
 impl Drop for Map {
-    /// Cancels what has not started and waits for running chunks, which write into the
-    /// caller's results.
+    /// Cancels what has not started, asks running chunks to stop before their next item,
+    /// and waits for them (they write into the caller's results).
     fn drop(&mut self) {
         for f in self.chunks.iter().flatten() {
-            f.cancel();
+            f.request_cancel();
         }
         for f in self.chunks.iter().flatten() {
             f.wait(Deadline::Never);

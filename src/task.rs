@@ -36,15 +36,22 @@ pub struct ChunkMemory {
 
 /// Runs `f` over the items in `range` (absolute indices into `mem`), in order. An item that
 /// returns non-zero fails alone; its index (relative to `report_base`) goes in the report.
+/// `stop` is asked before each item after the first: once it says yes (the chunk's
+/// cancellation was requested) the chunk ends with `stopped` set.
 ///
 /// # Safety
 /// `mem.items` must hold readable items and `mem.results` (unless `result_size` is 0)
 /// writable slots for every index in `range`, and no other thread may write those slots
 /// during the call; `f` must be safe to call with them.
-pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize) -> ChunkReport {
+pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize, stop: &dyn Fn() -> bool) -> ChunkReport {
     let mut report = ChunkReport::default();
     let no_slot = mem.result_size == 0;
+    let first = range.start;
     for i in range {
+        if i != first && stop() {
+            report.stopped = true;
+            break;
+        }
         let item = mem.items.wrapping_add(i * mem.item_size) as *const c_void;
         let slot = if no_slot { std::ptr::null_mut() } else { mem.results.wrapping_add(i * mem.result_size) as *mut c_void };
         // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
@@ -87,7 +94,7 @@ mod tests {
             result_size: 8,
         };
         // SAFETY: items and out hold 6 i64 each.
-        let r = unsafe { run_map_chunk(square, mem, 2..5, 0) };
+        let r = unsafe { run_map_chunk(square, mem, 2..5, 0, &|| false) };
         assert_eq!(out, vec![0, 0, 4, 0, 16, 0]);
         assert_eq!(r.errors, vec![ItemError { index: 3, code: 7, message: None }]);
     }
@@ -97,7 +104,19 @@ mod tests {
         let items = [0u8; 4];
         let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr(), item_size: 1, results: 8 as *mut u8, result_size: 0 };
         // SAFETY: 4 readable items; no slot is written.
-        let r = unsafe { run_map_chunk(no_slot, mem, 0..4, 0) };
+        let r = unsafe { run_map_chunk(no_slot, mem, 0..4, 0, &|| false) };
         assert!(r.errors.is_empty());
+    }
+
+    #[test]
+    fn a_stopped_chunk_ends_before_its_next_item() {
+        let items: Vec<i64> = (0..6).collect();
+        let mut out = vec![0i64; 6];
+        let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr() as *const u8, item_size: 8, results: out.as_mut_ptr() as *mut u8, result_size: 8 };
+        let asked = std::cell::Cell::new(0);
+        // SAFETY: items and out hold 6 i64 each.
+        let r = unsafe { run_map_chunk(square, mem, 0..3, 0, &|| { asked.set(asked.get() + 1); asked.get() >= 2 }) };
+        assert!(r.stopped);
+        assert_eq!(out, vec![0, 1, 0, 0, 0, 0], "item 0 and 1 ran, item 2 did not");
     }
 }

@@ -62,6 +62,12 @@
 #include <typeinfo>
 #include <utility>
 #include <vector>
+#if __cplusplus >= 202002L && __has_include(<stop_token>)
+#include <stop_token>
+#if defined(__cpp_lib_jthread)
+#define CFUT_HPP_HAS_STOP_TOKEN 1
+#endif
+#endif
 
 namespace cfut {
 
@@ -99,6 +105,44 @@ class cancelled_error : public error {
  public:
   explicit cancelled_error(const char *message = nullptr) : error(CFUT_CANCELLED, message) {}
 };
+/// Thrown by CancelToken::throw_if_stop_requested: a task that lets it escape ends
+/// CANCELLED (its future's get() then throws cancelled_error).
+class task_cancelled : public cancelled_error {
+ public:
+  explicit task_cancelled(const char *message = "the task was asked to stop") : cancelled_error(message) {}
+};
+
+/// Cooperative cancellation, seen from inside a task. A task callable whose first
+/// parameter is a CancelToken (pool.submit([](cfut::CancelToken t, int n) { ... }, 5)) gets
+/// one; it polls stop_requested() (cfut_result_cancel_requested: a load on thread pools,
+/// a rate-limited look at the channel in process workers), then returns early after
+/// acknowledge() or throws through throw_if_stop_requested(): either way its future ends
+/// CANCELLED. Requests come from Future::request_cancel(), TaskGroup::cancel() (or its
+/// first failure), or a map's timeout. Valid only during the task call, on its thread.
+///
+/// C++20: a thread-pool task (ThreadPool::submit, TaskGroup::submit) may take a
+/// std::stop_token first instead; its stop is requested when cancellation is (the library
+/// forwards the request through cfut_future_on_cancel_request), so std::stop_callback works
+/// too. Such a task leaves by throwing task_cancelled (or returns normally). Process pools
+/// and the bytes path take only CancelToken.
+class CancelToken {
+ public:
+  explicit CancelToken(cfut_result *out) noexcept : out_(out) {}
+  /// True once cancellation of this task was requested.
+  bool stop_requested() const noexcept { return cfut_result_cancel_requested(out_); }
+  /// Throws task_cancelled if a stop was requested (the task then ends CANCELLED).
+  void throw_if_stop_requested() const {
+    if (stop_requested()) throw task_cancelled();
+  }
+  /// The task ends CANCELLED whatever it returns (its value is discarded).
+  void acknowledge() const noexcept { cfut_result_set_cancelled(out_); }
+  /// The C sink, borrowed.
+  cfut_result *capi() const noexcept { return out_; }
+
+ private:
+  cfut_result *out_;
+};
+
 /// The executor is broken: an initializer failed or workers could not start.
 class broken_executor : public error {
  public:
@@ -311,6 +355,103 @@ inline const std::exception_ptr *our_exception(void *payload) noexcept {
 template <class T>
 using decay_result_t = std::remove_cv_t<std::remove_reference_t<T>>;
 
+/// True when a task callable takes a CancelToken before its arguments.
+template <class F, class... Args>
+inline constexpr bool takes_token_v = std::is_invocable_v<F, CancelToken, Args...>;
+
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+/// C++20: true when a task callable takes a std::stop_token (and no CancelToken) first.
+template <class F, class... Args>
+inline constexpr bool takes_stop_token_v =
+    !takes_token_v<F, Args...> && std::is_invocable_v<F, std::stop_token, Args...>;
+#else
+template <class F, class... Args>
+inline constexpr bool takes_stop_token_v = false;
+#endif
+
+/// 0: plain arguments; 1: a CancelToken first; 2: a std::stop_token first.
+template <class F, class... Args>
+inline constexpr int token_kind_v = takes_token_v<F, Args...> ? 1 : takes_stop_token_v<F, Args...> ? 2 : 0;
+
+template <int Kind, class F, class... Args>
+struct call_result {
+  using type = std::invoke_result_t<F, Args...>;
+};
+template <class F, class... Args>
+struct call_result<1, F, Args...> {
+  using type = std::invoke_result_t<F, CancelToken, Args...>;
+};
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+template <class F, class... Args>
+struct call_result<2, F, Args...> {
+  using type = std::invoke_result_t<F, std::stop_token, Args...>;
+};
+#endif
+/// What a task returns, decayed, whatever token it takes.
+template <class F, class... Args>
+using call_result_t = decay_result_t<typename call_result<token_kind_v<F, Args...>, F, Args...>::type>;
+
+/// A thread-pool task's std::stop_source (C++20), requested when the library forwards a
+/// cancellation request (cfut_future_on_cancel_request). Empty before C++20.
+struct stop_holder {
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  std::shared_ptr<std::stop_source> source;
+#endif
+};
+
+/// Calls a task, handing it a CancelToken or std::stop_token first if it takes one
+/// (`stop` is NULL on the bytes path, which refuses stop_token tasks).
+template <class F, class... Args>
+decltype(auto) call_task(cfut_result *out, const stop_holder *stop, F &&f, Args &&...a) {
+  (void)stop;
+  if constexpr (token_kind_v<F, Args...> == 1) {
+    return std::invoke(std::forward<F>(f), CancelToken(out), std::forward<Args>(a)...);
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  } else if constexpr (token_kind_v<F, Args...> == 2) {
+    return std::invoke(std::forward<F>(f), stop->source->get_token(), std::forward<Args>(a)...);
+#endif
+  } else {
+    (void)out;
+    return std::invoke(std::forward<F>(f), std::forward<Args>(a)...);
+  }
+}
+
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+/// Forwards cancellation requests of `f`'s running task to `source`.
+inline void bridge_stop(cfut_future *f, std::shared_ptr<std::stop_source> source) {
+  using holder = std::shared_ptr<std::stop_source>;
+  auto *arg = new holder(std::move(source));
+  cfut_future_on_cancel_request(
+      f, [](void *a) noexcept { (*static_cast<holder *>(a))->request_stop(); }, arg,
+      [](void *a) noexcept { delete static_cast<holder *>(a); });
+}
+#endif
+
+/// Before a thread-pool submit: gives a stop_token task its stop_source; returns a copy to
+/// bridge once the future exists (after_submit).
+template <class T>
+stop_holder before_submit(T *t) {
+  stop_holder keep;
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  if constexpr (T::kind == 2) {
+    t->stop.source = std::make_shared<std::stop_source>();
+    keep.source = t->stop.source;
+  }
+#else
+  (void)t;
+#endif
+  return keep;
+}
+
+inline void after_submit(cfut_future *f, stop_holder &keep) {
+#ifdef CFUT_HPP_HAS_STOP_TOKEN
+  if (keep.source) bridge_stop(f, std::move(keep.source));
+#else
+  (void)f;
+  (void)keep;
+#endif
+}
+
 /// Reads a trivially copyable T from bytes that may not be aligned.
 template <class T>
 inline T load(const void *p) noexcept {
@@ -372,6 +513,10 @@ class FutureBase {
   /// Python's cancel(): true if the future is now cancelled (or already was); false if it
   /// runs or finished. Runs the done-callbacks on this thread.
   bool cancel() noexcept { return cfut_future_cancel(f_); }
+  /// Cooperative cancellation (cfut_future_request_cancel): a pending task is cancelled
+  /// (true); a running one is asked to stop through its CancelToken (false; it ends
+  /// CANCELLED if it acknowledges); a done one is left alone (returns cancelled()).
+  bool request_cancel() noexcept { return cfut_future_request_cancel(f_); }
   bool cancelled() const noexcept { return cfut_future_cancelled(f_); }
   bool running() const noexcept { return cfut_future_running(f_); }
   bool done() const noexcept { return cfut_future_done(f_); }
@@ -564,22 +709,27 @@ namespace detail {
 /// A thread-pool task: the decayed callable and arguments, run once on a worker.
 template <class F, class... Args>
 struct task {
-  using R = decay_result_t<std::invoke_result_t<F, Args...>>;
+  using R = call_result_t<F, Args...>;
+  static constexpr int kind = token_kind_v<F, Args...>;
   F fn;
   std::tuple<Args...> args;
+  stop_holder stop;
 
   static std::int32_t run(void *self, cfut_result *out) noexcept {
     task *t = static_cast<task *>(self);
     try {
       if constexpr (std::is_void_v<R>) {
-        std::apply([&](Args &...a) { std::invoke(std::move(t->fn), std::move(a)...); }, t->args);
+        std::apply([&](Args &...a) { call_task(out, &t->stop, std::move(t->fn), std::move(a)...); }, t->args);
       } else {
         auto *box = new value_box<R>(
             std::in_place,
-            std::apply([&](Args &...a) -> decltype(auto) { return std::invoke(std::move(t->fn), std::move(a)...); },
+            std::apply([&](Args &...a) -> decltype(auto) { return call_task(out, &t->stop, std::move(t->fn), std::move(a)...); },
                        t->args));
         cfut_result_set_value(out, box->to_void(), &value_box<R>::destroy);
       }
+      return 0;
+    } catch (const task_cancelled &) {
+      cfut_result_set_cancelled(out);
       return 0;
     } catch (...) {
       set_exception(out, std::current_exception(), true);
@@ -609,7 +759,10 @@ constexpr void check_bytes_signature() {
                 "(no std::string, std::vector, ...; pass fixed-size structs or arrays)");
   static_assert((!std::is_pointer_v<Args> && ...),
                 "cfut bytes/process-pool task: a pointer argument means nothing in another process");
-  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  static_assert(!takes_stop_token_v<const F &, Args &...>,
+                "cfut bytes/process-pool task: a std::stop_token cannot reach another process; "
+                "take a cfut::CancelToken instead");
+  using R = call_result_t<const F &, Args &...>;
   static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>,
                 "cfut bytes/process-pool task: the result must be trivially copyable (or void)");
   static_assert(std::is_void_v<R> || !std::is_pointer_v<R>,
@@ -640,7 +793,7 @@ inline void ensure_iostreams() { static const std::ios_base::Init init; }
 /// A task that runs on bytes only: input = [F][Args...], output = [type hash][R].
 template <class F, class... Args>
 struct bytes_task {
-  using R = decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+  using R = call_result_t<const F &, Args &...>;
   using layout = bytes_layout<F, Args...>;
 
   static std::vector<unsigned char> pack(const F &f, const Args &...args) {
@@ -652,10 +805,10 @@ struct bytes_task {
   }
 
   template <std::size_t... I>
-  static R call(const unsigned char *in, std::index_sequence<I...>) {
+  static R call(const unsigned char *in, cfut_result *out, std::index_sequence<I...>) {
     const F f = load<F>(in);
     std::tuple<Args...> args{load<Args>(in + layout::offset(I + 1))...};
-    return std::invoke(f, std::get<I>(args)...);
+    return call_task(out, nullptr, f, std::get<I>(args)...);
   }
 
   static std::int32_t run(const void *input, std::size_t len, cfut_result *out) noexcept {
@@ -667,9 +820,9 @@ struct bytes_task {
       ensure_iostreams();
       const unsigned char *in = static_cast<const unsigned char *>(input);
       if constexpr (std::is_void_v<R>) {
-        call(in, std::index_sequence_for<Args...>{});
+        call(in, out, std::index_sequence_for<Args...>{});
       } else {
-        const R r = call(in, std::index_sequence_for<Args...>{});
+        const R r = call(in, out, std::index_sequence_for<Args...>{});
         unsigned char buf[sizeof(std::uint64_t) + sizeof(R)];
         const std::uint64_t h = type_hash<R>();
         std::memcpy(buf, &h, sizeof h);
@@ -681,6 +834,9 @@ struct bytes_task {
         }
       }
       return 0;
+    } catch (const task_cancelled &) {
+      cfut_result_set_cancelled(out);
+      return 0;
     } catch (...) {
       set_exception(out, std::current_exception(), false);
       return exception_code;
@@ -691,8 +847,9 @@ struct bytes_task {
 /// Adapts a function known at compile time (submit<&fn>) into an empty callable.
 template <auto Fn>
 struct static_fn {
+  // SFINAE-friendly (trailing return type), so takes_token_v can ask about a CancelToken.
   template <class... A>
-  decltype(auto) operator()(A &&...a) const {
+  auto operator()(A &&...a) const -> decltype(std::invoke(Fn, std::forward<A>(a)...)) {
     return std::invoke(Fn, std::forward<A>(a)...);
   }
 };
@@ -969,10 +1126,10 @@ class Executor {
   /// pool): `f`, `args` and the result must be trivially copyable. An exception from `f`
   /// comes back as cfut::task_failed carrying its what().
   template <class F, class... Args>
-  auto submit_bytes(F f, Args... args) -> Future<detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>> {
+  auto submit_bytes(F f, Args... args) -> Future<typename detail::bytes_task<F, Args...>::R> {
     detail::check_bytes_signature<F, Args...>();
     using T = detail::bytes_task<F, Args...>;
-    using R = detail::decay_result_t<std::invoke_result_t<const F &, Args &...>>;
+    using R = typename T::R;
     const std::vector<unsigned char> in = T::pack(f, args...);
     cfut_future *out = nullptr;
     check_with_reason(cfut_executor_submit_bytes(ex_, &T::run, in.data(), in.size(), &out));
@@ -1102,13 +1259,14 @@ class ThreadPool : public Executor {
   /// reference_wrapper or copy). `f` and `args` are decay-copied (moved for rvalues);
   /// move-only results work. Throws shutdown_error / broken_executor if refused.
   template <class F, class... Args>
-  auto submit(F &&f, Args &&...args)
-      -> Future<detail::decay_result_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>> {
+  auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
     using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
     using R = typename T::R;
-    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...), {}};
+    detail::stop_holder keep = detail::before_submit(t);
     cfut_future *out = nullptr;
     check(cfut_executor_submit(ex_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    detail::after_submit(out, keep);
     return adopt<R>(out);
   }
 
@@ -1298,6 +1456,100 @@ class ProcessPool : public Executor {
   }
 };
 #endif
+
+// ---------------------------------------------------------------------------------------
+// Task groups
+// ---------------------------------------------------------------------------------------
+
+/// A task group (cfut_group): tasks submitted through it are waited for and cancelled
+/// together; no task outlives it (the destructor cancels what has not started, asks the
+/// running tasks to stop and waits for them). With cancel_on_failure the first failure
+/// cancels the rest. Tasks may submit into their own group (capture it by reference) while
+/// the owner waits. Not copyable or movable: tasks refer to it.
+///
+///     cfut::TaskGroup g(pool, /*cancel_on_failure=*/true);
+///     for (auto &part : parts) g.submit([&](cfut::CancelToken t) { scan(part, t); });
+///     g.wait();  // rethrows the first failure
+class TaskGroup {
+ public:
+  explicit TaskGroup(Executor &ex, bool cancel_on_failure = false) {
+    const cfut_status s = cfut_group_new(ex.capi(), cancel_on_failure ? CFUT_GROUP_CANCEL_ON_FAILURE : 0u, &g_);
+    if (s != CFUT_OK) throw_status(s);
+  }
+  TaskGroup(const TaskGroup &) = delete;
+  TaskGroup &operator=(const TaskGroup &) = delete;
+  /// cfut_group_free: cancel, ask running tasks to stop, wait for them. From one of the
+  /// group's own tasks it returns at once (the group goes with its last task).
+  ~TaskGroup() { cfut_group_free(g_); }
+
+  /// Thread pools: runs std::invoke(f, [CancelToken,] args...) on a worker, as
+  /// ThreadPool::submit. Throws cancelled_error once the group was cancelled.
+  template <class F, class... Args>
+  auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
+    using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
+    using R = typename T::R;
+    auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...), {}};
+    detail::stop_holder keep = detail::before_submit(t);
+    cfut_future *out = nullptr;
+    check(cfut_group_submit(g_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    detail::after_submit(out, keep);
+    return Future<R>::adopt(out);
+  }
+
+  /// Any executor (process pools too): as Executor::submit_bytes, through the group.
+  template <class F, class... Args>
+  auto submit_bytes(F f, Args... args) -> Future<typename detail::bytes_task<F, Args...>::R> {
+    detail::check_bytes_signature<F, Args...>();
+    using T = detail::bytes_task<F, Args...>;
+    const std::vector<unsigned char> in = T::pack(f, args...);
+    cfut_future *out = nullptr;
+    check(cfut_group_submit_bytes(g_, &T::run, in.data(), in.size(), &out));
+    return Future<typename T::R>::adopt(out);
+  }
+  template <auto Fn, class... Args>
+  auto submit_bytes(Args... args) {
+    return submit_bytes(detail::static_fn<Fn>{}, args...);
+  }
+
+  /// Waits for every task (and the tasks they submitted). Rethrows the first failure in
+  /// completion order with its own type (a C++ exception from a thread-pool task, else
+  /// task_failed / worker_died / ...); throws cancelled_error if the group was cancelled
+  /// (or a task was) and nothing failed; cfut::error(CFUT_WOULD_DEADLOCK) from a task of
+  /// the group.
+  void wait() {
+    err_ = cfut_error{};
+    (void)finish(cfut_group_wait(g_, CFUT_FOREVER, &err_));
+  }
+  /// wait() with a limit: false if it passed first (tasks still run).
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period> &d) {
+    err_ = cfut_error{};
+    return finish(cfut_group_wait(g_, detail::to_ns(d), &err_));
+  }
+  /// Cancels what has not started and asks running tasks to stop; later submits throw
+  /// cancelled_error. Never blocks.
+  void cancel() noexcept { cfut_group_cancel(g_); }
+  cfut_group *capi() const noexcept { return g_; }
+
+ private:
+  static void check(cfut_status s) {
+    if (s == CFUT_OK) return;
+    const char *m = cfut_last_error_message();
+    throw_status(s, s == CFUT_UNSUPPORTED ? m : nullptr);
+  }
+  bool finish(cfut_status s) {
+    if (s == CFUT_OK) return true;
+    if (s == CFUT_TIMEOUT && err_.status == CFUT_OK) return false;  // the wait's own limit
+    if (err_.status != CFUT_OK) {
+      if (const std::exception_ptr *x = detail::our_exception(err_.payload)) std::rethrow_exception(*x);
+      throw_status(err_.status, err_.message, err_.code);
+    }
+    throw_status(s);
+  }
+
+  cfut_group *g_ = nullptr;
+  cfut_error err_{};
+};
 
 // ---------------------------------------------------------------------------------------
 // Waiting on many futures

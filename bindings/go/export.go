@@ -53,3 +53,20 @@ func cfutGoInit(h C.uintptr_t) (code C.int32_t) {
 	}()
 	return cgo.Handle(h).Value().(*initializer).run()
 }
+
+// cfutGoCancel forwards a cancellation request (cfut_future_on_cancel_request) to the Go
+// function behind h, on the requesting thread.
+//
+//export cfutGoCancel
+func cfutGoCancel(h C.uintptr_t) {
+	defer func() { _ = recover() }() // never unwind into the library
+	cgo.Handle(h).Value().(func())()
+}
+
+// cfutGoDropCancel deletes the handle of a cancellation forwarder (exactly once).
+//
+//export cfutGoDropCancel
+func cfutGoDropCancel(h C.uintptr_t) {
+	defer func() { _ = recover() }()
+	cgo.Handle(h).Delete()
+}

@@ -32,6 +32,7 @@ type Future[T any] struct {
 
 	extract func(data unsafe.Pointer, n C.size_t) T // C tasks: the value from the C outcome
 	keepRef bool                                    // SubmitC: hold the C future until Close (the value is borrowed from it)
+	ack     func(err error) bool                    // SubmitCtx: does the task's error acknowledge a cancellation request?
 	ex      *exHandle                               // Submit: the executor (WithDirectGoTasks, ownTask)
 
 	ref     futRef
@@ -124,6 +125,10 @@ func (f *Future[T]) run(out *C.cfut_result) (code C.int32_t) {
 	f.mu.Lock()
 	f.val, f.err = v, err
 	f.mu.Unlock()
+	if err != nil && f.ack != nil && f.ack(err) {
+		C.cfut_result_set_cancelled(out) // the future ends CANCELLED (ErrCancelled)
+		return 0
+	}
 	if err != nil {
 		setErrorMessage(out, 1, err)
 		return 1

@@ -149,6 +149,27 @@ cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out) 
 	return watch(st, f, h, out);
 }
 
+cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out) {
+	cfut_future *f = NULL;
+	// As cfutgo_submit_go: the done-callback owns the handle.
+	cfut_status st = cfut_group_submit(g, go_task_tramp, (void *)h, NULL, &f);
+	return watch(st, f, h, out);
+}
+
+static void go_cancel_tramp(void *arg) {
+	cfutGoCancel((uintptr_t)arg);
+}
+
+static void go_cancel_drop(void *arg) {
+	cfutGoDropCancel((uintptr_t)arg);
+}
+
+// Forwards a cancellation request of f's running task to the Go function behind h; the
+// handle is deleted once, after the call or when f completes without a request.
+cfut_status cfutgo_on_cancel(cfut_future *f, uintptr_t h) {
+	return cfut_future_on_cancel_request(f, go_cancel_tramp, (void *)h, go_cancel_drop);
+}
+
 cfut_status cfutgo_submit_c(cfut_executor *ex, void *fn, void *arg, void *arg_drop, uintptr_t h,
                             cfut_future **out) {
 	cfut_future *f = NULL;

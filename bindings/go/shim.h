@@ -34,4 +34,6 @@ cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int
                                    uintptr_t h, int inline_waits, cfut_executor **out);
 int cfutgo_in_task(void);
 void cfutgo_call_drop(void *drop, void *arg);
+cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out);
+cfut_status cfutgo_on_cancel(cfut_future *f, uintptr_t h);
 #endif

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_grown_options, write_out, SendPtr,
+    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_options_since, write_out, SendPtr,
 };
 use crate::executor::Executor;
 use crate::future::{Future, Job};
@@ -118,7 +118,7 @@ pub extern "C" fn cfut_thread_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ThreadPoolOptions::default();
-        if let Some(c) = read_grown_options(opts, thread_pool_defaults(), &[THREAD_POOL_OPTIONS_0_1])? {
+        if let Some(c) = read_options_since(opts, thread_pool_defaults(), &[THREAD_POOL_OPTIONS_0_1])? {
             o.max_workers = c.max_workers as usize;
             o.inline_waits = c.inline_waits;
             o.thread_name_prefix = c_str(c.thread_name_prefix).map(|s| s.to_string_lossy().into_owned());

@@ -66,12 +66,63 @@ pub extern "C" fn cfut_future_release(f: *mut cfut_future) {
 }
 
 /// Python's `cancel()`: cancels a PENDING future and returns true; true also if it was
-/// already cancelled; false if it is running or finished (or `f` is NULL). Cancelling
+/// already cancelled; false if it is running or finished (or `f` is NULL). It has no
+/// effect on a running task: `cfut_future_request_cancel` asks one to stop. Cancelling
 /// wakes every waiter, counts as completion for `cfut_wait` / `cfut_as_completed`, runs
 /// the done-callbacks on this thread, and drops the task's `arg` through its `arg_drop`.
 #[no_mangle]
 pub extern "C" fn cfut_future_cancel(f: *mut cfut_future) -> bool {
     guard(false, || future_ref(f).is_ok_and(|fut| fut.cancel()))
+}
+
+/// Cooperative cancellation. A PENDING future is cancelled as by `cfut_future_cancel`
+/// (returns true). A RUNNING one gets its request flag set and returns false: its task sees
+/// `cfut_result_cancel_requested` become true and may stop and acknowledge with
+/// `cfut_result_set_cancelled` (then the future ends CANCELLED), or ignore it and finish
+/// normally. On a process pool the request is sent to the worker running the task; with
+/// the pool option `cancel_kills` the worker is killed instead and replaced, and the future
+/// ends CANCELLED. A done future is left alone (returns `cfut_future_cancelled(f)`). False
+/// for NULL. Never blocks; any thread; asking again has no further effect.
+///
+/// A pending future's cancellation runs its done-callbacks on this thread (as
+/// `cfut_future_cancel`); a running one's never do here.
+#[no_mangle]
+pub extern "C" fn cfut_future_request_cancel(f: *mut cfut_future) -> bool {
+    guard(false, || future_ref(f).is_ok_and(|fut| fut.request_cancel()))
+}
+
+/// Called once when cancellation of a running task is requested, with the `arg` given to
+/// `cfut_future_on_cancel_request`.
+pub type cfut_cancel_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+
+/// Runs `fn(arg)` once if cancellation of `f`'s task is requested while it runs (by
+/// `cfut_future_request_cancel`, a group's cancellation, a map's timeout), on the thread
+/// that requests it, with no library lock held; at once on this thread if it already was
+/// requested. Never if the future completes first, or was pending when asked (then it is
+/// simply cancelled). For bridges to other cancellation systems (a Go `context`, a C++
+/// `std::stop_source`); tasks themselves poll `cfut_result_cancel_requested`.
+/// `arg_drop` (may be NULL) runs exactly once: after `fn`, or when the future completes or
+/// is freed without a request. Ownership of `arg` passes in every case.
+///
+/// Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `f` or `fn` (`arg_drop` has run).
+#[no_mangle]
+pub extern "C" fn cfut_future_on_cancel_request(
+    f: *mut cfut_future,
+    func: cfut_cancel_fn,
+    arg: *mut c_void,
+    arg_drop: cfut_drop_fn,
+) -> cfut_status {
+    guard_status(|| {
+        let arg = owned(arg, arg_drop);
+        let fut = future_ref(f)?;
+        let func = func.ok_or(Status::InvalidArgument)?;
+        fut.on_cancel_request(Box::new(move || {
+            // SAFETY: the C caller gave a valid function for `arg`, callable on any thread.
+            unsafe { func(arg.as_ptr()) };
+            drop(arg);
+        }));
+        Ok(())
+    })
 }
 
 /// True if the future was cancelled. False for NULL. Never blocks.

@@ -28,9 +28,12 @@ pub struct cfut_map_options {
     /// Items per task; 0 = chosen from the item count and the executor's workers.
     pub chunksize: usize,
     /// Whole-map deadline counted from the `cfut_executor_map` call; `CFUT_FOREVER` (the
-    /// default) for none. When it passes, chunks not yet started are cancelled; chunks
-    /// already running finish (their results still land in `results`) and `cfut_map_free`
-    /// waits for them.
+    /// default) for none. When it passes, chunks not yet started are cancelled, and chunks
+    /// already running are asked to stop (a cancellation request, as
+    /// `cfut_future_request_cancel`): each finishes the item it is on and runs no further
+    /// item (results of items already done are in `results`); `cfut_map_free` waits for
+    /// them. With a process pool's
+    /// `cancel_kills` their workers are killed instead.
     pub timeout_ns: u64,
     /// 0 = submit every chunk at once (Python's default); else at most this many chunks are
     /// queued or running at any moment (Python's `buffersize`): the next chunk is submitted
@@ -153,7 +156,8 @@ fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
 ///   process pool also: was killed for overrunning `task_timeout_ns`; the message says
 ///   which), or it could not be submitted; iteration may go on;
 /// - `CFUT_TIMEOUT`: the whole-map deadline passed; everything not started is cancelled
-///   (running chunks finish; `cfut_map_free` waits for them) and later calls return
+///   (running chunks are asked to stop before their next item; `cfut_map_free` waits for
+///   them) and later calls return
 ///   `CFUT_EXHAUSTED`;
 /// - `CFUT_EXHAUSTED`: no items remain;
 /// - `CFUT_WOULD_DEADLOCK`: the item's chunk is in a cycle of tasks waiting on each other,
@@ -214,8 +218,8 @@ pub extern "C" fn cfut_map_chunksize(m: *const cfut_map) -> usize {
     guard(0, || box_ref(m).map_or(0, |m| m.inner.chunksize()))
 }
 
-/// Cancels the chunks not started, waits for running ones (they write into `results`),
-/// then frees the map. NULL is a no-op.
+/// Cancels the chunks not started, asks running ones to stop before their next item,
+/// waits for them (they write into `results`), then frees the map. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_map_free(m: *mut cfut_map) {
     guard((), || drop(box_take(m)))

@@ -18,6 +18,7 @@ pub mod executor;
 pub mod wait;
 pub mod map;
 pub mod process;
+pub mod group;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
@@ -125,6 +126,13 @@ pub(crate) fn sink_mut<'a>(p: *mut cfut_result) -> Result<&'a mut Sink, Status> 
     Ok(unsafe { &mut *(p as *mut Sink) })
 }
 
+/// The sink behind a `cfut_result` lent to a running task, read only.
+pub(crate) fn sink_ref<'a>(p: *const cfut_result) -> Result<&'a Sink, Status> {
+    non_null(p)?;
+    // SAFETY: as `sink_mut`; only read.
+    Ok(unsafe { &*(p as *const Sink) })
+}
+
 /// Reads a C string argument (NULL allowed).
 pub(crate) fn c_str<'a>(p: *const std::ffi::c_char) -> Option<&'a std::ffi::CStr> {
     // SAFETY: the caller passes NULL or a NUL-terminated string.
@@ -147,24 +155,19 @@ pub(crate) fn read_options<T: Copy>(p: *const T) -> Result<Option<T>, Status> {
 }
 
 /// `read_options` for a struct that grew: a caller built against an older header passes
-/// one of the `older` sizes (each a prefix of `T`); the fields it does not know keep their
-/// values from `defaults`.
-pub(crate) fn read_grown_options<T: Copy>(p: *const T, defaults: T, older: &[usize]) -> Result<Option<T>, Status> {
+/// one of `older` sizes (each a prefix of the current struct), and the fields it does not
+/// know keep their values from `defaults`.
+pub(crate) fn read_options_since<T: Copy>(p: *const T, defaults: T, older: &[usize]) -> Result<Option<T>, Status> {
     if p.is_null() {
         return Ok(None);
     }
     // SAFETY: every options struct starts with `uint32_t struct_size`.
     let size = unsafe { *(p as *const u32) } as usize;
-    if size == std::mem::size_of::<T>() {
-        // SAFETY: the caller's struct is a whole T.
-        return Ok(Some(unsafe { *p }));
-    }
-    if !older.contains(&size) || size > std::mem::size_of::<T>() {
+    if size != std::mem::size_of::<T>() && !older.contains(&size) {
         return Err(Status::InvalidArgument);
     }
     let mut out = defaults;
-    // SAFETY: the caller's struct is `size` bytes long, a prefix of T's layout (fields are
-    // only ever added at the end); `out` is a whole T.
+    // SAFETY: the caller's struct is `size` bytes long, a prefix of T (checked above).
     unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size) };
     Ok(Some(out))
 }
@@ -192,6 +195,24 @@ pub(crate) fn box_mut<'a, T>(p: *mut T) -> Result<&'a mut T, Status> {
 pub(crate) fn box_take<T>(p: *mut T) -> Option<Box<T>> {
     // SAFETY: a non-NULL handle came from `box_into_raw` and the C caller frees it once.
     (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+}
+
+/// Hands a shared-ownership handle (a group) to C as an opaque `H`: C holds one reference.
+pub(crate) fn arc_into_raw<T, H>(value: Arc<T>) -> *mut H {
+    Arc::into_raw(value) as *mut H
+}
+
+/// Borrows the value behind a shared-ownership handle without touching its count.
+pub(crate) fn arc_ref<T, H>(p: *const H) -> Result<ManuallyDrop<Arc<T>>, Status> {
+    non_null(p)?;
+    // SAFETY: a non-NULL handle came from `arc_into_raw::<T, H>` and C still holds it.
+    Ok(ManuallyDrop::new(unsafe { Arc::from_raw(p as *const T) }))
+}
+
+/// Takes back C's reference to a shared-ownership handle (NULL: `None`).
+pub(crate) fn arc_take<T, H>(p: *mut H) -> Option<Arc<T>> {
+    // SAFETY: a non-NULL handle came from `arc_into_raw::<T, H>`; C gives up its reference once.
+    (!p.is_null()).then(|| unsafe { Arc::from_raw(p as *const T) })
 }
 
 /// Borrows `len` bytes the caller passes in (NULL allowed when `len` is 0).

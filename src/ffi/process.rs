@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::executor::{cfut_bytes_fn, cfut_executor};
-use super::{box_ref, bytes_in, c_str, cfut_status, guard, guard_status, non_null, read_options, write_opt, write_out, write_slice};
+use super::{box_ref, bytes_in, c_str, cfut_status, guard, guard_status, non_null, read_options_since, write_opt, write_out, write_slice};
 use crate::executor::Executor;
 use crate::process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 use crate::status::Status;
@@ -106,29 +106,40 @@ pub struct cfut_process_pool_options {
     /// (`CFUT_UNSUPPORTED` at submit). NULL = the host executable itself (the default,
     /// and what makes functions of the main executable work).
     pub worker_exe: *const c_char,
+    /// New in 0.2. false (default): `cfut_future_request_cancel` on a running task sends
+    /// the request to its worker, where `cfut_result_cancel_requested` sees it (the task
+    /// decides when to stop). true: the worker running the task is killed instead (with
+    /// its process group) and replaced; the future ends CANCELLED at once. Use it for tasks
+    /// that cannot poll (foreign code, blocking calls).
+    pub cancel_kills: bool,
+}
+
+/// `struct_size` of a 0.1 `cfut_process_pool_options` (everything before `cancel_kills`).
+const OPTIONS_0_1: usize = std::mem::offset_of!(cfut_process_pool_options, cancel_kills);
+
+fn default_options() -> cfut_process_pool_options {
+    cfut_process_pool_options {
+        struct_size: std::mem::size_of::<cfut_process_pool_options>() as u32,
+        max_workers: 0,
+        max_tasks_per_child: 0,
+        task_timeout_ns: FOREVER,
+        on_worker_death: CFUT_REPLACE_WORKER,
+        start_method: CFUT_START_SPAWN,
+        initializer: None,
+        initializer_input: std::ptr::null(),
+        initializer_len: 0,
+        worker_exe: std::ptr::null(),
+        cancel_kills: false,
+    }
 }
 
 /// Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
 /// (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
-/// executable as worker program. NULL is a no-op.
+/// executable as worker program, `cancel_kills` false. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_process_pool_options_init(opts: *mut cfut_process_pool_options) {
     guard((), || {
-        write_opt(
-            opts,
-            cfut_process_pool_options {
-                struct_size: std::mem::size_of::<cfut_process_pool_options>() as u32,
-                max_workers: 0,
-                max_tasks_per_child: 0,
-                task_timeout_ns: FOREVER,
-                on_worker_death: CFUT_REPLACE_WORKER,
-                start_method: CFUT_START_SPAWN,
-                initializer: None,
-                initializer_input: std::ptr::null(),
-                initializer_len: 0,
-                worker_exe: std::ptr::null(),
-            },
-        )
+        write_opt(opts, default_options())
     })
 }
 
@@ -194,7 +205,7 @@ pub extern "C" fn cfut_process_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ProcessPoolOptions::default();
-        if let Some(c) = read_options(opts).map_err(|s| fail(s, "cfut_process_pool_new: unknown options struct_size"))? {
+        if let Some(c) = read_options_since(opts, default_options(), &[OPTIONS_0_1]).map_err(|s| fail(s, "cfut_process_pool_new: unknown options struct_size"))? {
             o.max_workers = c.max_workers as usize;
             o.max_tasks_per_child = c.max_tasks_per_child as u64;
             o.task_timeout = match c.task_timeout_ns {
@@ -221,6 +232,7 @@ pub extern "C" fn cfut_process_pool_new(
                     .to_vec();
                 o.initializer = Some((init as usize, input));
             }
+            o.cancel_kills = c.cancel_kills;
             o.worker_exe = c_str(c.worker_exe).map(|s| PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(s.to_bytes())));
         }
         let pool = ProcessPool::new(o).map_err(super::last_error::record)?;

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::{c_str, cfut_drop_fn, cfut_result, cfut_status, guard, guard_status, owned, sink_mut};
+use super::{c_str, cfut_drop_fn, cfut_result, cfut_status, guard, guard_status, owned, sink_mut, sink_ref};
 use crate::status::Status;
 
 /// Sets the task's value to a pointer. `value_drop`, when not NULL, is called exactly once
@@ -65,5 +65,38 @@ pub extern "C" fn cfut_result_set_error_payload(out: *mut cfut_result, payload: 
                 sink.set_error(Status::Unsupported as i32, Some(c"cfut_result_set_error_payload: only bytes cross a process boundary"));
             }
         }
+    })
+}
+
+/// Cooperative cancellation, inside a task: true once `cfut_future_request_cancel` (or a
+/// group's cancellation, or a map's timeout) asked the task that received `out` to stop.
+/// The task decides what stopping means: return early, and call
+/// `cfut_result_set_cancelled` so its future ends CANCELLED rather than with whatever it
+/// returns. False for a NULL `out`, and for a task that nobody asked to stop.
+///
+/// Cheap enough to poll in a loop: on a thread pool it reads a flag; in a process-pool
+/// worker it reads a flag set from the pool's request frame, looking at the worker's
+/// channel at most every 100 µs, so a request is seen within about 0.1 ms of reaching the
+/// worker (the manager sends it at once). Only valid during the task call that received
+/// `out`, on that thread.
+#[no_mangle]
+pub extern "C" fn cfut_result_cancel_requested(out: *const cfut_result) -> bool {
+    guard(false, || sink_ref(out).is_ok_and(|s| s.cancel_requested()))
+}
+
+/// The task acknowledges cancellation: when it returns, its future ends CANCELLED whatever
+/// it returns or set (a value or error it set is dropped, through its drop function):
+/// `cfut_future_cancelled` is true, waits and `cfut_wait` / `cfut_as_completed` report it
+/// done, done-callbacks run, `cfut_future_result` returns `CFUT_CANCELLED`. Allowed
+/// whether or not cancellation was requested. Works on every executor kind (in a process
+/// pool the worker reports it to the parent).
+///
+/// Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`. Only valid during the
+/// task call that received `out`, on that thread.
+#[no_mangle]
+pub extern "C" fn cfut_result_set_cancelled(out: *mut cfut_result) -> cfut_status {
+    guard_status(|| {
+        sink_mut(out)?.set_cancelled();
+        Ok(())
     })
 }

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ mod tests;
 
 pub use job::{ForeignFn, ForeignJob, Job};
 use job::panic_message;
-pub use sink::{to_cstring, Outcome, Sink, TaskError, Value};
+pub use sink::{to_cstring, CancelProbe, Outcome, Sink, TaskError, Value};
 use sink::Stored;
 
 const PENDING: u8 = 0;
@@ -65,11 +65,17 @@ impl State {
 /// A done-callback; it receives the future it was added to.
 pub type Callback = Box<dyn FnOnce(&Future) + Send>;
 
-/// Something to tell when the future is done. Callbacks and waiters share one vector so an
-/// untouched future carries one empty `Vec`, not two.
+/// Run once if cancellation of the running task is requested (an executor forwards the
+/// request to where the task runs); dropped unrun when the future completes first.
+pub type CancelHook = Box<dyn FnOnce() + Send>;
+
+/// Something to tell when the future is done (or, for `OnCancelRequest`, when cancellation
+/// is requested). Callbacks and waiters share one vector so an untouched future carries one
+/// empty `Vec`, not two.
 enum Hook {
     Callback(Callback),
     Waiter(Arc<Waiter>),
+    OnCancelRequest(CancelHook),
 }
 
 struct Guarded {
@@ -111,6 +117,9 @@ impl<T> Published<T> {
 
 pub(crate) struct Inner {
     state: AtomicU8,
+    /// Cancellation of the running task was requested (`request_cancel`); the task's sink
+    /// reads it. Sits in the state word's padding.
+    cancel_requested: AtomicBool,
     /// Threads blocked on `cond`; changed only under `guarded` (an atomic to share the
     /// state's word instead of growing `Guarded`).
     sleepers: AtomicU32,
@@ -181,6 +190,7 @@ impl Future {
     fn build(job: Option<Job>, fork_gen: u32, pool: u16) -> Future {
         Future(Arc::new(Inner {
             state: AtomicU8::new(PENDING),
+            cancel_requested: AtomicBool::new(false),
             sleepers: AtomicU32::new(0),
             fork_gen,
             pool,
@@ -328,11 +338,94 @@ impl Future {
     pub fn run_then_complete(&self, pointers_allowed: bool, before_complete: impl FnOnce()) {
         if let Some(Some(job)) = self.start() {
             let mut sink = Sink::new(pointers_allowed);
+            sink.watch(&self.0.cancel_requested);
             let rc = job.run(&mut sink);
+            let acknowledged = sink.cancel_acknowledged();
             let outcome = sink.into_outcome(rc);
             before_complete();
-            let _ = self.complete(outcome);
+            if acknowledged {
+                drop(outcome);
+                self.end_cancelled();
+            } else {
+                let _ = self.complete(outcome);
+            }
         }
+    }
+
+    /// True once cancellation of this future's task was requested (`request_cancel` while
+    /// it ran).
+    pub fn cancel_requested(&self) -> bool {
+        self.0.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Cooperative cancellation: a pending future is cancelled (true, as `cancel`); a
+    /// running one gets its request flag set, which its task reads through its sink, and
+    /// its executor's cancel hooks run (false); a done one is left alone (`cancelled()`).
+    pub fn request_cancel(&self) -> bool {
+        let mut g = self.0.guarded.lock();
+        match self.0.state.load(Ordering::Relaxed) {
+            PENDING => {
+                self.0.state.store(CANCELLED, Ordering::Release);
+                let c = take_completion(&mut g, &self.0.sleepers);
+                drop(g);
+                self.finish_completion(c, false);
+                true
+            }
+            RUNNING => {
+                let first = !self.0.cancel_requested.swap(true, Ordering::AcqRel);
+                let mut hooks = Vec::new();
+                if first {
+                    let mut i = 0;
+                    while i < g.hooks.len() {
+                        if matches!(g.hooks[i], Hook::OnCancelRequest(_)) {
+                            if let Hook::OnCancelRequest(h) = g.hooks.remove(i) {
+                                hooks.push(h);
+                            }
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                drop(g);
+                for h in hooks {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(h)) {
+                        eprintln!("cfutures: a cancel-request hook panicked: {}", panic_message(&p));
+                    }
+                }
+                false
+            }
+            s => s == CANCELLED,
+        }
+    }
+
+    /// Registers `hook` to run once if cancellation is requested while the task runs; at
+    /// once if it already was. Dropped unrun if the future completes first.
+    pub fn on_cancel_request(&self, hook: CancelHook) {
+        let mut g = self.0.guarded.lock();
+        if self.done() {
+            return;
+        }
+        if self.cancel_requested() {
+            drop(g);
+            hook();
+            return;
+        }
+        g.hooks.push(Hook::OnCancelRequest(hook));
+    }
+
+    /// RUNNING → CANCELLED: the task acknowledged a cancellation request (or its executor
+    /// stopped it on request). Callbacks and waiters see a cancelled future. False if the
+    /// future was not running.
+    pub fn end_cancelled(&self) -> bool {
+        let mut g = self.0.guarded.lock();
+        if self.0.state.load(Ordering::Relaxed) != RUNNING {
+            return false;
+        }
+        self.0.state.store(CANCELLED, Ordering::Release);
+        let c = take_completion(&mut g, &self.0.sleepers);
+        drop(g);
+        self.finish_completion(c, false);
+        true
     }
 
     /// Stores the outcome of a pending or running future. A done future keeps its first
@@ -388,6 +481,7 @@ impl Future {
             match h {
                 Hook::Waiter(w) => w.notify(self.id(), failed),
                 Hook::Callback(cb) => callbacks.push(cb),
+                Hook::OnCancelRequest(_) => {}
             }
         }
         drop(c.job);

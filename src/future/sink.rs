@@ -69,12 +69,27 @@ pub type Outcome = Result<Value, TaskError>;
 /// case) does not carry the error's room.
 pub(super) type Stored = Result<Value, Box<TaskError>>;
 
+/// A process-wide cancellation probe: a process-pool worker answers "was the task I run
+/// asked to stop?" without a future in this process.
+pub type CancelProbe = fn() -> bool;
+
+/// Where a sink reads its task's cancellation request from.
+#[derive(Clone, Copy)]
+enum CancelSource {
+    None,
+    /// The future's request flag; the future outlives the task call (it runs the job).
+    Flag(*const AtomicBool),
+    Probe(CancelProbe),
+}
+
 /// What a running task writes its result into (the C `cfut_result`).
 pub struct Sink {
     value: Value,
     error: Option<(i32, Option<CString>)>,
     payload: Option<Owned>,
     pointers_allowed: bool,
+    cancel: CancelSource,
+    acknowledged: bool,
 }
 
 impl Sink {
@@ -85,7 +100,41 @@ impl Sink {
             error: None,
             payload: None,
             pointers_allowed,
+            cancel: CancelSource::None,
+            acknowledged: false,
         }
+    }
+
+    /// Lets the task read `flag` (its future's request flag) through `cancel_requested`.
+    /// The flag must outlive every use of the sink (the future runs the job and owns it).
+    pub(crate) fn watch(&mut self, flag: &AtomicBool) {
+        self.cancel = CancelSource::Flag(flag);
+    }
+
+    /// Lets the task ask `probe` whether it should stop (process-pool workers).
+    pub fn watch_probe(&mut self, probe: CancelProbe) {
+        self.cancel = CancelSource::Probe(probe);
+    }
+
+    /// True once cancellation of the running task was requested. A load, or a worker's
+    /// rate-limited look at its channel: cheap enough to poll in a loop.
+    pub fn cancel_requested(&self) -> bool {
+        match self.cancel {
+            CancelSource::None => false,
+            // SAFETY: `watch`'s contract: the flag outlives the sink's use.
+            CancelSource::Flag(f) => unsafe { (*f).load(Ordering::Relaxed) },
+            CancelSource::Probe(p) => p(),
+        }
+    }
+
+    /// The task acknowledges a cancellation: its future ends CANCELLED whatever it returns
+    /// (its value or error is dropped).
+    pub fn set_cancelled(&mut self) {
+        self.acknowledged = true;
+    }
+
+    pub fn cancel_acknowledged(&self) -> bool {
+        self.acknowledged
     }
 
     /// Replaces the value (a previous value is dropped now).

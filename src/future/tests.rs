@@ -145,3 +145,75 @@ fn boxed_job_panic_becomes_task_failure() {
     assert_eq!(e.status, Status::TaskFailed);
     assert!(e.message.as_ref().unwrap().to_str().unwrap().contains("inside"));
 }
+
+#[test]
+fn request_cancel_cancels_pending_flags_running_and_leaves_done_alone() {
+    let f = Future::new();
+    assert!(f.request_cancel(), "pending: cancelled as by cancel()");
+    assert!(f.cancelled());
+
+    let hits = Arc::new(AtomicUsize::new(0));
+    let f = Future::new();
+    let h = hits.clone();
+    f.on_cancel_request(Box::new(move || {
+        h.fetch_add(1, Ordering::SeqCst);
+    }));
+    assert!(f.set_running_or_notify_cancel());
+    assert!(!f.cancel_requested());
+    assert!(!f.request_cancel(), "running: only flagged");
+    assert!(!f.request_cancel());
+    assert!(f.cancel_requested() && f.running());
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "hooks run once");
+    let h = hits.clone();
+    f.on_cancel_request(Box::new(move || {
+        h.fetch_add(10, Ordering::SeqCst);
+    }));
+    assert_eq!(hits.load(Ordering::SeqCst), 11, "a hook added after the request runs at once");
+    let cb = Arc::new(AtomicUsize::new(0));
+    let c = cb.clone();
+    f.add_done_callback(Box::new(move |d: &Future| {
+        assert!(d.cancelled());
+        c.fetch_add(1, Ordering::SeqCst);
+    }));
+    assert!(f.end_cancelled());
+    assert!(f.cancelled() && f.done() && f.wait(Deadline::Never));
+    assert_eq!(cb.load(Ordering::SeqCst), 1);
+    assert_eq!(f.result(Deadline::Poll).err(), Some(Status::Cancelled));
+    assert!(!f.end_cancelled());
+    assert!(f.request_cancel(), "done and cancelled");
+
+    let f = Future::new();
+    f.complete(ok_bytes(b"x")).unwrap();
+    assert!(!f.request_cancel(), "done: left alone");
+}
+
+#[test]
+fn a_task_that_acknowledges_ends_cancelled_and_its_value_drops_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let started = Arc::new(std::sync::Barrier::new(2));
+    let s = started.clone();
+    let f = Future::with_job(Job::boxed(move |sink| {
+        s.wait();
+        while !sink.cancel_requested() {
+            std::hint::spin_loop();
+        }
+        sink.set_any(Box::new(DropCount(d)));
+        sink.set_cancelled();
+        0
+    }));
+    let g = f.clone();
+    let t = std::thread::spawn(move || g.run(true));
+    started.wait();
+    assert!(!f.request_cancel());
+    t.join().unwrap();
+    assert!(f.cancelled());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+struct DropCount(Arc<AtomicUsize>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}

@@ -63,6 +63,8 @@ pub(crate) enum Kill {
     /// Still starting at shutdown with nothing left to run.
     Abandoned,
     Protocol(&'static str),
+    /// `cancel_kills`: its task's cancellation was requested (the future ended CANCELLED).
+    Cancel,
 }
 
 /// A worker's state; the module documentation lists every transition.
@@ -124,6 +126,8 @@ pub(crate) struct Rules {
     pub max_workers: usize,
     pub timeout: Option<Duration>,
     pub break_on_death: bool,
+    /// A cancellation request kills the task's worker instead of telling the task.
+    pub cancel_kills: bool,
 }
 
 /// Every worker of a pool, and the decisions about them.
@@ -132,6 +136,8 @@ pub(crate) struct Crew {
     pub rules: Rules,
     /// Futures to complete, outside any lock, after the decisions of a turn.
     pub done: Vec<(Future, Outcome)>,
+    /// Running futures to end CANCELLED, likewise.
+    pub cancelled: Vec<Future>,
     /// Why the pool must break, decided here and carried out by the manager.
     pub breaks: Option<(i32, String)>,
 }
@@ -154,7 +160,7 @@ fn quit() -> Vec<u8> {
 
 impl Crew {
     pub fn new(rules: Rules) -> Crew {
-        Crew { members: Vec::new(), rules, done: Vec::new(), breaks: None }
+        Crew { members: Vec::new(), rules, done: Vec::new(), cancelled: Vec::new(), breaks: None }
     }
 
     /// A worker was launched.
@@ -215,6 +221,25 @@ impl Crew {
             orders.push(Order::Send(i, quit()));
         }
         orders
+    }
+
+    /// Cancellation was requested for task `id`: its worker is sent a `CANCEL` header, or
+    /// with `cancel_kills` killed (the future ends CANCELLED now, the worker is replaced).
+    /// A task no longer running (its DONE already read) is left alone.
+    pub fn cancel(&mut self, id: u64) -> Vec<Order> {
+        let Some(i) = self.members.iter().position(|m| matches!(&m.life, Life::Busy(r) if r.id == id)) else {
+            return Vec::new();
+        };
+        if !self.rules.cancel_kills {
+            return vec![Order::Send(i, proto::frame(proto::CANCEL, id, 0, &[]))];
+        }
+        self.kill(i, Kill::Cancel, None);
+        if let Life::Killing(_, task) = &mut self.members[i].life {
+            if let Some(r) = task.take() {
+                self.cancelled.push(r.fut);
+            }
+        }
+        vec![Order::Kill(i)]
     }
 
     /// Gives pending tasks to idle workers (skipping cancelled ones).
@@ -343,6 +368,10 @@ impl Crew {
         }
         let next = if h.arg & proto::DONE_RETIRING != 0 { Life::Retiring } else { Life::Idle };
         let Life::Busy(r) = std::mem::replace(life, next) else { return };
+        if h.arg & proto::DONE_CANCELLED != 0 {
+            self.cancelled.push(r.fut);
+            return;
+        }
         let outcome = if h.arg & proto::DONE_ERROR != 0 {
             let code = (h.arg >> 32) as u32 as i32;
             let msg = (!payload.is_empty()).then(|| String::from_utf8_lossy(&payload).into_owned());

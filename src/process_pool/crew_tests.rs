@@ -4,7 +4,7 @@ use super::*;
 use crate::time::Deadline;
 
 fn rules(max_workers: usize) -> Rules {
-    Rules { max_workers, timeout: None, break_on_death: false }
+    Rules { max_workers, timeout: None, break_on_death: false, cancel_kills: false }
 }
 
 fn task(id: u64) -> Task {
@@ -185,4 +185,31 @@ fn timeouts_kill_and_protocol_errors_fail_the_task_at_exit() {
     let e = f.error(Deadline::Never).unwrap().unwrap();
     assert_eq!(e.status, Status::WorkerDied);
     assert!(e.message.as_ref().unwrap().to_str().unwrap().contains("malformed"));
+}
+
+#[test]
+fn cancel_requests_tell_the_worker_or_kill_it() {
+    let t0 = Instant::now();
+    let mut c = ready_crew(1, rules(1));
+    let mut pending: VecDeque<Task> = [task(3)].into();
+    let f = pending[0].fut.clone();
+    c.dispatch(&mut pending, t0);
+    assert!(c.cancel(99).is_empty(), "a task not running is left alone");
+    assert_eq!(kinds(&c.cancel(3)), vec![(0, proto::CANCEL)]);
+    c.on_frame(0, frame(proto::DONE, 3, proto::DONE_CANCELLED), Vec::new());
+    assert!(c.done.is_empty());
+    assert_eq!(c.cancelled.len(), 1);
+    for f in c.cancelled.drain(..) {
+        assert!(f.end_cancelled());
+    }
+    assert!(f.cancelled());
+    assert!(matches!(c.members[0].life, Life::Idle));
+
+    let mut c = ready_crew(1, Rules { cancel_kills: true, ..rules(1) });
+    let mut pending: VecDeque<Task> = [task(4)].into();
+    c.dispatch(&mut pending, t0);
+    assert_eq!(kinds(&c.cancel(4)), vec![(0, 2000)]);
+    assert_eq!(c.cancelled.len(), 1);
+    c.exited(0, Exit::Signal(libc::SIGKILL));
+    assert!(c.done.is_empty() && c.breaks.is_none(), "the killed worker's exit fails nothing");
 }

@@ -44,7 +44,7 @@ enum Next {
 
 impl Manager {
     pub fn new(sh: Arc<Shared>) -> Manager {
-        let rules = Rules { max_workers: sh.max_workers, timeout: sh.timeout, break_on_death: sh.break_on_death };
+        let rules = Rules { max_workers: sh.max_workers, timeout: sh.timeout, break_on_death: sh.break_on_death, cancel_kills: sh.cancel_kills };
         Manager {
             sh,
             crew: Crew::new(rules),
@@ -70,7 +70,7 @@ impl Manager {
             }
             let next = self.deadlines();
             self.collect();
-            if !self.crew.done.is_empty() {
+            if !self.crew.done.is_empty() || !self.crew.cancelled.is_empty() {
                 self.complete_all();
                 continue;
             }
@@ -103,6 +103,9 @@ impl Manager {
         for (f, o) in self.crew.done.drain(..) {
             let _ = f.complete(o);
         }
+        for f in self.crew.cancelled.drain(..) {
+            f.end_cancelled();
+        }
     }
 
     /// Phase 1, under the pool's lock: a terminate request, dispatch to idle workers, how
@@ -114,6 +117,9 @@ impl Manager {
                 Some(sig) => self.crew.terminate(sig),
                 None => Vec::new(),
             };
+            for id in std::mem::take(&mut st.cancels) {
+                orders.extend(self.crew.cancel(id));
+            }
             orders.extend(self.crew.dispatch(&mut st.pending, Instant::now()));
             let spawn = self.crew.to_start(st.pending.len(), st.broken.is_some() || st.terminated);
             let finishing = st.shutdown && st.pending.is_empty();

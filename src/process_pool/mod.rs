@@ -77,6 +77,9 @@ pub struct ProcessPoolOptions {
     pub initializer: Option<(usize, Vec<u8>)>,
     /// The program workers run (SPAWN); `None` = the host executable itself.
     pub worker_exe: Option<PathBuf>,
+    /// A cancellation request kills the task's worker (the future ends CANCELLED and the
+    /// worker is replaced) instead of telling the task.
+    pub cancel_kills: bool,
 }
 
 /// What submitters and the manager share, under the pool's lock.
@@ -89,6 +92,8 @@ struct St {
     terminate: Option<i32>,
     terminated: bool,
     pids: Vec<i32>,
+    /// Running tasks whose cancellation was requested, for the manager's next turn.
+    cancels: Vec<u64>,
 }
 
 struct Shared {
@@ -101,10 +106,21 @@ struct Shared {
     max_workers: usize,
     timeout: Option<Duration>,
     break_on_death: bool,
+    cancel_kills: bool,
     config_frame: Vec<u8>,
     launch: Mutex<Launch>,
     /// Functions of the main executable are valid in the workers.
     main_ok: bool,
+}
+
+impl Shared {
+    /// Tells the manager there is something new (wakes it if it sleeps).
+    fn poke(&self) {
+        self.submits.fetch_add(1, Ordering::SeqCst);
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            sys::eventfd_signal(self.wake.as_raw_fd());
+        }
+    }
 }
 
 /// True on a process pool's manager thread (where its futures complete and their
@@ -245,6 +261,7 @@ impl ProcessPool {
             max_workers,
             timeout: opts.task_timeout,
             break_on_death: opts.break_pool_on_death,
+            cancel_kills: opts.cancel_kills,
             config_frame,
             launch: Mutex::new(launch),
             main_ok,
@@ -291,6 +308,14 @@ impl ProcessPool {
             return Err(Error::new(Status::Unsupported, IN_CHILD));
         }
         let fut = Future::for_executor();
+        // A request while the task runs reaches the manager, which tells the worker.
+        let weak = Arc::downgrade(&self.sh);
+        fut.on_cancel_request(Box::new(move || {
+            if let Some(sh) = weak.upgrade() {
+                sh.st.lock().cancels.push(id);
+                sh.poke();
+            }
+        }));
         {
             let mut st = self.sh.st.lock();
             if let Some((_, m)) = &st.broken {
@@ -301,10 +326,7 @@ impl ProcessPool {
             }
             st.pending.push_back(Task { id, fut: fut.clone(), frame, finish });
         }
-        self.sh.submits.fetch_add(1, Ordering::SeqCst);
-        if self.sh.sleeping.swap(false, Ordering::SeqCst) {
-            sys::eventfd_signal(self.sh.wake.as_raw_fd());
-        }
+        self.sh.poke();
         Ok(fut)
     }
 
@@ -380,6 +402,7 @@ impl ProcessPool {
                     .into_iter()
                     .map(|(i, code)| ItemError { index: first_index + i as usize, code, message: None })
                     .collect(),
+                stopped: false,
             };
             Ok(Value::Any(Box::new(report)))
         });

@@ -1,7 +1,8 @@
 //! The wire protocol between the manager thread and one worker process: fixed 32-byte
 //! headers followed by a payload, over a private `SOCK_STREAM` socketpair.
 //!
-//! Parent → worker: `CONFIG` (first, once), `RUN_BYTES`, `RUN_MAP`, `QUIT`.
+//! Parent → worker: `CONFIG` (first, once), `RUN_BYTES`, `RUN_MAP`, `QUIT`, `CANCEL` (a
+//! header naming the running task: its cancellation was requested).
 //! Worker → parent: `READY` (after the initializer), `INIT_FAILED`, `DONE`.
 
 pub(crate) const MAGIC: u32 = 0x5455_4643; // "CFUT"
@@ -15,6 +16,7 @@ pub(crate) const CONFIG: u32 = 1;
 pub(crate) const RUN_BYTES: u32 = 2;
 pub(crate) const RUN_MAP: u32 = 3;
 pub(crate) const QUIT: u32 = 4;
+pub(crate) const CANCEL: u32 = 5;
 pub(crate) const READY: u32 = 10;
 pub(crate) const INIT_FAILED: u32 = 11;
 pub(crate) const DONE: u32 = 12;
@@ -24,6 +26,8 @@ pub(crate) const DONE_ERROR: u64 = 1;
 pub(crate) const DONE_RETIRING: u64 = 2;
 /// The task set no value (the parent's result pointer is NULL, not empty bytes).
 pub(crate) const DONE_EMPTY: u64 = 4;
+/// The task acknowledged a cancellation request: its future ends CANCELLED.
+pub(crate) const DONE_CANCELLED: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {

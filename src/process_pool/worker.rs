@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use super::locate::resolve;
 use super::proto::{self, FnRef, Header, MapChunk};
@@ -292,13 +293,18 @@ impl Worker {
             match h.kind {
                 proto::CONFIG => self.configure(len),
                 proto::RUN_BYTES => {
+                    self.arm(h.id);
                     let outcome = self.run_bytes(len);
                     self.finish(h.id, outcome);
                 }
                 proto::RUN_MAP => {
+                    self.arm(h.id);
                     let outcome = self.run_map(len);
                     self.finish(h.id, outcome);
                 }
+                // A request that came after its task ended (the parent sent it before it
+                // read the DONE).
+                proto::CANCEL => {}
                 _ => leave(0),
             }
         }
@@ -370,17 +376,44 @@ impl Worker {
         let mem = ChunkMemory { ctx, items: body[items_at..].as_ptr(), item_size: isz, results: rp, result_size: rsz };
         // SAFETY: `body` holds the context and `count` items (checked above), `results`
         // has room for `count` result slots, and nothing else touches them.
-        let report = unsafe { run_map_chunk(f, mem, 0..count, 0) };
+        let report = unsafe { run_map_chunk(f, mem, 0..count, 0, &cancel_probe) };
+        if report.stopped {
+            WATCH.acked.store(true, Ordering::Relaxed);
+        }
         let errors: Vec<(u64, i32)> = report.errors.iter().map(|e| (e.index as u64, e.code)).collect();
         // SAFETY: `results` holds count * rsz initialised bytes.
         let res = unsafe { std::slice::from_raw_parts(rp, count * rsz) };
         Ok(Some(proto::encode_chunk_result(&errors, res)))
     }
 
+    /// Before a task runs: the cancellation watch names it. Frames the parent sent behind
+    /// the task (only `CANCEL` and `QUIT` headers: a task is sent to an idle worker only)
+    /// may already sit in the read buffer; a header cut by the buffer's end is completed
+    /// first, so the socket itself starts at a frame boundary for `cancel_probe`'s peeks.
+    fn arm(&mut self, id: u64) {
+        while (self.rlen - self.rpos) % proto::HEADER != 0 {
+            self.fill();
+        }
+        WATCH.fd.store(self.fd, Ordering::Relaxed);
+        WATCH.id.store(id, Ordering::Relaxed);
+        WATCH.acked.store(false, Ordering::Relaxed);
+        WATCH.next_look.store(0, Ordering::Relaxed);
+        let seen = cancel_in(&self.rbuf[self.rpos..self.rlen], id);
+        WATCH.requested.store(seen, Ordering::Relaxed);
+    }
+
     fn finish(&mut self, id: u64, outcome: Result<Option<Vec<u8>>, (i32, Option<String>)>) {
         self.done += 1;
         let retiring = self.max_tasks > 0 && self.done >= self.max_tasks;
         let mut arg = if retiring { proto::DONE_RETIRING } else { 0 };
+        WATCH.id.store(0, Ordering::Relaxed);
+        if WATCH.acked.swap(false, Ordering::Relaxed) {
+            self.send(proto::DONE, id, arg | proto::DONE_CANCELLED, &[]);
+            if retiring {
+                leave(0);
+            }
+            return;
+        }
         let outcome = match outcome {
             Ok(Some(v)) if v.len() > proto::MAX_PAYLOAD => {
                 Err((Status::InvalidArgument as i32, Some(format!("the result of {} bytes is larger than a process-pool message can carry", v.len()))))
@@ -409,7 +442,11 @@ fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option
     // SAFETY: the parent located a bytes task (`task::BytesFn`) at this reference.
     let f: BytesFn = unsafe { std::mem::transmute::<usize, BytesFn>(addr) };
     let mut sink = Sink::new(false);
+    sink.watch_probe(cancel_probe);
     let rc = run_bytes(f, input, &mut sink);
+    if sink.cancel_acknowledged() {
+        WATCH.acked.store(true, Ordering::Relaxed);
+    }
     match sink.into_outcome(rc) {
         Ok(Value::Bytes(b)) => Ok(Some(b.into_vec())),
         Ok(_) => Ok(None),
@@ -417,3 +454,71 @@ fn call_bytes(addr: usize, input: &[u8]) -> Result<Option<Vec<u8>>, (i32, Option
     }
 }
 
+
+/// The running task's cancellation watch (one task at a time per worker). The parent sends
+/// a `CANCEL` header on the task's channel; the task's polls of `cfut_result_cancel_requested`
+/// peek at the channel (without consuming: the task loop reads the frame afterwards), at
+/// most every `LOOK_EVERY_NS`. No watcher thread: nothing wakes per task, and FORK workers
+/// (where starting threads is unsafe) work the same.
+struct Watch {
+    fd: AtomicI32,
+    /// The running task's id; 0 between tasks.
+    id: AtomicU64,
+    requested: AtomicBool,
+    /// The task acknowledged (`cfut_result_set_cancelled`, or a map chunk that stopped).
+    acked: AtomicBool,
+    /// CLOCK_MONOTONIC nanoseconds before which the channel is not looked at again.
+    next_look: AtomicU64,
+}
+
+static WATCH: Watch = Watch {
+    fd: AtomicI32::new(-1),
+    id: AtomicU64::new(0),
+    requested: AtomicBool::new(false),
+    acked: AtomicBool::new(false),
+    next_look: AtomicU64::new(0),
+};
+
+const LOOK_EVERY_NS: u64 = 100_000;
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec; CLOCK_MONOTONIC always exists (vDSO, no system call).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// True if `bytes` (whole headers) hold a `CANCEL` for task `id`.
+fn cancel_in(bytes: &[u8], id: u64) -> bool {
+    bytes.chunks_exact(proto::HEADER).any(|c| {
+        let hb: &[u8; proto::HEADER] = c.try_into().expect("a whole header");
+        matches!(Header::decode(hb), Some(h) if h.kind == proto::CANCEL && h.id == id)
+    })
+}
+
+/// `Sink::cancel_requested` in a worker: was the running task asked to stop?
+pub fn cancel_probe() -> bool {
+    if WATCH.requested.load(Ordering::Relaxed) {
+        return true;
+    }
+    let id = WATCH.id.load(Ordering::Relaxed);
+    if id == 0 {
+        return false;
+    }
+    let now = monotonic_ns();
+    let next = WATCH.next_look.load(Ordering::Relaxed);
+    // One thread looks at a time (a task may poll from several threads).
+    if now < next || WATCH.next_look.compare_exchange(next, now + LOOK_EVERY_NS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 4 * proto::HEADER];
+    // SAFETY: peeks into our buffer without blocking; the data stays in the socket.
+    let n = unsafe {
+        libc::recv(WATCH.fd.load(Ordering::Relaxed), buf.as_mut_ptr() as *mut c_void, buf.len(), libc::MSG_PEEK | libc::MSG_DONTWAIT)
+    };
+    if n > 0 && cancel_in(&buf[..n as usize / proto::HEADER * proto::HEADER], id) {
+        WATCH.requested.store(true, Ordering::Relaxed);
+        return true;
+    }
+    false
+}

@@ -439,6 +439,8 @@ int main(int argc, char **argv) {
     test_wait();
     test_as_completed();
     test_shutdown();
+    test_cancel();
+    test_group();
     test_inline();
 
     int p = atomic_load(&t_passed), f = atomic_load(&t_failed);

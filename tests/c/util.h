@@ -150,6 +150,8 @@ void test_wait(void);
 void test_as_completed(void);
 void test_shutdown(void);
 void test_init(void);
+void test_cancel(void);
+void test_group(void);
 void test_inline(void);
 
 #endif
