@@ -481,7 +481,41 @@ static void fork_join_stress(void) {
     }
 }
 
+/* A group waited on from a task of the group's one-worker pool: its tasks run inline. */
+static int32_t count_task(void *arg, cfut_result *out) {
+    (void)out;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
+}
+static int32_t group_task(void *arg, cfut_result *out) {
+    (void)out;
+    nest *n = arg;
+    static atomic_int ran;
+    atomic_store(&ran, 0);
+    cfut_group *g = NULL;
+    if (cfut_group_new(n->ex, 0, &g) != CFUT_OK) {
+        return 1;
+    }
+    for (int i = 0; i < 10; i++) {
+        cfut_group_submit(g, count_task, &ran, NULL, NULL);
+    }
+    n->st = cfut_group_wait(g, MS(HANG_MS), NULL);
+    cfut_group_free(g);
+    return atomic_load(&ran) == 10 ? 0 : 2;
+}
+static void group_wait_runs_inline(void) {
+    cfut_executor *ex = pool_with(1, true);
+    nest n = {ex, 0, 0, CFUT_PANIC};
+    cfut_future *f = NULL;
+    CHECK_ST(cfut_executor_submit(ex, group_task, &n, NULL, &f), CFUT_OK);
+    CHECK_ST(cfut_future_result(f, MS(HANG_MS), NULL), CFUT_OK);
+    CHECK_ST(n.st, CFUT_OK);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
 void test_inline(void) {
+    RUN(group_wait_runs_inline);
     RUN(fork_join_stress);
     RUN(nested_submit_runs_inline);
     RUN(nested_without_inline_times_out);
