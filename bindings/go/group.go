@@ -135,7 +135,13 @@ func (g *Group) Wait() error {
 	g.mu.Unlock()
 	var st C.cfut_status = C.CFUT_OK
 	if cg != nil {
-		st = C.cfut_group_wait(cg, ^C.uint64_t(0), nil) // blocks this goroutine's thread
+		wait := func() C.cfut_status { return C.cfut_group_wait(cg, ^C.uint64_t(0), nil) }
+		// From a task: on its worker thread, so the group's pending tasks of that pool run
+		// inline there (wait.go); elsewhere this blocks this goroutine's thread.
+		var ok bool
+		if st, ok = onWorkerThread(wait, nil); !ok {
+			st = wait()
+		}
 		g.mu.Lock()
 		g.cg = nil
 		g.mu.Unlock()

@@ -170,3 +170,23 @@ func TestCollectiveWaitsAndMapRunInline(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupWaitFromATaskRunsInline(t *testing.T) {
+	for _, p := range taskPaths {
+		t.Run(p.name, func(t *testing.T) {
+			ex := pool(t, append([]cf.ThreadPoolOption{cf.WithMaxWorkers(1)}, p.opts...)...)
+			var ran atomic.Int32
+			outer := cf.Submit(ex, func() (int32, error) {
+				g := cf.NewGroup(ex)
+				for range 10 {
+					g.Go(func() error { ran.Add(1); return nil })
+				}
+				err := g.Wait()
+				return ran.Load(), err
+			})
+			if v, err := outer.Result(within(t, 20*time.Second)); err != nil || v != 10 {
+				t.Fatalf("got %v, %v", v, err)
+			}
+		})
+	}
+}

@@ -28,9 +28,8 @@ type taskCtx struct {
 }
 
 type waitReq struct {
-	ref   *futRef // acquired by the requester, released by the worker after the wait
-	ns    C.uint64_t
-	reply chan C.cfut_status // buffered: the requester may have given up (ctx)
+	do    func() C.cfut_status // the blocking C call, run on the worker thread
+	reply chan C.cfut_status   // buffered: the requester may have given up (ctx)
 }
 
 // runningTasks maps the goroutine id of each running guarded Go task to its taskCtx.
@@ -38,9 +37,28 @@ var runningTasks sync.Map
 
 // serve runs one wait on the worker thread (called from guarded).
 func (r waitReq) serve() {
-	st := C.cfut_future_wait(r.ref.ptr, r.ns)
-	r.ref.release()
-	r.reply <- st
+	r.reply <- r.do()
+}
+
+// onWorkerThread runs the blocking C call do where the library recognises the caller's
+// task: on its worker thread. ok is false (do not run) when the caller is no Go task.
+// cancel (may be nil) frees the caller early; do then still runs to its end on the worker.
+func onWorkerThread(do func() C.cfut_status, cancel <-chan struct{}) (st C.cfut_status, ok bool) {
+	if C.cfutgo_in_task() != 0 { // a WithDirectGoTasks closure, already on its worker thread
+		return do(), true
+	}
+	v, found := runningTasks.Load(goid())
+	if !found {
+		return C.CFUT_OK, false
+	}
+	req := waitReq{do: do, reply: make(chan C.cfut_status, 1)}
+	v.(*taskCtx).waits <- req
+	select {
+	case st = <-req.reply:
+	case <-cancel:
+		st = C.CFUT_TIMEOUT
+	}
+	return st, true
 }
 
 const forever = ^uint64(0)
@@ -78,33 +96,16 @@ func callerIsTask() bool {
 // refused; nil means "go on waiting on the done channel" (the future is done by then,
 // or the deadline passed, or the caller is no task).
 func (f *Future[T]) waitInLibrary(ns uint64, cancel <-chan struct{}) error {
-	if C.cfutgo_in_task() != 0 { // a WithDirectGoTasks closure, on its worker thread
-		cf := f.ref.acquire()
-		if cf == nil {
-			return nil
-		}
-		st := C.cfut_future_wait(cf, C.uint64_t(ns))
-		f.ref.release()
-		if st == C.CFUT_WOULD_DEADLOCK {
-			return ErrWouldDeadlock
-		}
+	if !callerIsTask() || f.ref.acquire() == nil {
 		return nil
 	}
-	v, ok := runningTasks.Load(goid())
-	if !ok {
-		return nil
-	}
-	if f.ref.acquire() == nil {
-		return nil
-	}
-	req := waitReq{ref: &f.ref, ns: C.uint64_t(ns), reply: make(chan C.cfut_status, 1)}
-	v.(*taskCtx).waits <- req
-	select {
-	case st := <-req.reply:
-		if st == C.CFUT_WOULD_DEADLOCK {
-			return ErrWouldDeadlock
-		}
-	case <-cancel: // the worker thread finishes the wait on its own
+	ref := &f.ref
+	st, _ := onWorkerThread(func() C.cfut_status {
+		defer ref.release()
+		return C.cfut_future_wait(ref.ptr, C.uint64_t(ns))
+	}, cancel)
+	if st == C.CFUT_WOULD_DEADLOCK {
+		return ErrWouldDeadlock
 	}
 	return nil
 }
