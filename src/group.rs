@@ -197,7 +197,7 @@ impl Group {
     }
 
     /// Blocks until no task is outstanding. `Timeout`, or `WouldDeadlock` where blocking
-    /// could never end (from one of the group's own tasks, or see `deadlock::wait_all`).
+    /// could never end (from one of the group's own tasks, or see `deadlock::wait`).
     fn drain(&self, deadline: Deadline) -> Result<()> {
         if self.in_own_task() {
             return Err(Error::new(
@@ -206,23 +206,23 @@ impl Group {
             ));
         }
         loop {
-            let unfinished: Vec<Future> = {
+            let oldest = {
                 let st = self.st.lock();
                 if st.outstanding == 0 {
                     return Ok(());
                 }
-                st.live.values().filter(|f| !f.done()).cloned().collect()
+                st.live.values().next().filter(|f| !f.done()).cloned()
             };
-            if unfinished.is_empty() {
+            match oldest {
+                // From a task of a thread pool: a pending task of that pool runs inline
+                // here; a wait that closes a cycle of waiting tasks is refused.
+                Some(f) => {
+                    if !crate::deadlock::wait(&f, deadline)? {
+                        return Err(Status::Timeout.into());
+                    }
+                }
                 // A submit in flight, or a done task whose callback has not run yet.
-                self.sleep(deadline)?;
-                continue;
-            }
-            // From a task of a thread pool: the group's pending tasks of that pool run inline
-            // (oldest first); a wait that closes a cycle of waiting tasks is refused.
-            let refs: Vec<&Future> = unfinished.iter().collect();
-            if !crate::deadlock::wait_all(&refs, deadline)? {
-                return Err(Status::Timeout.into());
+                None => self.sleep(deadline)?,
             }
         }
     }
