@@ -439,6 +439,7 @@ int main(int argc, char **argv) {
     test_wait();
     test_as_completed();
     test_shutdown();
+    test_cq();
 
     int p = atomic_load(&t_passed), f = atomic_load(&t_failed);
     printf("%d passed, %d failed\n", p, f);

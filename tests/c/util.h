@@ -150,5 +150,6 @@ void test_wait(void);
 void test_as_completed(void);
 void test_shutdown(void);
 void test_init(void);
+void test_cq(void);
 
 #endif
