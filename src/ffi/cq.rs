@@ -15,15 +15,17 @@ use crate::time::Deadline;
 /// thread at any time, `cfut_cq_drain` and `cfut_cq_wait` by one thread at a time (the
 /// loop's).
 ///
-///     cfut_cq *cq;
-///     cfut_cq_new(&cq);
-///     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = CQ_KEY };
-///     epoll_ctl(ep, EPOLL_CTL_ADD, cfut_cq_fd(cq), &ev);
-///     cfut_cq_watch(cq, f, request_id);    // then cfut_future_release(f) if not needed
-///     ...                                   // the loop wakes for CQ_KEY:
-///     uint64_t tags[64];
-///     size_t n;
-///     while ((n = cfut_cq_drain(cq, tags, 64)) > 0) { ... }
+/// ```c
+/// cfut_cq *cq;
+/// cfut_cq_new(&cq);
+/// struct epoll_event ev = { .events = EPOLLIN, .data.u64 = CQ_KEY };
+/// epoll_ctl(ep, EPOLL_CTL_ADD, cfut_cq_fd(cq), &ev);
+/// cfut_cq_watch(cq, f, request_id);    // then cfut_future_release(f) if not needed
+/// ...                                   // the loop wakes for CQ_KEY:
+/// uint64_t tags[64];
+/// size_t n;
+/// while ((n = cfut_cq_drain(cq, tags, 64)) > 0) { ... }
+/// ```
 pub struct cfut_cq {
     pub(crate) inner: CompletionQueue,
 }
