@@ -28,6 +28,7 @@ examples: lib
 	$(MAKE) -C examples/cpp run
 	$(MAKE) -C examples/go run
 	$(MAKE) -C examples/process run
+	$(MAKE) -C examples/cq run
 
 test: lib check-layers lint test-header test-rust test-c test-process test-cpp test-go test-install
 
@@ -110,4 +111,5 @@ clean:
 	$(MAKE) -C tests/process clean
 	$(MAKE) -C examples/c clean
 	$(MAKE) -C examples/process clean
+	$(MAKE) -C examples/cq clean
 	$(MAKE) -C benches/process clean

@@ -39,7 +39,7 @@ RATIO_NAMES = {"py": "cf vs CPython", "cb": "cf vs crossbeam", "rayon": "cf vs r
 
 def case_table(a):
     """Case id -> argv. Ids are '<impl>:<name>'."""
-    cb, pe, py = a.cbench, a.peers, [sys.executable, a.pybench]
+    cb, pe, py, cq = a.cbench, a.peers, [sys.executable, a.pybench], a.cqbench
     pin = ["taskset", "-c", "0"]
     c = {
         # 1. empty-task submit+result throughput, 2 workers
@@ -101,7 +101,18 @@ def case_table(a):
         "rayon:qsort": [pe, "rayon_qsort"],
         "tbb:qsort": [a.tbb, "qsort"],
     }
+    if cq:
+        # 6. completion to an event loop (its own table: CQ_ROWS)
+        c.update({"cq:cq": [cq, "cq"], "cq:result": [cq, "result"], "cq:uv": [cq, "uv"]})
     return c
+
+
+# 6. Completion to an event loop: (label, metric key, higher_is_better)
+CQ_COLS = [("cq", "cfutures: completion queue, epoll loop"), ("result", "cfutures: blocking `cfut_future_result`"),
+           ("uv", "libuv 1.44 `uv_queue_work` (own loop)")]
+CQ_ROWS = [("tasks/s", "tasks_per_s", True), ("completion-to-loop latency p50 (µs)", "p50_us", False),
+           ("completion-to-loop latency p99 (µs)", "p99_us", False),
+           ("loop wake-ups per task", "wakeups_per_task", False)]
 
 
 # (section, label, metric key, higher_is_better, {impl: case name}, target note)
@@ -230,6 +241,7 @@ def main():
     ap.add_argument("--peers", required=True)
     ap.add_argument("--pybench", required=True)
     ap.add_argument("--tbb", required=True, help="the oneTBB fork-join peer (tbb/forkjoin.cpp)")
+    ap.add_argument("--cqbench", default="", help="the completion-queue bench (table 7)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--out", default="build")
     ap.add_argument("--only", default="", help="run only case ids containing this substring")
@@ -349,6 +361,25 @@ def main():
             row.append("%.2f×%s" % (statistics.median(rat), flag))
         row.append(target)
         w("| " + " | ".join(row) + " |")
+    if any(k.startswith("cq:") for k in ids):
+        w("")
+        w("**7. Completion to an event loop: 100 000 empty tasks, 2 workers, at most 1024 in flight; "
+          "latency = task end → the loop learns of it (the task stores its end time)**")
+        w("")
+        hd = ["metric"] + [n for _, n in CQ_COLS] + ["cq vs result", "cq vs libuv"]
+        w("| " + " | ".join(hd) + " |")
+        w("|" + "---|" * len(hd))
+        for label, key, higher in CQ_ROWS:
+            row = [label]
+            ser = {c: [(m or {}).get(key) for m in results.get("cq:" + c, [])] for c, _ in CQ_COLS}
+            for c, _ in CQ_COLS:
+                row.append(cell([v for v in ser[c] if v is not None]))
+            for other in ("result", "uv"):
+                rat = [(x / y if higher else y / x) for x, y in zip(ser["cq"], ser[other])
+                       if x is not None and y is not None and x > 0 and y > 0]
+                row.append("%.2f×%s" % (statistics.median(rat), " ⚠" if max(rat) / min(rat) > 2 else "")
+                           if rat else "—")
+            w("| " + " | ".join(row) + " |")
     # Extra facts worth a line: the chunk size cfutures chose for auto.
     ch = sorted({(m or {}).get("chunksize") for k in ("cf:mapauto_1M", "cf:mapauto_10M")
                  for m in results.get(k, []) if m})

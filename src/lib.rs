@@ -4,6 +4,7 @@
 //! `ffi` is the C ABI over it and the only place with `extern "C"` functions.
 
 pub mod array_map;
+pub mod cq;
 pub mod deadlock;
 pub mod error;
 pub mod executor;
@@ -29,6 +30,7 @@ mod waiter;
 #[cfg(not(cfutures_core_only))]
 pub mod ffi;
 
+pub use cq::CompletionQueue;
 pub use executor::{Executor, Kind};
 pub use future::{Future, Job, Sink, State, TaskError, Value};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};

@@ -15,6 +15,7 @@
 //   cfut_future              cfut::Future<T>           copy = retain, move = steal, dtor = release
 //   cfut_map                 cfut::MapRange<R>         move-only; destructor = cancel rest + wait
 //   cfut_as_completed        cfut::AsCompleted<T>      move-only range, usable in range-for
+//   cfut_cq                  cfut::CompletionQueue     move-only; destructor = free
 //
 // Rules worth knowing:
 //  - Every function pointer this header hands to the library (task, callback, initializer,
@@ -1679,6 +1680,97 @@ AsCompleted<detail::future_of_t<Range>> as_completed(const Range &fs,
                                                      const std::chrono::duration<Rep, Period> &timeout) {
   return as_completed(fs, detail::to_opt_ns(timeout));
 }
+
+// ---------------------------------------------------------------------------------------
+// Completion queues
+// ---------------------------------------------------------------------------------------
+
+/// An event loop's view of finished futures: one file descriptor, readable while at least
+/// one watched future's tag waits (level-triggered). Move-only; the destructor frees the
+/// queue (waiting tags are discarded, watches still pending are disarmed; remove fd() from
+/// your loop first). watch() may be called from any thread; drain() and wait_for() from one
+/// thread at a time (the loop's).
+///
+///     cfut::CompletionQueue cq;
+///     cq.watch(pool.submit(work, i), i);           // the future may be dropped right away
+///     // epoll / poll on cq.fd(), or asio::posix::stream_descriptor(io, ::dup(cq.fd()))
+///     for (std::uint64_t tag : cq.drain()) ...
+class CompletionQueue {
+ public:
+  /// Throws std::bad_alloc when no eventfd can be created (out of descriptors or memory).
+  CompletionQueue() {
+    const cfut_status s = cfut_cq_new(&q_);
+    if (s != CFUT_OK) throw_status(s, cfut_last_error_message());
+  }
+  CompletionQueue(const CompletionQueue &) = delete;
+  CompletionQueue &operator=(const CompletionQueue &) = delete;
+  CompletionQueue(CompletionQueue &&o) noexcept : q_(std::exchange(o.q_, nullptr)) {}
+  CompletionQueue &operator=(CompletionQueue &&o) noexcept {
+    if (this != &o) cfut_cq_free(std::exchange(q_, std::exchange(o.q_, nullptr)));
+    return *this;
+  }
+  ~CompletionQueue() { cfut_cq_free(q_); }
+
+  /// The queue's fd: wait on it for readability, never read, write or close it. Valid until
+  /// the queue is destroyed (Asio's stream_descriptor closes what it holds: give it a dup()).
+  int fd() const noexcept { return cfut_cq_fd(q_); }
+
+  /// Delivers `tag` once `f` is done (finished, failed, cancelled; at once if it already
+  /// is), exactly once per call. `f` may be destroyed right after. Any thread.
+  /// Throws cfut::error(CFUT_INVALID_ARGUMENT) for an empty future.
+  void watch(const FutureBase &f, std::uint64_t tag) {
+    const cfut_status s = cfut_cq_watch(q_, f.capi(), tag);
+    if (s != CFUT_OK) throw_status(s);
+  }
+
+  /// Moves up to `max` waiting tags into `out`; returns how many (0: none waits).
+  std::size_t drain(std::uint64_t *out, std::size_t max) noexcept { return cfut_cq_drain(q_, out, max); }
+  template <std::size_t N>
+  std::size_t drain(std::uint64_t (&out)[N]) noexcept {
+    return cfut_cq_drain(q_, out, N);
+  }
+
+  /// Every tag waiting now, oldest completion first (empty: none). Afterwards the fd is not
+  /// readable until the next completion.
+  std::vector<std::uint64_t> drain() {
+    std::vector<std::uint64_t> tags;
+    drain_into(tags);
+    return tags;
+  }
+
+  /// Appends every waiting tag to `tags` (reuse one vector to avoid allocating per wake-up);
+  /// returns how many it appended.
+  std::size_t drain_into(std::vector<std::uint64_t> &tags) {
+    constexpr std::size_t chunk = 256;
+    const std::size_t start = tags.size();
+    for (;;) {
+      const std::size_t at = tags.size();
+      tags.resize(at + chunk);
+      const std::size_t n = cfut_cq_drain(q_, tags.data() + at, chunk);
+      tags.resize(at + n);
+      if (n < chunk) return tags.size() - start;
+    }
+  }
+
+  /// For loops without an fd: true once a tag waits, false when `d` passed first. Takes
+  /// nothing (call drain()).
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period> &d) {
+    const cfut_status s = cfut_cq_wait(q_, detail::to_ns(d));
+    if (s == CFUT_TIMEOUT) return false;
+    if (s != CFUT_OK) throw_status(s);
+    return true;
+  }
+  /// Blocks until a tag waits.
+  void wait() { wait_for(std::chrono::nanoseconds::max()); }
+
+  cfut_cq *capi() const noexcept { return q_; }
+  /// Gives up ownership: the caller must cfut_cq_free it.
+  cfut_cq *capi_release() noexcept { return std::exchange(q_, nullptr); }
+
+ private:
+  cfut_cq *q_ = nullptr;
+};
 
 /// The library's version string, e.g. "0.1.0" (compare with CFUT_VERSION_STRING).
 inline const char *version() noexcept { return cfut_version_string(); }

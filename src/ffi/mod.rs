@@ -19,6 +19,7 @@ pub mod wait;
 pub mod map;
 pub mod process;
 pub mod group;
+pub mod cq;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
@@ -231,6 +232,18 @@ pub(crate) fn write_slice<T: Copy>(out: *mut T, values: &[T]) {
         // SAFETY: the C caller passes room for `values.len()` elements.
         unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) }
     }
+}
+
+/// Lends a caller's array of `len` elements for the library to fill (NULL allowed when
+/// `len` is 0). Its contents need not be initialised.
+pub(crate) fn slice_out<'a, T>(p: *mut T, len: usize) -> Result<&'a mut [std::mem::MaybeUninit<T>], Status> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    non_null(p)?;
+    // SAFETY: the C caller passes room for `len` elements, used by nothing else during the
+    // call; `MaybeUninit` makes no claim about their contents.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast(), len) })
 }
 
 /// A bytes task as the core calls it: same ABI, the `cfut_result *` is the core's sink.

@@ -442,6 +442,7 @@ int main(int argc, char **argv) {
     test_cancel();
     test_group();
     test_inline();
+    test_cq();
 
     int p = atomic_load(&t_passed), f = atomic_load(&t_failed);
     printf("%d passed, %d failed\n", p, f);

@@ -153,5 +153,6 @@ void test_init(void);
 void test_cancel(void);
 void test_group(void);
 void test_inline(void);
+void test_cq(void);
 
 #endif

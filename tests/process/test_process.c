@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -743,6 +744,50 @@ static void check_death(cfut_bytes_fn fn, int code, const char *needle) {
     cfut_future_release(f);
     cfut_future_release(g);
     cfut_future_release(ok1);
+    cfut_executor_free(ex);
+}
+
+/* Completion queue: every watch yields once whether the task finished, failed, crashed its
+ * worker (segfault, abort, exit) or was cancelled while queued; futures released right after
+ * the watch; the loop polls the queue's fd. */
+static void test_cq_crashed_workers(void) {
+    enum { N = 24 };
+    cfut_executor *ex = pool(2);
+    cfut_cq *cq = NULL;
+    CHECK_STATUS(cfut_cq_new(&cq), CFUT_OK);
+    cfut_bytes_fn fns[4] = {t_square, t_segv, t_abort, t_exit3};
+    cfut_future *keep[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < N; i++) {
+        cfut_future *f = submit_long(ex, fns[i % 4], i);
+        CHECK_STATUS(cfut_cq_watch(cq, f, (uint64_t)i), CFUT_OK);
+        if (i < 4) keep[i] = f;
+        else cfut_future_release(f);
+    }
+    cfut_future *cancelled = submit_long(ex, t_sleep_ms, 1);
+    int cancelled_now = cfut_future_cancel(cancelled); /* may already run: either way one tag */
+    CHECK_STATUS(cfut_cq_watch(cq, cancelled, N), CFUT_OK);
+    int seen[N + 1] = {0}, got = 0;
+    uint64_t tags[8];
+    while (got < N + 1) {
+        struct pollfd p = {.fd = cfut_cq_fd(cq), .events = POLLIN};
+        if (poll(&p, 1, 60000) != 1) break;
+        size_t n = cfut_cq_drain(cq, tags, 8);
+        CHECK(n > 0);
+        for (size_t k = 0; k < n; k++) {
+            CHECK(tags[k] <= N);
+            if (tags[k] <= N) seen[tags[k]]++;
+        }
+        got += (int)n;
+    }
+    CHECK_EQ(got, N + 1);
+    for (int i = 0; i <= N; i++) CHECK_EQ(seen[i], 1);
+    CHECK_STATUS(cfut_cq_wait(cq, 0), CFUT_TIMEOUT);
+    CHECK_EQ(error_of(keep[0]).status, CFUT_OK);
+    for (int i = 1; i < 4; i++) CHECK_EQ(error_of(keep[i]).status, CFUT_WORKER_DIED);
+    if (cancelled_now) CHECK(cfut_future_cancelled(cancelled));
+    for (int i = 0; i < 4; i++) cfut_future_release(keep[i]);
+    cfut_future_release(cancelled);
+    cfut_cq_free(cq);
     cfut_executor_free(ex);
 }
 
@@ -2132,6 +2177,7 @@ static const struct test TESTS[] = {
     {"map_crash_fails_its_chunk_only", test_map_crash_fails_its_chunk_only},
     {"segfault", test_segfault},
     {"abort", test_abort},
+    {"cq_crashed_workers", test_cq_crashed_workers},
     {"exit3", test_exit3},
     {"exit0_without_result", test_exit0_without_result},
     {"exit99", test_exit99},
