@@ -771,6 +771,7 @@ cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
                                  struct cfut_executor **executor_out);
 
 /**
+ * Hands the future to C, or drops it for fire-and-forget.
  * Python's `submit`: runs `fn(arg, out)` on a worker thread and returns its future.
  *
  * `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,

@@ -4,11 +4,11 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::{
-    box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    future_into_raw, guard, guard_error, guard_status, non_null, owned, read_options_since, write_out, SendPtr,
+    box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, give_future, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
+    guard, guard_error, guard_status, non_null, owned, read_options_since, write_out, SendPtr,
 };
 use crate::executor::Executor;
-use crate::future::{Future, Job};
+use crate::future::Job;
 use crate::status::Status;
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
 
@@ -134,12 +134,6 @@ pub extern "C" fn cfut_thread_pool_new(
 }
 
 /// Hands the future to C, or drops it for fire-and-forget.
-fn give_future(f: Future, future_out: *mut *mut cfut_future) {
-    if !future_out.is_null() {
-        write_out(future_out, future_into_raw(f));
-    }
-}
-
 /// Python's `submit`: runs `fn(arg, out)` on a worker thread and returns its future.
 ///
 /// `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use super::executor::{cfut_bytes_fn, cfut_executor, cfut_task_fn, executor_inner};
 use super::future::cfut_error;
 use super::{
-    arc_into_raw, arc_ref, arc_take, bytes_fn, bytes_in, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    future_into_raw, guard, guard_error, non_null, owned, write_opt, write_out,
+    arc_into_raw, arc_ref, arc_take, bytes_fn, bytes_in, cfut_drop_fn, cfut_future, cfut_status, give_future, guard,
+    guard_error, non_null, owned, task_fn, write_opt, write_out,
 };
-use crate::future::{ForeignFn, Job};
+use crate::future::Job;
 use crate::group::{Group, CANCEL_ON_FAILURE};
 use crate::status::Status;
 use crate::time::Deadline;
@@ -72,13 +72,9 @@ pub extern "C" fn cfut_group_submit(
         let arg = owned(arg, arg_drop);
         let g = group_ref(g)?;
         let func = func.ok_or(Status::InvalidArgument)?;
-        // SAFETY: as in `cfut_executor_submit`: same ABI, the core's sink is the
-        // `cfut_result *`, and the caller promised `fn` may run once with `arg` on a worker.
-        let job = unsafe { Job::foreign(std::mem::transmute::<unsafe extern "C" fn(*mut c_void, *mut cfut_result) -> i32, ForeignFn>(func), arg) };
-        let f = g.submit(job)?;
-        if !future_out.is_null() {
-            write_out(future_out, future_into_raw(f));
-        }
+        // SAFETY: the caller promised `fn` may run once with `arg` on a worker.
+        let job = unsafe { Job::foreign(task_fn(func), arg) };
+        give_future(g.submit(job)?, future_out);
         Ok(())
     })
 }
@@ -100,10 +96,7 @@ pub extern "C" fn cfut_group_submit_bytes(
     guard_error(|| {
         let g = group_ref(g)?;
         let func = bytes_fn(func.ok_or(Status::InvalidArgument)?);
-        let f = g.submit_bytes(func, bytes_in(input, len)?)?;
-        if !future_out.is_null() {
-            write_out(future_out, future_into_raw(f));
-        }
+        give_future(g.submit_bytes(func, bytes_in(input, len)?)?, future_out);
         Ok(())
     })
 }

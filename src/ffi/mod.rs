@@ -90,6 +90,13 @@ pub(crate) fn future_into_raw(f: Future) -> *mut cfut_future {
     Arc::into_raw(f.0) as *mut cfut_future
 }
 
+/// Hands the caller a new reference through an optional out-pointer (NULL: dropped).
+pub(crate) fn give_future(f: Future, future_out: *mut *mut cfut_future) {
+    if !future_out.is_null() {
+        write_out(future_out, future_into_raw(f));
+    }
+}
+
 /// The handle C code sees for a future we hold (no reference is transferred).
 pub(crate) fn future_as_raw(f: &Future) -> *mut cfut_future {
     Arc::as_ptr(&f.0) as *mut cfut_future

@@ -6,15 +6,6 @@
 
 #include <unistd.h>
 
-static cfut_executor *pool(uint32_t workers) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    cfut_executor *ex = NULL;
-    CHECK_ST(cfut_thread_pool_new(&o, &ex), CFUT_OK);
-    return ex;
-}
-
 /* ---- cancellation ------------------------------------------------------------------------ */
 
 typedef struct poller {
@@ -50,7 +41,7 @@ static void count_cb(cfut_future *f, void *arg) {
 
 /* A running task that polls stops within a bound of the request and ends CANCELLED. */
 static void running_task_stops_on_request(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     for (int ack = 1; ack >= 0; ack--) {
         poller p = {.acknowledge = ack};
         gate_init(&p.started);
@@ -83,7 +74,7 @@ static void running_task_stops_on_request(void) {
         CHECK(cfut_future_request_cancel(f) == (bool)ack); /* done: left alone */
         cfut_future_release(f);
         cfut_executor_free(ex); /* joins the workers: no callback still runs on p */
-        ex = pool(2);
+        ex = new_pool(2);
         CHECK_EQ(atomic_load(&p.callbacks), 1);
         gate_destroy(&p.started);
         gate_destroy(&p.called);
@@ -106,7 +97,7 @@ static int32_t never_runs(void *arg, cfut_result *out) {
 
 /* Pending: cancelled at once, arg dropped once. Done: untouched. Bad input. */
 static void request_cancel_pending_done_and_bad_input(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     gate g;
     gate_init(&g);
     cfut_future *busy = NULL, *queued = NULL;
@@ -148,7 +139,7 @@ static int32_t ack_unasked(void *arg, cfut_result *out) {
 }
 
 static void acknowledge_without_request(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     atomic_int drops = 0;
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, ack_unasked, tok_new(&drops, 3), NULL, &f), CFUT_OK);
@@ -189,7 +180,7 @@ static void count_any(cfut_future *f, void *arg) {
 
 static void cancel_races_completion(void) {
     enum { N = 3000 };
-    cfut_executor *ex = pool(4);
+    cfut_executor *ex = new_pool(4);
     atomic_int value_drops = 0, callbacks = 0, ran = 0;
     static cfut_future *fs[N];
     int cancelled = 0, finished = 0;
@@ -244,7 +235,7 @@ static int32_t slow_item(const void *ctx, const void *item, void *slot) {
 }
 
 static void map_timeout_stops_running_chunks(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     enum { N = 400 };
     static int items[N];
     cfut_map_options o;
@@ -344,7 +335,7 @@ static int32_t tree_task(void *arg, cfut_result *out) {
 }
 
 static void group_waits_for_children(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     cfut_group *g = NULL;
     CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
     atomic_int count = 0;
@@ -387,7 +378,7 @@ static int32_t work_task(void *arg, cfut_result *out) {
 
 static void cancel_on_failure_10000(void) {
     enum { N = 10000 };
-    cfut_executor *ex = pool(4);
+    cfut_executor *ex = new_pool(4);
     cfut_group *g = NULL;
     CHECK_ST(cfut_group_new(ex, CFUT_GROUP_CANCEL_ON_FAILURE, &g), CFUT_OK);
     failfast s = {0};
@@ -437,7 +428,7 @@ static int32_t spin_until_asked(void *arg, cfut_result *out) {
 }
 
 static void group_cancel_and_timeout(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     cfut_group *g = NULL;
     CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
     spinner s = {0};
@@ -467,7 +458,7 @@ static void group_cancel_and_timeout(void) {
 
 /* Free from outside: running tasks are asked to stop and waited for. */
 static void group_free_from_outside(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     cfut_group *g = NULL;
     CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
     spinner s = {0};
@@ -514,7 +505,7 @@ static int32_t freer(void *arg, cfut_result *out) {
 }
 
 static void group_free_from_inside(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     inside in = {0};
     gate_init(&in.freed);
     gate_init(&in.release_sibling);
@@ -565,7 +556,7 @@ static int32_t breed(void *arg, cfut_result *out) {
 
 static void group_free_races_children(void) {
     for (int round = 0; round < 20; round++) {
-        cfut_executor *ex = pool(3);
+        cfut_executor *ex = new_pool(3);
         atomic_int drops = 0, refused = 0, ran = 0;
         cfut_group *g = NULL;
         CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
@@ -588,7 +579,7 @@ static int32_t bytes_echo(const void *in, size_t len, cfut_result *out) {
 }
 
 static void group_bad_input(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     cfut_group *g = NULL;
     CHECK_ST(cfut_group_new(NULL, 0, &g), CFUT_INVALID_ARGUMENT);
     CHECK_ST(cfut_group_new(ex, 0, NULL), CFUT_INVALID_ARGUMENT);

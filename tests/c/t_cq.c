@@ -11,18 +11,6 @@ static bool readable(cfut_cq *cq) {
     return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
-static cfut_executor *pool(uint32_t workers) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    cfut_executor *ex = NULL;
-    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
-        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
-        exit(3);
-    }
-    return ex;
-}
-
 static int32_t empty_task(void *arg, cfut_result *out) {
     (void)arg;
     (void)out;
@@ -112,7 +100,7 @@ static void cq_every_watch_yields_once(void) {
 /* Pool futures released right after the watch; the loop polls the fd. */
 static void cq_released_pool_futures(void) {
     enum { N = 500 };
-    cfut_executor *ex = pool(4);
+    cfut_executor *ex = new_pool(4);
     cfut_cq *cq = NULL;
     CHECK_ST(cfut_cq_new(&cq), CFUT_OK);
     static unsigned char seen[N];
@@ -150,7 +138,7 @@ static void cq_released_pool_futures(void) {
 
 /* Readable again after a drain emptied it; cfut_cq_wait wakes on a completion. */
 static void cq_readable_again(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     cfut_cq *cq = NULL;
     CHECK_ST(cfut_cq_new(&cq), CFUT_OK);
     for (int round = 0; round < 3; round++) {
@@ -208,7 +196,7 @@ static void *watch_thread(void *p) {
 
 static void cq_eight_watchers_one_drainer(void) {
     enum { TOTAL = WATCHERS * PER_WATCHER };
-    cfut_executor *ex = pool(4);
+    cfut_executor *ex = new_pool(4);
     cfut_cq *cq = NULL;
     CHECK_ST(cfut_cq_new(&cq), CFUT_OK);
     gate start;
@@ -258,7 +246,7 @@ static void count_cb(cfut_future *f, void *arg) {
 }
 
 static void cq_free_with_pending_watches(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     gate g;
     gate_init(&g);
     cfut_cq *cq = NULL;

@@ -6,19 +6,6 @@
 #include <stddef.h>
 #include <unistd.h>
 
-static cfut_executor *pool_with(uint32_t workers, bool inline_waits) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    o.inline_waits = inline_waits;
-    cfut_executor *ex = NULL;
-    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
-        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
-        exit(3);
-    }
-    return ex;
-}
-
 static int32_t square(void *arg, cfut_result *out) {
     long *r = malloc(sizeof *r);
     *r = (long)(intptr_t)arg * (long)(intptr_t)arg;
@@ -87,7 +74,7 @@ static int32_t nested_task(void *arg, cfut_result *out) {
 
 static void nested_submit_runs_inline(void) {
     for (int how = 0; how < 4; how++) {
-        cfut_executor *ex = pool_with(1, true);
+        cfut_executor *ex = new_pool_with(1, true);
         nest n = {ex, how, CFUT_FOREVER, CFUT_PANIC};
         cfut_future *outer = NULL;
         uint64_t t0 = now_ns();
@@ -104,7 +91,7 @@ static void nested_submit_runs_inline(void) {
 /* inline_waits = false: CPython's behaviour, the nested wait times out (the inner task runs
  * once the outer one has returned). */
 static void nested_without_inline_times_out(void) {
-    cfut_executor *ex = pool_with(1, false);
+    cfut_executor *ex = new_pool_with(1, false);
     nest n = {ex, 0, MS(200), CFUT_PANIC};
     cfut_future *outer = NULL;
     CHECK_ST(cfut_executor_submit(ex, nested_task, &n, NULL, &outer), CFUT_OK);
@@ -154,7 +141,7 @@ static int32_t short_timeout_task(void *arg, cfut_result *out) {
     return 0;
 }
 static void inline_run_outlives_timeout(void) {
-    cfut_executor *ex = pool_with(1, true);
+    cfut_executor *ex = new_pool_with(1, true);
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, short_timeout_task, ex, NULL, &f), CFUT_OK);
     CHECK_EQ(value_of(f), 36);
@@ -231,7 +218,7 @@ static void mutual_wait_one_pool(void) {
                 continue; /* one worker without inline runs: b never starts (CPython's hang) */
             }
             for (int round = 0; round < 20; round++) {
-                cfut_executor *ex = pool_with(workers, inl);
+                cfut_executor *ex = new_pool_with(workers, inl);
                 run_ring(2, &ex, 1);
                 cfut_executor_free(ex);
             }
@@ -243,7 +230,7 @@ static void cycles_across_two_pools(void) {
     for (int n = 3; n <= 4; n++) {
         for (int inl = 0; inl < 2; inl++) {
             for (int round = 0; round < 20; round++) {
-                cfut_executor *pools[2] = {pool_with(2, inl), pool_with(2, inl)};
+                cfut_executor *pools[2] = {new_pool_with(2, inl), new_pool_with(2, inl)};
                 run_ring(n, pools, 2);
                 cfut_executor_free(pools[0]);
                 cfut_executor_free(pools[1]);
@@ -262,7 +249,7 @@ static int32_t self_wait_task(void *arg, cfut_result *out) {
     return cfut_future_wait(atomic_load(&r->fut[0]), MS(HANG_MS)) == CFUT_WOULD_DEADLOCK ? 0 : 1;
 }
 static void waiting_on_itself(void) {
-    cfut_executor *ex = pool_with(2, true);
+    cfut_executor *ex = new_pool_with(2, true);
     ring r = {.n = 1};
     gate_init(&r.all_submitted);
     cfut_future *f = NULL;
@@ -329,7 +316,7 @@ static int32_t collective_task(void *arg, cfut_result *out) {
 
 static void collective_waits_run_inline(void) {
     for (int how = 0; how < 3; how++) {
-        cfut_executor *ex = pool_with(1, true);
+        cfut_executor *ex = new_pool_with(1, true);
         nest n = {ex, how, 0, CFUT_PANIC};
         cfut_future *f = NULL;
         CHECK_ST(cfut_executor_submit(ex, collective_task, &n, NULL, &f), CFUT_OK);
@@ -379,7 +366,7 @@ static int32_t map_task(void *arg, cfut_result *out) {
 }
 
 static void map_waits_run_inline(void) {
-    cfut_executor *ex = pool_with(1, true);
+    cfut_executor *ex = new_pool_with(1, true);
     nest n = {ex, 0, 0, CFUT_PANIC};
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, map_task, &n, NULL, &f), CFUT_OK);
@@ -417,7 +404,7 @@ static int32_t picky_task(void *arg, cfut_result *out) {
     return rc + atomic_load(&seen_nested);
 }
 static void only_the_awaited_task_runs(void) {
-    cfut_executor *ex = pool_with(1, true);
+    cfut_executor *ex = new_pool_with(1, true);
     nest n = {ex, 0, 0, CFUT_PANIC};
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, picky_task, &n, NULL, &f), CFUT_OK);
@@ -468,7 +455,7 @@ static int32_t fj_task(void *arg, cfut_result *out) {
 }
 static void fork_join_stress(void) {
     for (uint32_t workers = 1; workers <= 3; workers++) {
-        cfut_executor *ex = pool_with(workers, true);
+        cfut_executor *ex = new_pool_with(workers, true);
         for (int round = 0; round < 5; round++) {
             fj root = {ex, 18, 0};
             cfut_future *f = NULL;
@@ -504,7 +491,7 @@ static int32_t group_task(void *arg, cfut_result *out) {
     return atomic_load(&ran) == 10 ? 0 : 2;
 }
 static void group_wait_runs_inline(void) {
-    cfut_executor *ex = pool_with(1, true);
+    cfut_executor *ex = new_pool_with(1, true);
     nest n = {ex, 0, 0, CFUT_PANIC};
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, group_task, &n, NULL, &f), CFUT_OK);

@@ -3,18 +3,6 @@
  * max_in_flight, copied contexts. */
 #include "util.h"
 
-static cfut_executor *pool(uint32_t workers) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    cfut_executor *ex = NULL;
-    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
-        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
-        exit(3);
-    }
-    return ex;
-}
-
 static cfut_map_options opts(size_t chunksize, uint64_t timeout_ns, size_t max_in_flight) {
     cfut_map_options o;
     cfut_map_options_init(&o);
@@ -44,7 +32,7 @@ static int32_t pow_fn(const void *ctx, const void *item, void *slot) {
 
 /* 24 test_map: pow over range(10), range(10) with chunksize 1, 3 and automatic */
 static void map_in_order(void) {
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     pair items[10];
     for (int i = 0; i < 10; i++) {
         items[i] = (pair){i, i};
@@ -124,7 +112,7 @@ static int32_t div_fn(const void *ctx, const void *item, void *slot) {
 }
 
 static void map_exception(void) {
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     pair items[4] = {{1, 2}, {1, 3}, {1, 0}, {1, 5}};
     const size_t sizes[3] = {1, 3, 0};
     for (int k = 0; k < 3; k++) {
@@ -186,7 +174,7 @@ static int32_t maybe_block_fn(const void *ctx, const void *item, void *slot) {
 
 /* 27 test_map_timeout: map(sleep, [0, 0, 6], timeout=5) in C: the third item blocks. */
 static void map_timeout(void) {
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     blockctx c = {0};
     gate_init(&c.g);
     int items[3] = {0, 0, 1};
@@ -238,7 +226,7 @@ static int32_t block_task(void *arg, cfut_result *out) {
  * timeout 0 → CFUT_TIMEOUT, and the awaited and remaining items never start. */
 static void map_timeout_cancels_current(void) {
     for (int cs = 1; cs <= 2; cs++) {
-        cfut_executor *ex = pool(1);
+        cfut_executor *ex = new_pool(1);
         gate g;
         gate_init(&g);
         cfut_future *blocker = NULL;
@@ -267,7 +255,7 @@ static void map_timeout_cancels_current(void) {
 
 /* 43 test_map_submits_without_iteration (bpo-11777) */
 static void map_without_iteration(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     atomic_int calls = 0;
     pair items[10];
     long res[10] = {0};
@@ -309,7 +297,7 @@ static int32_t flight_fn(const void *ctx, const void *item, void *slot) {
 }
 
 static void map_max_in_flight(void) {
-    cfut_executor *ex = pool(4);
+    cfut_executor *ex = new_pool(4);
     int items[20], res[20];
     for (int i = 0; i < 20; i++) {
         items[i] = i;
@@ -376,7 +364,7 @@ static int32_t mul_fn(const void *ctx, const void *item, void *slot) {
 }
 
 static void map_context(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     gate g;
     gate_init(&g);
     cfut_future *blocker = NULL;
@@ -412,7 +400,7 @@ static int32_t null_slot_fn(const void *ctx, const void *item, void *slot) {
 }
 
 static void map_edge_cases(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     atomic_int calls = 0;
     char items[7] = "abcdefg";
     cfut_map *m = NULL;
@@ -452,7 +440,7 @@ static void map_edge_cases(void) {
 
 /* shutdown(cancel_futures) cancels a map's queued chunks: they come out as CFUT_CANCELLED */
 static void map_cancelled_by_shutdown(void) {
-    cfut_executor *ex = pool(1);
+    cfut_executor *ex = new_pool(1);
     gate g;
     gate_init(&g);
     cfut_future *blocker = NULL;
@@ -491,7 +479,7 @@ static void map_cancelled_by_shutdown(void) {
 /* 38 test_shutdown_race_issue12456: map of workers+1 items, then shutdown at once */
 static void map_shutdown_race(void) {
     for (int round = 0; round < 10; round++) {
-        cfut_executor *ex = pool(5);
+        cfut_executor *ex = new_pool(5);
         atomic_int calls = 0;
         pair items[6] = {{2, 0}, {2, 1}, {2, 2}, {2, 3}, {2, 4}, {2, 5}};
         long res[6] = {0};
@@ -511,7 +499,7 @@ static void map_shutdown_race(void) {
  * out as CFUT_SHUTDOWN, in order; the map also survives its executor being freed. */
 static void map_refused_mid_iteration(void) {
     for (int how = 0; how < 2; how++) {
-        cfut_executor *ex = pool(2);
+        cfut_executor *ex = new_pool(2);
         atomic_int calls = 0;
         pair items[6] = {{2, 1}, {2, 2}, {2, 3}, {2, 4}, {2, 5}, {2, 6}};
         long res[6] = {0};
@@ -576,7 +564,7 @@ static void *map_race_thread(void *p) {
 static void map_races_shutdown(void) {
     int accepted = 0, refused = 0;
     for (int round = 0; round < 20; round++) {
-        cfut_executor *ex = pool(2);
+        cfut_executor *ex = new_pool(2);
         gate go;
         gate_init(&go);
         map_race *r = calloc(1, sizeof *r);

@@ -1,18 +1,6 @@
 /* cpython-spec §1.6 shutdown, §1.7, §2.8 (test_shutdown.py) on the thread pool. */
 #include "util.h"
 
-static cfut_executor *pool(uint32_t workers) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    cfut_executor *ex = NULL;
-    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
-        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
-        exit(3);
-    }
-    return ex;
-}
-
 /* Worker threads that exit are counted through a thread-specific-data destructor. */
 static pthread_key_t exit_key;
 static gate exits;
@@ -47,7 +35,7 @@ static int32_t count_task(void *arg, cfut_result *out) {
 /* 114 test_run_after_shutdown; shutdown is idempotent */
 static void run_after_shutdown(void) {
     atomic_int drops = 0;
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     CHECK_ST(cfut_executor_shutdown(ex, true, false), CFUT_OK);
     cfut_future *f = (cfut_future *)0x1;
     CHECK_ST(cfut_executor_submit(ex, count_task, tok_new(&drops, 1), tok_drop, &f), CFUT_SHUTDOWN);
@@ -62,14 +50,14 @@ static void run_after_shutdown(void) {
     CHECK_ST(cfut_executor_shutdown(ex, true, true), CFUT_OK);
     cfut_executor_free(ex);
     /* a pool never used */
-    ex = pool(2);
+    ex = new_pool(2);
     cfut_executor_free(ex);
 }
 
 /* 117 test_hang_issue12364: 50 short tasks then shutdown; all results retrievable */
 static void hang_issue12364(void) {
     atomic_int drops = 0;
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     cfut_future *fs[50];
     for (int i = 0; i < 50; i++) {
         CHECK_ST(cfut_executor_submit(ex, count_task, tok_new(&drops, i), tok_drop, &fs[i]), CFUT_OK);
@@ -158,7 +146,7 @@ static void cancel_futures(void) {
     atomic_int drops = 0;
     cancel_ctx c = {.main = pthread_self()};
     gate_init(&c.g);
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     cfut_future *fs[50];
     for (int i = 0; i < 50; i++) {
         gtok *t = malloc(sizeof *t);
@@ -217,7 +205,7 @@ static void cancel_futures(void) {
 static void hang_gh94440(void) {
     for (int round = 0; round < 10; round++) {
         atomic_int drops = 0;
-        cfut_executor *ex = pool(1);
+        cfut_executor *ex = new_pool(1);
         cfut_future *f = NULL, *g = NULL;
         CHECK_ST(cfut_executor_submit(ex, count_task, tok_new(&drops, 1), tok_drop, &f), CFUT_OK);
         CHECK_ST(cfut_future_result(f, CFUT_FOREVER, NULL), CFUT_OK);
@@ -239,7 +227,7 @@ static void hang_gh94440(void) {
 static void threads_terminate(void) {
     /* three blocked tasks ⇒ three threads, all exited once shutdown(wait) returns */
     int base = gate_count(&exits);
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     gate g;
     gate_init(&g);
     cfut_future *fs[3];
@@ -261,7 +249,7 @@ static void threads_terminate(void) {
     base = gate_count(&exits);
     atomic_store(&runs, 0);
     atomic_int drops = 0;
-    ex = pool(3);
+    ex = new_pool(3);
     gate_init(&g);
     cfut_future *b[3];
     for (int i = 0; i < 3; i++) {
@@ -292,7 +280,7 @@ static void threads_terminate(void) {
 
     /* 122: "with" block = create, map, free; results correct, threads gone after free */
     base = gate_count(&exits);
-    ex = pool(4);
+    ex = new_pool(4);
     atomic_store(&runs, 0);
     cfut_future *fs3[8];
     for (int i = 0; i < 8; i++) {
@@ -312,7 +300,7 @@ static void threads_terminate(void) {
 /* 127 test_cancel_futures_wait_false */
 static void cancel_futures_wait_false(void) {
     atomic_int drops = 0;
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     gate g;
     gate_init(&g);
     cfut_future *b = NULL;
@@ -360,7 +348,7 @@ static void shutdown_races_submits(void) {
     for (int round = 0; round < 5; round++) {
         atomic_int drops = 0;
         atomic_store(&runs, 0);
-        cfut_executor *ex = pool(2);
+        cfut_executor *ex = new_pool(2);
         gate go;
         gate_init(&go);
         racer r[2] = {{ex, &drops, 0, 0, &go}, {ex, &drops, 0, 0, &go}};
@@ -396,7 +384,7 @@ static void *sd_thread(void *p) {
 
 static void concurrent_shutdowns(void) {
     atomic_int drops = 0;
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     gate g;
     gate_init(&g);
     cfut_future *running = NULL;

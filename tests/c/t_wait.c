@@ -3,18 +3,6 @@
  * CANCELLED and CANCELLED_AND_NOTIFIED fixtures behave alike. */
 #include "util.h"
 
-static cfut_executor *pool(uint32_t workers) {
-    cfut_thread_pool_options o;
-    cfut_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    cfut_executor *ex = NULL;
-    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
-        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
-        exit(3);
-    }
-    return ex;
-}
-
 static int32_t block_task(void *arg, cfut_result *out) {
     (void)out;
     gate *g = arg;
@@ -57,7 +45,7 @@ static void release_all(cfut_future **fs, size_t n) {
 
 /* 105 test_20369: duplicates collapse */
 static void wait_20369(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     cfut_future *f = submit(ex, ok_task, (void *)1);
     cfut_future *fs[2] = {f, f};
     bool done[2] = {false, false};
@@ -82,7 +70,7 @@ static void wait_20369(void) {
 /* 106 test_first_completed: [fast, blocked] → done {fast}; with the CANCELLED fixture added
  * the wait returns at once (a cancelled future is completed here, unlike CPython). */
 static void wait_first_completed(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     gate g;
     gate_init(&g);
     cfut_future *blocked = submit(ex, block_task, &g);
@@ -152,7 +140,7 @@ static void *later_thread(void *arg) {
 
 /* 108-110 first_exception variants */
 static void wait_first_exception(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     gate g;
     gate_init(&g);
     cfut_future *blocked = submit(ex, block_task, &g);
@@ -222,7 +210,7 @@ static void wait_first_exception(void) {
 
 /* 111 test_all_completed; 112 test_timeout */
 static void wait_all_completed_and_timeout(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     cfut_future *succ = fx_ok(42), *canc = fx_cancelled(), *exc = fx_failed(5, NULL);
     cfut_future *failing = submit(ex, fail_task, NULL);
     cfut_future *ok = submit(ex, ok_task, (void *)7);
@@ -278,7 +266,7 @@ static int32_t event_task(void *arg, cfut_result *out) {
 }
 
 static void wait_pending_calls_race(void) {
-    cfut_executor *ex = pool(5);
+    cfut_executor *ex = new_pool(5);
     for (int round = 0; round < 3; round++) {
         gate g;
         gate_init(&g);
@@ -307,7 +295,7 @@ static void wait_pending_calls_race(void) {
 
 /* 100 test_no_timeout: 3 fixtures + 2 submitted, all 5 yielded */
 static void as_completed_no_timeout(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     cfut_future *fs[5] = {fx_failed(5, NULL), fx_cancelled(), fx_ok(42), NULL, NULL};
     fs[3] = submit(ex, ok_task, (void *)1);
     fs[4] = submit(ex, ok_task, (void *)2);
@@ -336,7 +324,7 @@ static void as_completed_no_timeout(void) {
 
 /* 101 test_future_times_out: timeout 0 and 100 ms, with a blocked task */
 static void as_completed_times_out(void) {
-    cfut_executor *ex = pool(3);
+    cfut_executor *ex = new_pool(3);
     gate g;
     gate_init(&g);
     cfut_future *blocked = submit(ex, block_task, &g);
@@ -389,7 +377,7 @@ static void as_completed_times_out(void) {
 
 /* 102 test_duplicate_futures */
 static void as_completed_duplicates(void) {
-    cfut_executor *ex = pool(2);
+    cfut_executor *ex = new_pool(2);
     cfut_future *f = submit(ex, ok_task, (void *)1);
     cfut_future *fs[3] = {f, f, f};
     cfut_as_completed *it = NULL;

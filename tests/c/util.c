@@ -182,3 +182,20 @@ cfut_future *fx_failed(int32_t code, const char *msg) {
     CHECK_ST(cfut_future_set_error(f, code, msg), CFUT_OK);
     return f;
 }
+
+cfut_executor *new_pool_with(uint32_t workers, bool inline_waits) {
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    o.max_workers = workers;
+    o.inline_waits = inline_waits;
+    cfut_executor *ex = NULL;
+    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) {
+        fprintf(stdout, "FATAL: cfut_thread_pool_new\n");
+        exit(3);
+    }
+    return ex;
+}
+
+cfut_executor *new_pool(uint32_t workers) {
+    return new_pool_with(workers, true);
+}

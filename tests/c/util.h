@@ -101,6 +101,14 @@ long tok_value(const void *p);
 /* A drop function that only counts: the pointer is an atomic_int counter itself. */
 void count_drop(void *counter);
 
+/* ---- pools ------------------------------------------------------------------------ */
+
+/* A thread pool of `workers` threads (0 = the default), inline waits as given; exits the
+ * program (code 3) if it cannot be created: nothing else could be tested. */
+cfut_executor *new_pool_with(uint32_t workers, bool inline_waits);
+/* new_pool_with(workers, true): the defaults. */
+cfut_executor *new_pool(uint32_t workers);
+
 /* ---- gates: a one-shot event ------------------------------------------------------- */
 
 typedef struct gate {

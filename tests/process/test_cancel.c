@@ -19,32 +19,7 @@
 #include <fcntl.h>
 
 #include "cfutures.h"
-
-static int g_failed;
-static const char *g_test;
-
-#define CHECK(c)                                                                            \
-    do {                                                                                    \
-        if (!(c)) {                                                                         \
-            fprintf(stderr, "  FAIL %s:%d [%s]: %s\n", __FILE__, __LINE__, g_test, #c);      \
-            g_failed++;                                                                     \
-        }                                                                                   \
-    } while (0)
-#define CHECK_STATUS(s, want)                                                               \
-    do {                                                                                    \
-        cfut_status _s = (s), _w = (want);                                                  \
-        if (_s != _w) {                                                                     \
-            fprintf(stderr, "  FAIL %s:%d [%s]: %s gave %s, want %s\n", __FILE__, __LINE__,  \
-                    g_test, #s, cfut_status_name(_s), cfut_status_name(_w));                \
-            g_failed++;                                                                     \
-        }                                                                                   \
-    } while (0)
-
-static uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
+#include "check.h"
 
 /* ---- the shared page ------------------------------------------------------------------- */
 
@@ -408,11 +383,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof TESTS / sizeof *TESTS; i++) {
         if (only && !strstr(TESTS[i].name, only)) continue;
         g_test = TESTS[i].name;
-        int before = g_failed;
+        int before = g_failed_checks;
         alarm(120);
         TESTS[i].fn();
         alarm(0);
-        bool ok = g_failed == before;
+        bool ok = g_failed_checks == before;
         printf("%s %s\n", ok ? "ok  " : "FAIL", TESTS[i].name);
         ok ? passed++ : failed++;
     }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cfutures.h"
+#include "check.h"
 
 /* In libptasks.so (linked). */
 int32_t lib_triple(const void *in, size_t len, cfut_result *out);
@@ -31,42 +32,7 @@ cfut_bytes_fn lib_hidden(void);
 /* ------------------------------------------------------------------------------------ */
 /* Harness */
 
-static int g_failed_checks;
-static const char *g_test;
 static char g_dir[4096]; /* directory of this executable (for the .so files) */
-
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c)) {                                                                       \
-            fprintf(stderr, "  FAIL %s:%d [%s]: %s\n", __FILE__, __LINE__, g_test, #c);    \
-            g_failed_checks++;                                                            \
-        }                                                                                 \
-    } while (0)
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        long long _a = (long long)(a), _b = (long long)(b);                               \
-        if (_a != _b) {                                                                   \
-            fprintf(stderr, "  FAIL %s:%d [%s]: %s == %s (%lld != %lld)\n", __FILE__,       \
-                    __LINE__, g_test, #a, #b, _a, _b);                                    \
-            g_failed_checks++;                                                            \
-        }                                                                                 \
-    } while (0)
-#define CHECK_STATUS(s, want)                                                             \
-    do {                                                                                  \
-        cfut_status _s = (s), _w = (want);                                                \
-        if (_s != _w) {                                                                   \
-            fprintf(stderr, "  FAIL %s:%d [%s]: %s gave %s, want %s (%s)\n", __FILE__,      \
-                    __LINE__, g_test, #s, cfut_status_name(_s), cfut_status_name(_w),     \
-                    cfut_last_error_message() ? cfut_last_error_message() : "");          \
-            g_failed_checks++;                                                            \
-        }                                                                                 \
-    } while (0)
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int count_fds(void) {
     int n = 0;
