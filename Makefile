@@ -14,7 +14,7 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib examples test check-layers lint test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
+.PHONY: all lib examples test check-layers lint test-rust test-loom test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
 
 all: lib examples
 
@@ -30,10 +30,15 @@ examples: lib
 	$(MAKE) -C examples/process run
 	$(MAKE) -C examples/cq run
 
-test: lib check-layers lint test-header test-rust test-c test-process test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust test-loom test-c test-process test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
+
+# Model checks (loom) of the future, the task queue, the completion queue and the pool's
+# hand-off: tests/loom/src/models says which interleavings each covers.
+test-loom:
+	cargo test --release --manifest-path tests/loom/Cargo.toml
 
 # Clippy clean with the crate's deny lints (Cargo.toml [lints]: every unsafe block says why).
 lint:

@@ -195,6 +195,6 @@ impl Shared {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 #[path = "cq_tests.rs"]
 mod tests;

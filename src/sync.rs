@@ -6,6 +6,32 @@
 //! state with no global table. Poisoning is ignored: no lock here is held across user code.
 
 use std::ops::{Deref, DerefMut};
+
+/// Atomics the model-checked modules import from here, so the loom build (tests/loom) can
+/// swap in its own.
+pub mod atomic {
+    pub use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+}
+
+/// An `UnsafeCell` reached only through `with` / `with_mut`, loom's shape: the loom build
+/// checks every access against the happens-before order.
+pub mod cell {
+    pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub const fn new(v: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(v))
+        }
+
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
 use std::sync::PoisonError;
 use std::time::Instant;
 

@@ -5,10 +5,10 @@
 use std::any::Any;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
-use std::cell::UnsafeCell;
 use std::sync::Arc;
 
+use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use crate::sync::cell::UnsafeCell;
 use crate::sync::{Condvar, Mutex};
 
 use crate::foreign::Owned;
@@ -19,7 +19,7 @@ use crate::waiter::Waiter;
 
 mod job;
 mod sink;
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 pub use job::{ForeignFn, ForeignJob, Job};
@@ -99,11 +99,13 @@ impl<T> Published<T> {
     /// # Safety
     /// At most once, under the future's lock, before any state that announces it is stored.
     unsafe fn publish(&self, v: T) {
-        // SAFETY: the caller holds the future's lock and nothing reads the slot before the
-        // state that announces it, so this is the only reference.
-        let slot = unsafe { &mut *self.0.get() };
-        debug_assert!(slot.is_none(), "outcome published twice");
-        *slot = Some(v);
+        self.0.with_mut(|p| {
+            // SAFETY: the caller holds the future's lock and nothing reads the slot before the
+            // state that announces it, so this is the only reference.
+            let slot = unsafe { &mut *p };
+            debug_assert!(slot.is_none(), "outcome published twice");
+            *slot = Some(v);
+        })
     }
 
     /// # Safety
@@ -111,7 +113,7 @@ impl<T> Published<T> {
     unsafe fn get(&self) -> Option<&T> {
         // SAFETY: the caller observed the publishing state (Acquire); the slot is never
         // written again, so shared references are sound.
-        unsafe { (*self.0.get()).as_ref() }
+        self.0.with(|p| unsafe { (*p).as_ref() })
     }
 }
 

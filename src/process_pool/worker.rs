@@ -73,6 +73,8 @@ extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *con
     unsafe { libc::_exit(112) }
 }
 
+// Miri calls constructors without glibc's (argc, argv, envp); it never starts workers anyway.
+#[cfg(not(miri))]
 #[used]
 #[link_section = ".init_array"]
 static WORKER_HOOK: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = worker_hook;

@@ -1,0 +1,17 @@
+//! The models. Each runs every interleaving of its threads that loom's preemption bound
+//! allows (`LOOM_MAX_PREEMPTIONS`, 3 by default here), checking at every step that no
+//! `UnsafeCell` access races, no thread waits forever (deadlock / lost wake-up), and the
+//! assertions at the end of each execution.
+
+mod cq;
+mod future;
+mod pool_wake;
+mod queue;
+
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(3);
+    }
+    b.check(f);
+}

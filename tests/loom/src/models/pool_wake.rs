@@ -1,0 +1,150 @@
+//! Reduced model of the thread pool's hand-off (src/thread_pool.rs `push`, `wait_idle`,
+//! `park`, `pass_baton`) over the real queue: the same counters, fences and lock, the
+//! spin reduced to one poll. The real pool starts OS threads and counts time, which loom
+//! cannot run; this copy must follow any change to those four functions.
+//!
+//! Checked: a pushed message is never left queued while every worker sleeps (that
+//! execution would end with the main thread blocked in `join`, which loom reports as a
+//! deadlock), and every message is taken exactly once.
+
+use std::sync::atomic::Ordering::SeqCst as S;
+use std::sync::Arc;
+
+use loom::sync::atomic::{fence, AtomicUsize};
+use loom::thread;
+
+use super::model;
+use crate::queue::Queue;
+use crate::sync::{Condvar, Mutex};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Msg {
+    Run(u8),
+    Stop,
+}
+
+struct Pool {
+    queue: Queue<Msg>,
+    spinners: AtomicUsize,
+    parked: AtomicUsize,
+    park_lock: Mutex<()>,
+    park_cond: Condvar,
+    ran: AtomicUsize,
+}
+
+impl Pool {
+    fn push(&self, m: Msg) {
+        self.queue.push(m);
+        fence(S);
+        if self.parked.load(S) > 0 && (self.spinners.load(S) == 0 || self.queue.len() > 1) {
+            self.wake_one();
+        }
+    }
+
+    fn wake_one(&self) {
+        let _g = self.park_lock.lock();
+        self.park_cond.notify_one();
+    }
+
+    fn pass_baton(&self) {
+        fence(S);
+        if self.parked.load(S) > 0 && !self.queue.is_empty() && self.spinners.load(S) == 0 {
+            self.wake_one();
+        }
+    }
+
+    fn park(&self) -> Msg {
+        loop {
+            let mut g = self.park_lock.lock();
+            self.parked.fetch_add(1, S);
+            fence(S);
+            if let Some(m) = self.queue.pop() {
+                self.parked.fetch_sub(1, S);
+                return m;
+            }
+            self.park_cond.wait(&mut g);
+            self.parked.fetch_sub(1, S);
+            drop(g);
+            if let Some(m) = self.queue.pop() {
+                return m;
+            }
+        }
+    }
+
+    fn wait_idle(&self) -> Msg {
+        let mut got = None;
+        if self.spinners.fetch_add(1, S) == 0 {
+            got = self.queue.pop(); // the spin, reduced to one poll
+        }
+        self.spinners.fetch_sub(1, S);
+        let m = match got {
+            Some(m) => m,
+            None => self.park(),
+        };
+        self.pass_baton();
+        m
+    }
+
+    fn worker(&self) {
+        loop {
+            let m = match self.queue.pop() {
+                Some(m) => m,
+                None => self.wait_idle(),
+            };
+            match m {
+                Msg::Run(_) => {
+                    self.ran.fetch_add(1, S);
+                }
+                Msg::Stop => {
+                    self.push(Msg::Stop);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn run(workers: usize, tasks: u8) {
+    let p = Arc::new(Pool {
+        queue: Queue::new(),
+        spinners: AtomicUsize::new(0),
+        parked: AtomicUsize::new(0),
+        park_lock: Mutex::new(()),
+        park_cond: Condvar::new(),
+        ran: AtomicUsize::new(0),
+    });
+    let hs: Vec<_> = (0..workers)
+        .map(|_| {
+            let p = p.clone();
+            thread::spawn(move || p.worker())
+        })
+        .collect();
+    for i in 0..tasks {
+        p.push(Msg::Run(i));
+    }
+    p.push(Msg::Stop);
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(p.ran.load(S), tasks as usize);
+    assert_eq!(p.queue.pop(), Some(Msg::Stop));
+}
+
+/// Two workers, one task then the stop: every execution ends with both workers joined.
+#[test]
+fn two_workers_never_strand_a_message() {
+    model(|| run(2, 1));
+}
+
+/// One worker, a burst of two tasks (the second may land while the worker parks).
+#[test]
+fn one_worker_takes_a_burst() {
+    model(|| run(1, 2));
+}
+
+/// Two workers, a burst of two tasks: wake-ups fan out (push and the baton) and nothing is
+/// stranded.
+#[test]
+fn two_workers_take_a_burst() {
+    model(|| run(2, 2));
+}
