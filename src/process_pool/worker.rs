@@ -36,6 +36,32 @@ fn getenv(name: &CStr) -> Option<&'static CStr> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
 }
 
+/// Why `fd` is not a channel from a pool in our parent (`None`: it is). A stray or forged
+/// `CFUT_WORKER_FD` must not turn a program into a worker that calls whatever a frame
+/// names: never in a set-uid/set-gid/capability exec (AT_SECURE, where glibc also drops
+/// `LD_PRELOAD`), and only on a socket created by our parent process (the pool makes the
+/// pair, `SO_PEERCRED` records its creator) under our own uid.
+fn untrusted_channel(fd: RawFd, ppid: libc::pid_t) -> Option<&'static str> {
+    // SAFETY: getauxval, fstat, getsockopt, getppid and getuid with valid out-pointers.
+    unsafe {
+        if libc::getauxval(libc::AT_SECURE) != 0 {
+            return Some("a secure-execution (set-uid, set-gid or capability) program never serves a pool");
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if fd < 0 || libc::fstat(fd, &mut st) != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+            return Some("it names no socket");
+        }
+        let mut cred: libc::ucred = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        let rc = libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len);
+        let parent = libc::getppid();
+        if rc != 0 || cred.uid != libc::getuid() || cred.pid != parent || (ppid != 0 && ppid != parent) {
+            return Some("the socket was not made by the parent process under this user");
+        }
+    }
+    None
+}
+
 /// Runs before `main` in every process that loads this library. In a worker (the
 /// environment carries `CFUT_WORKER_FD`) it never returns: the process becomes a worker.
 extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *const *const c_char) {
@@ -43,6 +69,7 @@ extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *con
     let fd: RawFd = fd.to_str().ok().and_then(|s| s.parse().ok()).unwrap_or(-1);
     let zygote = getenv(c"CFUT_WORKER_ZYGOTE").is_some();
     let ppid: libc::pid_t = getenv(c"CFUT_WORKER_PPID").and_then(|s| s.to_str().ok()?.parse().ok()).unwrap_or(0);
+    let refusal = untrusted_channel(fd, ppid);
     // SAFETY: single-threaded, before main: nobody else reads the environment now.
     unsafe {
         if getenv(c"CFUT_WORKER_PRELOADED").is_some() {
@@ -60,9 +87,10 @@ extern "C" fn worker_hook(_argc: c_int, _argv: *const *const c_char, _envp: *con
             libc::unsetenv(n.as_ptr());
         }
     }
-    if fd < 0 {
-        // SAFETY: _exit is always safe.
-        unsafe { libc::_exit(111) };
+    if let Some(why) = refusal {
+        // Not started by a pool: run the program as itself (the variables are gone).
+        eprintln!("cfutures: ignoring CFUT_WORKER_FD: {why}");
+        return;
     }
     if zygote {
         // SAFETY: a fresh, single-threaded process: it becomes the pool's fork server.

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -2121,6 +2122,54 @@ static void zygote_named(uint32_t method, const char *name) {
 static void test_names_fork_server(void) { zygote_named(CFUT_START_FORKSERVER, "the fork server died"); }
 static void test_names_fork_zygote(void) { zygote_named(CFUT_START_FORK, "the fork zygote died"); }
 
+/* Runs plain_main with CFUT_WORKER_FD=3 naming `fd` (-1: /dev/null), from a grandchild
+ * when `grandchild` (so the socket's creator is not the program's parent). Returns its exit
+ * status and whether its main ran. */
+static int run_plain_main(int fd, int grandchild, int *main_ran) {
+    int out[2];
+    CHECK(pipe(out) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        if (grandchild && fork() != 0) {
+            int st = 0;
+            wait(&st);
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 100);
+        }
+        int src = fd >= 0 ? fd : open("/dev/null", O_RDWR);
+        dup2(src, 3);
+        dup2(out[1], 1);
+        char exe[8192];
+        snprintf(exe, sizeof exe, "%s/plain_main", g_dir);
+        setenv("CFUT_WORKER_FD", "3", 1);
+        execl(exe, "plain_main", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[256] = {0};
+    ssize_t n = 0, k;
+    while (n < (ssize_t)sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0) n += k;
+    close(out[0]);
+    int st = 0;
+    CHECK(waitpid(child, &st, 0) == child);
+    *main_ran = strstr(buf, "main ran") != NULL;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+
+static void test_stray_worker_env(void) {
+    /* A forged CFUT_WORKER_FD that names no socket, or a socket someone other than the
+     * parent made: the program runs as itself instead of serving frames. */
+    int ran = 0;
+    CHECK_EQ(run_plain_main(-1, 0, &ran), 0);
+    CHECK(ran);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    ran = 0;
+    CHECK_EQ(run_plain_main(sv[1], 1, &ran), 0);
+    CHECK(ran);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* ------------------------------------------------------------------------------------ */
 
 struct test {
@@ -2208,6 +2257,7 @@ static const struct test TESTS[] = {
     {"huge_sizes_fork", test_huge_sizes_fork},
     {"names_fork_server", test_names_fork_server},
     {"names_fork_zygote", test_names_fork_zygote},
+    {"stray_worker_env", test_stray_worker_env},
 };
 
 int main(int argc, char **argv) {
