@@ -14,7 +14,7 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib examples test check-layers lint test-rust test-loom test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
+.PHONY: all lib examples test check-layers lint test-rust test-loom test-miri test-miri test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
 
 all: lib examples
 
@@ -30,7 +30,7 @@ examples: lib
 	$(MAKE) -C examples/process run
 	$(MAKE) -C examples/cq run
 
-test: lib check-layers lint test-header test-rust test-loom test-c test-process test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust test-loom test-miri test-c test-process test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
@@ -39,6 +39,11 @@ test-rust:
 # hand-off: tests/loom/src/models says which interleavings each covers.
 test-loom:
 	cargo test --release --manifest-path tests/loom/Cargo.toml
+
+# The core's unit tests under Miri (undefined behaviour, data races, leaks); the few it
+# cannot run are listed in tests/VERIFICATION.md.
+test-miri:
+	cargo +nightly miri test --lib --target-dir target/miri
 
 # Clippy clean with the crate's deny lints (Cargo.toml [lints]: every unsafe block says why).
 lint:

@@ -325,6 +325,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "a 100 ms wall-clock deadline against interpreted tasks")]
     fn timeout_cancels_the_rest_and_ends_the_map() {
         let (pool, out) = setup(30);
         let opts = MapOptions { chunksize: 1, deadline: Deadline::after(Duration::from_millis(100)), max_in_flight: 0 };

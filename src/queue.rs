@@ -16,8 +16,11 @@ use crate::sync::Mutex;
 /// Ring slots, 16 bytes each for an 8-byte message (128 KiB per pool). With 1024, two
 /// submitters outran two workers and lived in the overflow (its lock then cost ~30 % of their
 /// throughput); with 8192 they stay in the ring.
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 const RING: usize = 8192;
+/// Under Miri the tests overflow a small ring in a few hundred messages.
+#[cfg(all(miri, not(loom)))]
+const RING: usize = 64;
 /// The loom model (tests/loom) overflows after two messages.
 #[cfg(loom)]
 const RING: usize = 2;
@@ -138,7 +141,7 @@ mod tests {
     fn concurrent_producers_and_consumers_lose_nothing() {
         let q = Arc::new(Queue::new());
         let producers = 3;
-        let per = 50_000usize;
+        let per = if cfg!(miri) { 100 } else { 50_000usize };
         let seen = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(AtomicUsize::new(0));
         let mut hs = Vec::new();
@@ -180,7 +183,7 @@ mod tests {
     #[test]
     fn one_producer_keeps_its_order_with_consumers_running() {
         let q = Arc::new(Queue::new());
-        let n = 20 * RING;
+        let n = if cfg!(miri) { 3 * RING } else { 20 * RING };
         let consumer = {
             let q = q.clone();
             std::thread::spawn(move || {

@@ -490,5 +490,6 @@ impl Drop for ProcessPool {
     }
 }
 
-#[cfg(test)]
+// Not under Miri: they start worker processes (dl_iterate_phdr, clone, exec).
+#[cfg(all(test, not(miri)))]
 mod tests;

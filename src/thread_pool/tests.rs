@@ -160,6 +160,7 @@ fn fork_child_checks(p: &ThreadPool, running: &Future, queued: &Future) -> i32 {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot fork")]
 fn inherited_pool_is_dead_in_a_forked_child() {
     let p = pool(1);
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
