@@ -1,0 +1,142 @@
+//! MPI pools: one executor over the ranks of an MPI job (SPMD: every rank runs the same
+//! program, as mpi4py's `MPICommExecutor`).
+//!
+//! - `start` is collective over `MPI_COMM_WORLD`. The root rank gets an `MpiPool`
+//!   (`root.rs`); every other rank serves tasks inside the call (`rank.rs`) and returns once
+//!   the root's pool ends.
+//! - Tasks travel as process-pool frames (`process_pool::proto`): a bytes task or a map
+//!   chunk is (object, build-id, offset) plus bytes, which resolves on every rank because
+//!   every rank runs the same binary. Results come back as `DONE` frames.
+//! - MPI itself is behind a plugin (`plugin.rs`, `plugin.c`), loaded on demand: the library
+//!   never links MPI. Messages batch frames per peer (`link.rs`).
+
+mod link;
+mod plugin;
+mod rank;
+mod root;
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::future::Outcome;
+use crate::status::Status;
+
+pub use plugin::PLUGIN;
+pub use root::MpiPool;
+
+/// Turns the result bytes of a successful task into its outcome (a map chunk copies its
+/// results into the caller's array here, on the manager thread).
+type Finish = Box<dyn FnOnce(Vec<u8>) -> Outcome + Send>;
+
+/// `DONE` frames from a rank carry a failure's status (when it is not `TaskFailed`, e.g.
+/// `WorkerDied` from the rank's process pool) in bits 8..16 of `arg`; `process_pool::proto`
+/// uses the low bits for flags and the high 32 for the code.
+const DONE_STATUS_SHIFT: u64 = 8;
+
+/// The largest task input or map chunk an MPI pool sends (the process pool's frame limit).
+const MAX_FRAME: usize = crate::process_pool::proto::MAX_PAYLOAD;
+
+/// Where a worker rank runs its tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// In a local process pool: a crashing task fails its future, the rank lives on.
+    #[default]
+    Process,
+    /// On threads of the rank itself.
+    None,
+}
+
+/// What `start` needs.
+#[derive(Clone, Debug, Default)]
+pub struct MpiOptions {
+    pub root: usize,
+    pub isolation: Isolation,
+    /// 0 = the rank's CPUs.
+    pub workers_per_rank: usize,
+    /// The plugin's path; `None` = next to this library, then the loader's search path.
+    pub plugin_path: Option<String>,
+    /// Isolation PROCESS: a cancellation request kills the task's worker process.
+    pub cancel_kills: bool,
+}
+
+/// Collective: the root gets `Some(pool)`; other ranks serve until the root's pool ends
+/// and get `None`. Errors are the same on every rank (a missing plugin, no launcher, too
+/// few ranks, a root out of range), except a failure of the root or of MPI itself.
+pub fn start(opts: &MpiOptions) -> Result<Option<MpiPool>> {
+    let tr = plugin::Transport::open(opts.plugin_path.as_deref())?;
+    let refuse = |e: Error| {
+        tr.close();
+        Err(e)
+    };
+    if tr.size < 2 {
+        return refuse(Error::new(
+            Status::Unsupported,
+            format!(
+                "MPI pool ({}): the job has one rank; the root hands tasks to the other ranks, so run at least 2 (mpirun -np N, N >= 2)",
+                tr.library()
+            ),
+        ));
+    }
+    if opts.root >= tr.size {
+        return refuse(Error::new(Status::InvalidArgument, format!("MPI pool: root {} is not a rank of this job of {}", opts.root, tr.size)));
+    }
+    if tr.rank == opts.root {
+        return MpiPool::start(tr, opts.root).map(Some);
+    }
+    rank::serve(link::Link::new(tr), opts.root, opts).map(|()| None)
+}
+
+/// Polling back-off for loops that must poll MPI: a few yields, then sleeps doubling from
+/// 20 µs up to 1 ms (an idle rank wakes at most ~1000 times a second: well under 1% of a core).
+#[derive(Default)]
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const YIELDS: u32 = 16;
+    const CAP: Duration = Duration::from_millis(1);
+
+    fn reset(&mut self) {
+        self.step = 0;
+    }
+
+    /// `None`: yield once; `Some(d)`: sleep up to `d`.
+    fn next(&mut self) -> Option<Duration> {
+        self.step = self.step.saturating_add(1);
+        if self.step <= Self::YIELDS {
+            return None;
+        }
+        let shift = (self.step - Self::YIELDS - 1).min(10);
+        Some((Duration::from_micros(20) * (1 << shift)).min(Self::CAP))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_yields_then_sleeps_up_to_the_cap() {
+        let mut b = Backoff::default();
+        for _ in 0..Backoff::YIELDS {
+            assert_eq!(b.next(), None);
+        }
+        assert_eq!(b.next(), Some(Duration::from_micros(20)));
+        assert_eq!(b.next(), Some(Duration::from_micros(40)));
+        for _ in 0..20 {
+            b.next();
+        }
+        assert_eq!(b.next(), Some(Backoff::CAP));
+        b.reset();
+        assert_eq!(b.next(), None);
+    }
+
+    #[test]
+    fn a_missing_plugin_is_unsupported_and_names_it() {
+        let o = MpiOptions { plugin_path: Some("/nonexistent/libcfutures_mpi.so".into()), ..Default::default() };
+        let e = start(&o).err().expect("no plugin there");
+        assert_eq!(e.status(), Status::Unsupported);
+        assert!(e.message().unwrap().contains("libcfutures_mpi.so"), "{e}");
+    }
+}
