@@ -97,6 +97,8 @@ struct Manager {
     sh: Arc<Shared>,
     link: Link,
     peers: Vec<Peer>,
+    /// Where the search for a free slot starts: ties go round the ranks.
+    cursor: usize,
     done: Vec<(Future, Outcome)>,
     cancelled: Vec<Future>,
     quitting: bool,
@@ -113,7 +115,7 @@ impl MpiPool {
         });
         let mut peers: Vec<Peer> = (0..tr.size).map(|_| Peer { state: PeerState::Starting, running: HashMap::new() }).collect();
         peers[root].state = PeerState::Dead;
-        let m = Manager { sh: sh.clone(), link: Link::new(tr), peers, done: Vec::new(), cancelled: Vec::new(), quitting: false };
+        let m = Manager { sh: sh.clone(), link: Link::new(tr), peers, cursor: 0, done: Vec::new(), cancelled: Vec::new(), quitting: false };
         let handle = std::thread::Builder::new()
             .name("cfut-mpi".into())
             .spawn(move || {
@@ -260,9 +262,12 @@ impl Drop for MpiPool {
         if self.foreign() {
             return;
         }
-        let _ = self.shutdown(true, false);
-        // The manager thread has ended: this thread may call MPI now.
-        self.tr.close();
+        // From the manager thread itself (a done-callback dropped the last reference) the
+        // join is refused: MPI stays open there rather than be closed under the running loop.
+        if self.shutdown(true, false).is_ok() {
+            // The manager thread has ended: this thread may call MPI now.
+            self.tr.close();
+        }
     }
 }
 
@@ -337,10 +342,12 @@ impl Manager {
         st.dirty = false;
         let cancels = std::mem::take(&mut st.cancels);
         let mut busy = !cancels.is_empty();
+        let n = self.peers.len();
         while !st.pending.is_empty() {
-            let Some((r, _)) = self.peers.iter().enumerate().map(|(i, p)| (i, p.free())).filter(|x| x.1 > 0).max_by_key(|x| x.1) else {
-                break;
-            };
+            // The rank with the most free slots; the first one from the cursor on a tie.
+            let best = (0..n).map(|k| (self.cursor + k) % n).map(|i| (i, self.peers[i].free())).filter(|x| x.1 > 0).min_by_key(|x| std::cmp::Reverse(x.1));
+            let Some((r, _)) = best else { break };
+            self.cursor = (r + 1) % n;
             let t = st.pending.pop_front().expect("not empty");
             if !t.fut.set_running_or_notify_cancel() {
                 continue;
@@ -423,7 +430,7 @@ impl Manager {
     /// tasks fail; without it the job ends, as any MPI program's would.
     fn on_failure(&mut self, dest: Option<usize>) {
         match self.link.tr.failed() {
-            Some(ranks) => {
+            Some(ranks) if !ranks.is_empty() || dest.is_some() => {
                 for r in ranks {
                     self.gone(r, &format!("rank {r} died (MPI reported a process failure)"), true);
                 }
@@ -431,7 +438,7 @@ impl Manager {
                     self.gone(d, &format!("rank {d} cannot be reached"), true);
                 }
             }
-            None => {
+            _ => {
                 eprintln!("cfutures: MPI pool: MPI reported a communication failure (a rank died?) and this MPI has no ULFM: ending the job");
                 self.link.tr.abort(1);
             }
