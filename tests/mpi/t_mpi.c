@@ -312,7 +312,10 @@ static void test_cancel_and_shutdown(void) {
         uint32_t short_ms = 200;
         for (int i = 0; i < N; i++)
             CHECK_STATUS(cfut_executor_submit_bytes(ex, nap, &short_ms, sizeof short_ms, &fs[i]), CFUT_OK);
-        usleep(20000);
+        /* Shut down once the first task runs on a rank (an event, not a guess at timing). */
+        t0 = now_s();
+        while (!cfut_future_running(fs[0]) && !cfut_future_done(fs[0]) && now_s() - t0 < 30)
+            usleep(1000);
         CHECK_STATUS(cfut_executor_shutdown(ex, true, true), CFUT_OK);
         int cancelled = 0, finished = 0;
         cfut_error e;
