@@ -15,7 +15,7 @@ mod plugin;
 mod rank;
 mod root;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::future::Outcome;
@@ -86,36 +86,41 @@ pub fn start(opts: &MpiOptions) -> Result<Option<MpiPool>> {
     rank::serve(link::Link::new(tr), opts.root, opts).map(|()| None)
 }
 
-/// Polling back-off for loops that must poll MPI: a few yields, then sleeps doubling from
-/// 20 µs up to 1 ms; after ~100 ms without anything to do, 4 ms (each wake-up is a timed
-/// futex wait and an `MPI_Iprobe` with Open MPI's progress engine: ~20 µs, so 1000 a second
-/// cost ~2% of a core, 250 a second ~0.5%).
+/// Polling back-off for loops that must poll MPI. For `SPIN` after the last activity the
+/// loop only yields: the next message of a busy exchange usually comes within that (on a
+/// loaded host a sleeping thread waits for a scheduler tick, ~4 ms, to run again). Then it
+/// sleeps, from 20 µs doubling up to 1 ms, and 4 ms after ~100 ms without anything to do
+/// (each wake-up is a timed futex wait and an `MPI_Iprobe` through Open MPI's progress
+/// engine, ~20 µs: 1000 a second cost ~2% of a core, 250 a second ~0.5%).
 #[derive(Default)]
 struct Backoff {
-    step: u32,
+    since: Option<Instant>,
+    sleeps: u32,
 }
 
 impl Backoff {
-    const YIELDS: u32 = 16;
+    const SPIN: Duration = Duration::from_micros(200);
     const CAP: Duration = Duration::from_millis(1);
     const IDLE_CAP: Duration = Duration::from_millis(4);
     /// Sleeps before the idle cap applies (~100 ms at 1 ms each).
-    const BEFORE_IDLE: u32 = Self::YIELDS + 110;
+    const BEFORE_IDLE: u32 = 110;
 
     fn reset(&mut self) {
-        self.step = 0;
+        self.since = None;
+        self.sleeps = 0;
     }
 
     /// `None`: yield once; `Some(d)`: sleep up to `d`.
     fn next(&mut self) -> Option<Duration> {
-        self.step = self.step.saturating_add(1);
-        if self.step <= Self::YIELDS {
+        let now = Instant::now();
+        if now.duration_since(*self.since.get_or_insert(now)) < Self::SPIN {
             return None;
         }
-        if self.step > Self::BEFORE_IDLE {
+        self.sleeps = self.sleeps.saturating_add(1);
+        if self.sleeps > Self::BEFORE_IDLE {
             return Some(Self::IDLE_CAP);
         }
-        let shift = (self.step - Self::YIELDS - 1).min(10);
+        let shift = (self.sleeps - 1).min(10);
         Some((Duration::from_micros(20) * (1 << shift)).min(Self::CAP))
     }
 }
@@ -127,9 +132,8 @@ mod tests {
     #[test]
     fn backoff_yields_then_sleeps_up_to_the_cap() {
         let mut b = Backoff::default();
-        for _ in 0..Backoff::YIELDS {
-            assert_eq!(b.next(), None);
-        }
+        assert_eq!(b.next(), None);
+        b.since = Some(Instant::now() - Backoff::SPIN);
         assert_eq!(b.next(), Some(Duration::from_micros(20)));
         assert_eq!(b.next(), Some(Duration::from_micros(40)));
         for _ in 0..20 {

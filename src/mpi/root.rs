@@ -314,7 +314,8 @@ impl Manager {
     }
 
     /// Waits for something to do: briefly (polling MPI) while ranks owe answers, else
-    /// until a submit, cancel or shutdown.
+    /// until a submit, cancel or shutdown (after the back-off's yields: in a submit-and-wait
+    /// loop the next submit comes within them).
     fn idle(&mut self, backoff: &mut Backoff) {
         let expecting = self.link.in_flight()
             || self.peers.iter().any(|p| !p.running.is_empty() || matches!(p.state, PeerState::Starting));
@@ -322,17 +323,15 @@ impl Manager {
         if st.dirty {
             return;
         }
-        match expecting {
-            true => match backoff.next() {
-                Some(d) => {
-                    self.sh.cond.wait_until(&mut st, Instant::now() + d);
-                }
-                None => {
-                    drop(st);
-                    std::thread::yield_now();
-                }
-            },
-            false => self.sh.cond.wait(&mut st),
+        match backoff.next() {
+            None => {
+                drop(st);
+                std::thread::yield_now();
+            }
+            Some(d) if expecting => {
+                self.sh.cond.wait_until(&mut st, Instant::now() + d);
+            }
+            Some(_) => self.sh.cond.wait(&mut st),
         }
     }
 
