@@ -20,7 +20,6 @@ if [ ! -x "$VENV/bin/mpirun" ]; then
 fi
 "$VENV/bin/mpicc" -O2 -g -Wall -Wextra -Werror -fPIC -shared -Wl,-rpath,"$VENV/lib" \
   -o "$OUT/libcfutures_mpi.so" src/mpi/plugin.c
-cc -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude -o tests/mpi/build/t_ulfm tests/mpi/t_ulfm.c \
-  -Ltarget/release -Wl,-rpath,"$ROOT/target/release" -lcfutures -pthread
+make -s -C tests/mpi build/t_ulfm
 CFUT_TEST_MPI_PLUGIN=$OUT/libcfutures_mpi.so timeout 120 "$VENV/bin/mpirun" --with-ft ulfm \
   --oversubscribe --allow-run-as-root -np 4 tests/mpi/build/t_ulfm
