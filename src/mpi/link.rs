@@ -46,18 +46,7 @@ impl Message {
 
     /// The frames, in order; stops at the first malformed one.
     pub fn frames(&self) -> Vec<(Header, &[u8])> {
-        let b = self.bytes();
-        let mut out = Vec::new();
-        let mut at = PREFIX;
-        while at + proto::HEADER <= b.len() {
-            let hb: &[u8; proto::HEADER] = b[at..at + proto::HEADER].try_into().expect("a header");
-            let Some(h) = Header::decode(hb) else { break };
-            let start = at + proto::HEADER;
-            let Some(end) = start.checked_add(h.len as usize).filter(|e| *e <= b.len()) else { break };
-            out.push((h, &b[start..end]));
-            at = proto::pad16(end);
-        }
-        out
+        frames(self.bytes())
     }
 }
 
@@ -76,12 +65,7 @@ impl Link {
 
     /// Queues a whole frame (`proto::frame`) for `dest`'s next message.
     pub fn queue(&mut self, dest: usize, frame: &[u8]) {
-        let b = &mut self.batches[dest];
-        if b.is_empty() {
-            b.extend_from_slice(&[0u8; PREFIX]);
-        }
-        b.extend_from_slice(frame);
-        b.resize(proto::pad16(b.len()), 0);
+        append(&mut self.batches[dest], &[frame]);
     }
 
     /// Queues a header-only frame.
@@ -91,13 +75,8 @@ impl Link {
 
     /// Queues a frame from its parts without building it first.
     pub fn queue_parts(&mut self, dest: usize, kind: u32, id: u64, arg: u64, payload: &[u8]) {
-        let b = &mut self.batches[dest];
-        if b.is_empty() {
-            b.extend_from_slice(&[0u8; PREFIX]);
-        }
-        b.extend_from_slice(&Header { kind, id, arg, len: payload.len() as u64 }.encode());
-        b.extend_from_slice(payload);
-        b.resize(proto::pad16(b.len()), 0);
+        let h = Header { kind, id, arg, len: payload.len() as u64 }.encode();
+        append(&mut self.batches[dest], &[&h, payload]);
     }
 
     /// Starts sending every non-empty batch. Returns the peers MPI refused.
@@ -107,9 +86,7 @@ impl Link {
             if self.batches[dest].is_empty() {
                 continue;
             }
-            let mut buf = std::mem::take(&mut self.batches[dest]);
-            let len = buf.len() as u64;
-            buf[0..8].copy_from_slice(&len.to_le_bytes());
+            let buf = seal(std::mem::take(&mut self.batches[dest]));
             let mut reqs = Vec::new();
             let mut ok = true;
             for (i, piece) in buf.chunks(PIECE).enumerate() {
@@ -193,8 +170,79 @@ impl Link {
     }
 }
 
+/// Appends one frame (given in parts) to a batch, starting the batch with its prefix.
+fn append(batch: &mut Vec<u8>, parts: &[&[u8]]) {
+    if batch.is_empty() {
+        batch.extend_from_slice(&[0u8; PREFIX]);
+    }
+    for p in parts {
+        batch.extend_from_slice(p);
+    }
+    batch.resize(proto::pad16(batch.len()), 0);
+}
+
+/// Writes a finished batch's length into its prefix.
+fn seal(mut batch: Vec<u8>) -> Vec<u8> {
+    let len = batch.len() as u64;
+    batch[0..8].copy_from_slice(&len.to_le_bytes());
+    batch
+}
+
+/// The frames of a message, in order; stops at the first malformed one.
+fn frames(b: &[u8]) -> Vec<(Header, &[u8])> {
+    let mut out = Vec::new();
+    let mut at = PREFIX;
+    while at + proto::HEADER <= b.len() {
+        let hb: &[u8; proto::HEADER] = b[at..at + proto::HEADER].try_into().expect("a header");
+        let Some(h) = Header::decode(hb) else { break };
+        let start = at + proto::HEADER;
+        let Some(end) = start.checked_add(h.len as usize).filter(|e| *e <= b.len()) else { break };
+        out.push((h, &b[start..end]));
+        at = proto::pad16(end);
+    }
+    out
+}
+
 fn as_bytes_mut(buf: &mut [u128], len: usize) -> &mut [u8] {
     assert!(len <= buf.len() * 16);
     // SAFETY: `buf` holds at least `len` bytes (checked); u8 has no alignment needs.
     unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, len) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_every_payload_16_aligned_and_parse_back() {
+        let mut b = Vec::new();
+        append(&mut b, &[&proto::frame(proto::RUN_BYTES, 1, 0, &[b"abc"])]);
+        let h = Header { kind: proto::DONE, id: 2, arg: 9, len: 5 }.encode();
+        append(&mut b, &[&h, b"hello"]);
+        append(&mut b, &[&Header { kind: proto::QUIT, id: 0, arg: 0, len: 0 }.encode()]);
+        let b = seal(b);
+        assert_eq!(u64::from_le_bytes(b[0..8].try_into().unwrap()) as usize, b.len());
+        let f = frames(&b);
+        assert_eq!(f.len(), 3);
+        assert_eq!((f[0].0.kind, f[0].0.id, f[0].1), (proto::RUN_BYTES, 1, &b"abc"[..]));
+        assert_eq!((f[1].0.arg, f[1].1), (9, &b"hello"[..]));
+        assert_eq!(f[2].0.kind, proto::QUIT);
+        for (_, p) in &f {
+            assert_eq!((p.as_ptr() as usize - b.as_ptr() as usize) % 16, 0);
+        }
+    }
+
+    #[test]
+    fn a_malformed_frame_ends_the_message() {
+        let mut b = Vec::new();
+        append(&mut b, &[&proto::frame(proto::DONE, 1, 0, &[b"ok"])]);
+        let mut lying = Header { kind: proto::DONE, id: 2, arg: 0, len: 1 << 40 }.encode().to_vec();
+        lying.extend_from_slice(b"short");
+        append(&mut b, &[&lying]);
+        let b = seal(b);
+        assert_eq!(frames(&b).len(), 1);
+        let mut bad = b.clone();
+        bad[PREFIX] ^= 0xff; // the first header's magic
+        assert!(frames(&bad).is_empty());
+    }
 }
