@@ -6,6 +6,7 @@
  *   t_mpi_auto --not-launched         started without mpirun: CFUT_UNSUPPORTED at once
  *   t_mpi_auto --no-plugin            a plugin path that does not exist: CFUT_UNSUPPORTED
  * Prints `N passed, N failed` (the root only, under mpirun). */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
