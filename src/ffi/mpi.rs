@@ -106,7 +106,8 @@ pub extern "C" fn cfut_mpi_pool_options_init(opts: *mut cfut_mpi_pool_options) {
 /// the program was not started by an MPI launcher and MPI is not initialised, when MPI
 /// offers less than `MPI_THREAD_SERIALIZED`, or when the job has a single rank;
 /// `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size` or
-/// `isolation`, or a `root` that is not a rank of the job; `CFUT_BROKEN` when no worker
+/// `isolation`, or a `root` that is not a rank of the job or not the same on every rank
+/// (checked collectively, so that ranks never wait for different roots); `CFUT_BROKEN` when no worker
 /// rank could start its local pool (on the root), or on a worker rank whose root died
 /// (ULFM). Except for the last two, every rank returns the same status; after a failure
 /// `cfut_last_error_message` says why.

@@ -61,7 +61,8 @@ pub struct MpiOptions {
 
 /// Collective: the root gets `Some(pool)`; other ranks serve until the root's pool ends
 /// and get `None`. Errors are the same on every rank (a missing plugin, no launcher, too
-/// few ranks, a root out of range), except a failure of the root or of MPI itself.
+/// few ranks, a root out of range or not the same on every rank), except a failure of the
+/// root or of MPI itself.
 pub fn start(opts: &MpiOptions) -> Result<Option<MpiPool>> {
     let tr = plugin::Transport::open(opts.plugin_path.as_deref())?;
     let refuse = |e: Error| {
@@ -76,6 +77,10 @@ pub fn start(opts: &MpiOptions) -> Result<Option<MpiPool>> {
                 tr.library()
             ),
         ));
+    }
+    // Ranks that disagree on the root would each wait for the other: refuse on all of them.
+    if !tr.agree(opts.root as i64) {
+        return refuse(Error::new(Status::InvalidArgument, "MPI pool: the ranks passed different roots; every rank must pass the same root"));
     }
     if opts.root >= tr.size {
         return refuse(Error::new(Status::InvalidArgument, format!("MPI pool: root {} is not a rank of this job of {}", opts.root, tr.size)));

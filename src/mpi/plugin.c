@@ -51,6 +51,8 @@ typedef struct transport {
     int (*failed)(int *out, int max);
     /* The MPI library's version string. */
     const char *(*library)(void);
+    /* Collective: 1 if every rank passed the same value, 0 if not, -1 on failure. */
+    int (*agree)(int64_t value);
 } transport;
 
 static MPI_Comm comm = MPI_COMM_NULL;
@@ -215,9 +217,16 @@ static const char *t_library(void) {
     return v;
 }
 
+static int t_agree(int64_t value) {
+    int64_t in[2] = {value, -value}, out[2];
+    if (MPI_Allreduce(in, out, 2, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS)
+        return -1;
+    return out[0] == value && -out[1] == value;
+}
+
 static const transport table = {
     TRANSPORT_VERSION, sizeof(transport), HAVE_ULFM, t_open, t_rank, t_size, t_isend, t_test,
-    t_iprobe, t_recv, t_close, t_abort, t_failed, t_library,
+    t_iprobe, t_recv, t_close, t_abort, t_failed, t_library, t_agree,
 };
 
 __attribute__((visibility("default"))) const transport *cfutures_mpi_transport_v1(void) { return &table; }

@@ -29,6 +29,7 @@ struct Table {
     abort: unsafe extern "C" fn(code: c_int),
     failed: unsafe extern "C" fn(out: *mut c_int, max: c_int) -> c_int,
     library: unsafe extern "C" fn() -> *const c_char,
+    agree: unsafe extern "C" fn(value: i64) -> c_int,
 }
 
 /// An open transport: MPI initialised, the pool's communicator duplicated. Calls must come
@@ -191,6 +192,12 @@ impl Transport {
         // SAFETY: `out` has room for `size` ranks.
         let n = unsafe { (self.t.failed)(out.as_mut_ptr(), out.len() as c_int) };
         (n >= 0).then(|| out[..n as usize].iter().filter(|r| **r >= 0).map(|r| *r as usize).collect())
+    }
+
+    /// Collective: true if every rank passed the same value.
+    pub fn agree(&self, value: i64) -> bool {
+        // SAFETY: a collective call on the open communicator; every rank makes it.
+        unsafe { (self.t.agree)(value) == 1 }
     }
 
     /// Frees the communicator; finalises MPI if this process initialised it.

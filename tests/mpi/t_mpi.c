@@ -431,6 +431,9 @@ static void test_bad_arguments(void) {
     o.root = 99;
     CHECK_STATUS(cfut_mpi_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
     CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "root 99"));
+    o.root = g_rank; /* ranks that disagree on the root: refused on every rank, no hang */
+    CHECK_STATUS(cfut_mpi_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
+    CHECK(cfut_last_error_message() && strstr(cfut_last_error_message(), "different roots"));
     o.root = 0;
     o.plugin_path = "/nonexistent/libcfutures_mpi.so";
     CHECK_STATUS(cfut_mpi_pool_new(&o, &ex), CFUT_UNSUPPORTED);
