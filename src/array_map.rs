@@ -96,7 +96,7 @@ pub unsafe fn map_arrays(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options:
         // SAFETY: the caller's contract, passed on.
         Kind::Threads => unsafe { map_in_threads(exec, f, arrays, options) },
         // SAFETY: the caller's contract, passed on.
-        Kind::Processes => unsafe { map_in_processes(exec, f, arrays, options) },
+        Kind::Processes | Kind::Mpi => unsafe { map_in_processes(exec, f, arrays, options) },
     }
 }
 
@@ -176,13 +176,12 @@ unsafe fn map_in_processes(exec: Arc<Executor>, f: MapFn, arrays: Arrays, option
     };
     let workers = exec.max_workers();
     let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
-        let pool = exec.process_pool().ok_or(Status::Unsupported)?;
         let m = mem.memory();
         let chunk = m.items.wrapping_add(range.start * m.item_size);
         let dst = m.results.wrapping_add(range.start * m.result_size) as usize;
         // SAFETY: the caller keeps the arrays valid until the map is freed, which waits for
         // every chunk that started; items are copied when their chunk is submitted.
-        unsafe { pool.submit_map_chunk(f, &ctx_copy, chunk, range.len(), m.item_size, m.result_size, dst, range.start) }
+        unsafe { exec.submit_map_chunk(f, &ctx_copy, chunk, range.len(), m.item_size, m.result_size, dst, range.start) }
     });
     Map::new(arrays.count, workers, options, submit)
 }

@@ -1,9 +1,11 @@
 //! The executor kinds behind one type: the C `cfut_executor` holds one of these.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::future::{Future, Job};
+use crate::mpi::MpiPool;
 use crate::process_pool::ProcessPool;
-use crate::task::BytesFn;
+use crate::status::Status;
+use crate::task::{BytesFn, MapFn};
 use crate::thread_pool::ThreadPool;
 
 /// The executor kinds.
@@ -11,12 +13,14 @@ use crate::thread_pool::ThreadPool;
 pub enum Kind {
     Threads,
     Processes,
+    Mpi,
 }
 
-/// A thread pool or a process pool.
+/// A thread pool, a process pool, or an MPI pool (on its root rank).
 pub enum Executor {
     Threads(ThreadPool),
     Processes(ProcessPool),
+    Mpi(MpiPool),
 }
 
 impl Executor {
@@ -24,6 +28,7 @@ impl Executor {
         match self {
             Executor::Threads(_) => Kind::Threads,
             Executor::Processes(_) => Kind::Processes,
+            Executor::Mpi(_) => Kind::Mpi,
         }
     }
 
@@ -33,6 +38,13 @@ impl Executor {
         match self {
             Executor::Threads(p) => p.submit(job),
             Executor::Processes(p) => p.submit_job(job),
+            Executor::Mpi(_) => {
+                drop(job);
+                Err(Error::new(
+                    Status::Unsupported,
+                    "cfut_executor_submit: a pointer argument means nothing on another rank; use cfut_executor_submit_bytes on an MPI pool",
+                ))
+            }
         }
     }
 
@@ -41,6 +53,7 @@ impl Executor {
         match self {
             Executor::Threads(p) => p.submit_bytes(f, input),
             Executor::Processes(p) => p.submit_task(f, input),
+            Executor::Mpi(p) => p.submit_task(f, input),
         }
     }
 
@@ -50,6 +63,7 @@ impl Executor {
         match self {
             Executor::Threads(p) => p.shutdown(wait, cancel_futures),
             Executor::Processes(p) => p.shutdown(wait, cancel_futures),
+            Executor::Mpi(p) => p.shutdown(wait, cancel_futures),
         }
     }
 
@@ -58,6 +72,7 @@ impl Executor {
         match self {
             Executor::Threads(p) => p.max_workers(),
             Executor::Processes(p) => p.max_workers(),
+            Executor::Mpi(p) => p.max_workers(),
         }
     }
 
@@ -65,7 +80,33 @@ impl Executor {
     pub fn process_pool(&self) -> Option<&ProcessPool> {
         match self {
             Executor::Processes(p) => Some(p),
-            Executor::Threads(_) => None,
+            _ => None,
+        }
+    }
+
+    /// Submits a map chunk where tasks run in other processes (process and MPI pools), as
+    /// `ProcessPool::submit_map_chunk`; `Unsupported` on a thread pool.
+    ///
+    /// # Safety
+    /// As `ProcessPool::submit_map_chunk`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn submit_map_chunk(
+        &self,
+        func: MapFn,
+        ctx: &[u8],
+        items: *const u8,
+        count: usize,
+        item_size: usize,
+        result_size: usize,
+        dst: usize,
+        first_index: usize,
+    ) -> Result<Future> {
+        match self {
+            // SAFETY: the caller's contract, passed on.
+            Executor::Processes(p) => unsafe { p.submit_map_chunk(func, ctx, items, count, item_size, result_size, dst, first_index) },
+            // SAFETY: the caller's contract, passed on.
+            Executor::Mpi(p) => unsafe { p.submit_map_chunk(func, ctx, items, count, item_size, result_size, dst, first_index) },
+            Executor::Threads(_) => Err(Status::Unsupported.into()),
         }
     }
 }

@@ -112,7 +112,7 @@ impl Group {
                     job.run(sink)
                 })
             }
-            Kind::Processes => job,
+            Kind::Processes | Kind::Mpi => job,
         };
         let r = self.ex.submit(job);
         self.track(seq, r)
@@ -130,7 +130,7 @@ impl Group {
                     run_bytes(f, &data, sink)
                 }))
             }
-            Kind::Processes => self.ex.submit_bytes(f, input),
+            Kind::Processes | Kind::Mpi => self.ex.submit_bytes(f, input),
         };
         self.track(seq, r)
     }

@@ -12,6 +12,7 @@
 //   C handle                 C++ type                  ownership
 //   cfut_executor (thread)   cfut::ThreadPool          move-only; destructor = shutdown(wait) + free
 //   cfut_executor (process)  cfut::ProcessPool         same (when the library has process pools)
+//   cfut_executor (MPI)      cfut::MpiPool             same; empty on the ranks that served
 //   cfut_future              cfut::Future<T>           copy = retain, move = steal, dtor = release
 //   cfut_map                 cfut::MapRange<R>         move-only; destructor = cancel rest + wait
 //   cfut_as_completed        cfut::AsCompleted<T>      move-only range, usable in range-for
@@ -1454,6 +1455,78 @@ class ProcessPool : public Executor {
     ProcessPoolOptions o;
     o.max_workers = n;
     return o;
+  }
+};
+#endif
+
+// ---------------------------------------------------------------------------------------
+// MPI pools
+// ---------------------------------------------------------------------------------------
+
+#if defined(CFUT_MPI_ISOLATION_PROCESS)
+/// Options for MpiPool, mirroring cfut_mpi_pool_options.
+struct MpiPoolOptions {
+  /// The rank that gets the executor.
+  int root = 0;
+  /// CFUT_MPI_ISOLATION_PROCESS (default: each rank runs tasks in a local process pool, a
+  /// crash fails one future) or CFUT_MPI_ISOLATION_NONE (on the rank's own threads).
+  std::uint32_t isolation = CFUT_MPI_ISOLATION_PROCESS;
+  /// Tasks each worker rank runs at once; 0 = its CPUs.
+  std::uint32_t workers_per_rank = 0;
+  /// libcfutures_mpi.so; empty = next to libcfutures, then the loader's path.
+  std::string plugin_path;
+  /// Isolation PROCESS: a cancellation request kills the task's worker process.
+  bool cancel_kills = false;
+};
+
+/// One executor over every rank of an MPI job (cfut_mpi_pool_new), like mpi4py's
+/// MPICommExecutor. The constructor is collective: on the root it returns a pool that takes
+/// the same bytes-only calls as ProcessPool; on every other rank it serves tasks and returns
+/// once the root's pool is gone, with an empty pool (is_root() false, operator bool false):
+///
+///     cfut::MpiPool pool;                 // every rank; run as mpirun -np N program
+///     if (!pool) return 0;                // a worker rank: done serving
+///     auto f = pool.submit([](int x) { return x * x; }, 7);
+///
+/// MPI is initialised and finalised for the program if it does not do so itself. Throws
+/// cfut::error (CFUT_UNSUPPORTED without the plugin or outside mpirun, with the reason).
+class MpiPool : public Executor {
+ public:
+  MpiPool() : MpiPool(MpiPoolOptions{}) {}
+  explicit MpiPool(const MpiPoolOptions &opts) {
+    cfut_mpi_pool_options o;
+    cfut_mpi_pool_options_init(&o);
+    o.root = opts.root;
+    o.isolation = opts.isolation;
+    o.workers_per_rank = opts.workers_per_rank;
+    if (!opts.plugin_path.empty()) o.plugin_path = opts.plugin_path.c_str();
+    o.cancel_kills = opts.cancel_kills;
+    const cfut_status s = cfut_mpi_pool_new(&o, &ex_);
+    if (s != CFUT_OK) throw_status(s, cfut_last_error_message());
+  }
+
+  /// True on the root (the rank that submits); false on the ranks that served.
+  bool is_root() const noexcept { return ex_ != nullptr; }
+  explicit operator bool() const noexcept { return is_root(); }
+  /// A dead rank fails only its tasks (worker_died) and the pool goes on (ULFM).
+  bool survives_rank_death() const noexcept { return cfut_mpi_pool_survives_rank_death(ex_); }
+
+  /// Runs `f(args...)` on a worker rank; what may cross is as for ProcessPool.
+  template <class F, class... Args>
+  auto submit(F f, Args... args) {
+    return submit_bytes(f, args...);
+  }
+  template <auto Fn, class... Args>
+  auto submit(Args... args) {
+    return submit_bytes<Fn>(args...);
+  }
+  template <class F, class Container>
+  auto map_lazy(F f, const Container &items, const MapOptions &opts = {}) {
+    return map_bytes_lazy(f, items, opts);
+  }
+  template <class F, class Container>
+  auto map(F f, const Container &items, const MapOptions &opts = {}) {
+    return map_bytes(f, items, opts);
   }
 };
 #endif
