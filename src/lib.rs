@@ -13,6 +13,7 @@ pub mod fork;
 pub mod future;
 pub mod group;
 pub mod map;
+pub mod parallel_for;
 pub mod process_pool;
 pub mod status;
 pub mod task;

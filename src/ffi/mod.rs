@@ -20,6 +20,7 @@ pub mod map;
 pub mod process;
 pub mod group;
 pub mod cq;
+pub mod parallel;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
