@@ -14,7 +14,7 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib examples test check-layers lint test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-process clean
+.PHONY: all lib examples test check-layers lint test-rust test-header test-c test-cpp test-go test-process test-install install bench bench-pfor bench-process clean
 
 all: lib examples
 
@@ -77,6 +77,12 @@ bench: lib
 	$(MAKE) -C bindings/cpp bench
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C benches/process run
+	$(MAKE) -C benches/pfor run
+
+# Parallel loops beside OpenMP, oneTBB, rayon and Go, in one run.
+bench-pfor: lib
+	benches/deps.sh
+	$(MAKE) -C benches/pfor run
 
 # The process pool beside CPython's ProcessPoolExecutor, in one run.
 bench-process: lib
@@ -113,3 +119,4 @@ clean:
 	$(MAKE) -C examples/process clean
 	$(MAKE) -C examples/cq clean
 	$(MAKE) -C benches/process clean
+	$(MAKE) -C benches/pfor clean
