@@ -82,7 +82,8 @@ int main(void) {
     MEASURE("sq1m", "c_pfor", reset(A, N_SMALL), pfor(sq_range, A, N_SMALL), check_squares(A, N_SMALL));
     MEASURE("sq10m", "c_map", reset(A, N_LARGE), map(sq_item, A, A, N_LARGE), check_squares(A, N_LARGE));
     MEASURE("sq10m", "c_pfor", reset(A, N_LARGE), pfor(sq_range, A, N_LARGE), check_squares(A, N_LARGE));
-    MEASURE("sum10m", "c_pfor", (reset(A, N_LARGE), s.total = 0), pfor(sum_range, &s, N_LARGE),
+    reset(A, N_LARGE);
+    MEASURE("sum10m", "c_pfor", s.total = 0, pfor(sum_range, &s, N_LARGE),
             s.total == (int64_t)N_LARGE * (N_LARGE - 1) / 2);
     MEASURE("tri", "c_map", (void)0, map(tri_item, IDX, OUT, N_TRI), check_tri(OUT));
     MEASURE("tri", "c_pfor", (void)0, pfor(tri_range, OUT, N_TRI), check_tri(OUT));

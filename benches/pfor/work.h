@@ -3,7 +3,7 @@
  * the median of REPS timed runs after one warm-up, arrays reset outside the timed region.
  *
  *   sq1m, sq10m  a[i] = a[i] * a[i] in place, int64, 1 M / 10 M items (a[i] = i before each run)
- *   sum10m       the sum of 10 M int64 (a reduction)
+ *   sum10m       the sum of 10 M int64 (a reduction; the array is set once, not before each run)
  *   tri          out[i] = work(i, i): item i costs i units, 6000 items (static halves: 1/4 vs 3/4)
  *   spike        out[i] = work(i, 1000) for 1 item in 100 (by a hash of i), else work(i, 1); 1 M items
  */

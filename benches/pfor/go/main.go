@@ -100,7 +100,8 @@ func main() {
 	}
 	var total int64
 	var mu sync.Mutex
-	measure("sum10m", "go_chunks", func() { reset(nLarge)(); total = 0 }, func() {
+	reset(nLarge)()
+	measure("sum10m", "go_chunks", func() { total = 0 }, func() {
 		chunked(nLarge, func(b, e int) {
 			var t int64
 			for i := b; i < e; i++ {
