@@ -51,7 +51,10 @@ def main():
     ap.add_argument("--rayon", required=True)
     ap.add_argument("--rounds", type=int, default=7)
     a = ap.parse_args()
-    progs = [os.path.join(a.build, p) for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [a.rayon]
+    progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
+    tasks = os.path.join(a.build, "tasks_go")
+    progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_tbb")], [tasks],
+              [tasks, "cf"], [tasks, "cf_direct"]]
     env = dict(os.environ)
     # Every implementation uses all the machine's CPUs (its default); OpenMP threads sleep
     # between regions after a short spin, as by default.
@@ -61,7 +64,7 @@ def main():
         random.shuffle(order)
         times = {}
         for p in order:
-            out = subprocess.run([p], capture_output=True, text=True, env=env, check=True).stdout
+            out = subprocess.run(p, capture_output=True, text=True, env=env, check=True).stdout
             for line in out.splitlines():
                 w, impl, secs = line.split()
                 times[(w, impl)] = float(secs)
@@ -91,6 +94,23 @@ def main():
                 rs = [t[(w, p)] / t[(w, o)] for t in rounds if (w, p) in t and (w, o) in t]
                 cells.append(f"{statistics.median(rs):.2f}x" if rs else "—")
             lines.append(f"| {w} | {NAMES[o]} | " + " | ".join(cells) + " |")
+    lines += ["", "Empty tasks (100 000 submitted, then each result waited in order) and one-shot "
+              "submit->result p50; medians over rounds, ratios of per-round values (> 1 = the first better):", "",
+              "| case | cfutures C | oneTBB task_arena::enqueue + atomic flag | Go channel pool | "
+              "cfutures Go Submit | Go Submit WithDirectGoTasks | C vs TBB | C vs Go pool | Go Submit vs Go pool |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    timps = ["cf", "tbb", "go", "go_cf", "go_cf_direct"]
+    for case, higher in (("empty100k", True), ("oneshot_p50", False)):
+        vals = [[t[(case, i)] for t in rounds if (case, i) in t] for i in timps]
+        fmt = (lambda v: f"{v / 1e6:.2f} M/s") if higher else (lambda v: f"{v * 1e6:.2f} us")
+        cells = [fmt(statistics.median(v)) if v else "—" for v in vals]
+
+        def ratio(x, y):
+            rs = [(t[(case, x)] / t[(case, y)]) if higher else (t[(case, y)] / t[(case, x)])
+                  for t in rounds if (case, x) in t and (case, y) in t]
+            return f"{statistics.median(rs):.2f}x" if rs else "—"
+        cells += [ratio("cf", "tbb"), ratio("cf", "go"), ratio("go_cf", "go")]
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%MZ")
