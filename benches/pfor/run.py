@@ -59,6 +59,7 @@ def main():
     # Every implementation uses all the machine's CPUs (its default); OpenMP threads sleep
     # between regions after a short spin, as by default.
     rounds = []
+    load0 = os.getloadavg()[0]
     for r in range(a.rounds):
         order = progs[:]
         random.shuffle(order)
@@ -72,7 +73,9 @@ def main():
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
 
     impls = OURS + PEERS
-    lines = [f"Parallel loops, {a.rounds} interleaved rounds, {os.cpu_count()} CPUs; "
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%MZ")
+    lines = [f"Parallel loops, {stamp}, {a.rounds} interleaved rounds, {os.cpu_count()} CPUs, load average "
+             f"{load0:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
              "each cell: median over rounds of each program's median of 9 runs.", "",
              "| workload | " + " | ".join(NAMES[i] for i in impls) + " |",
              "|---|" + "---:|" * len(impls)]
@@ -113,7 +116,6 @@ def main():
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%MZ")
     with open(os.path.join(a.build, f"results-{stamp}.json"), "w") as f:
         json.dump([{f"{w} {i}": s for (w, i), s in t.items()} for t in rounds], f, indent=1)
     with open(os.path.join(a.build, f"results-{stamp}.md"), "w") as f:
