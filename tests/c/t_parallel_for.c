@@ -218,7 +218,9 @@ static void pfor_failures(void) {
     CHECK_ST(cfut_executor_submit(one, gated_task, &g, NULL, &blocker), CFUT_OK);
     failing f = {.fail_at = 500000};
     CHECK_ST(cfut_parallel_for(one, 0, 1000000, 1, fail_once, &f, NULL), CFUT_TASK_FAILED);
-    CHECK(atomic_load(&f.calls) > 1); /* the failing range was not the first */
+    if (cpus() >= 2) {
+        CHECK(atomic_load(&f.calls) > 1); /* the failing range was not the first (alone: one range) */
+    }
     CHECK_EQ(atomic_load(&f.after), 0);
     gate_open(&g);
     CHECK_ST(cfut_future_wait(blocker, CFUT_SECONDS(20)), CFUT_OK);
