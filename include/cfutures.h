@@ -1291,9 +1291,11 @@ void cfut_cq_free(struct cfut_cq *cq);
  *   the library choose: ranges start large and shrink towards the end of the loop (down to
  *   one index), so uneven work balances across threads. Ranges are contiguous, so each
  *   call can walk its indices in a tight loop.
- * - At most min(CPUs, the pool's `max_workers` + 1) threads take part: the caller plus
- *   helper tasks queued to the pool. Workers that are busy simply do not join; the caller
- *   never waits for a helper to start, only for ranges already running.
+ * - At most min(CPUs, the pool's `max_workers` + 1) threads take part (min(CPUs,
+ *   `max_workers`) when the caller is one of the pool's workers): the caller plus helper
+ *   tasks queued to the pool. Helpers count as tasks of the pool. Workers that are busy
+ *   simply do not join; the caller never waits for a helper to start, only for ranges
+ *   already running.
  * - Nested calls (from inside `fn`, on the same pool or another) work and cannot deadlock:
  *   the nested caller runs its own loop to the end if no worker is free.
  * - The first non-zero code a range returns fails the loop: no range starts after it (ranges
