@@ -25,12 +25,13 @@ ROWS = {
     "tri": "uneven: item i costs i units (6000 items)",
     "spike": "uneven: 1 item in 100 costs 1000x (1 M items)",
 }
-OURS = ["c_map", "c_pfor", "cpp_pfor"]
+OURS = ["c_map", "c_pfor", "cpp_pfor", "go_pfor"]
 PEERS = ["omp_static", "omp_dynamic", "tbb", "rayon_chunks", "rayon_iter", "go_chunks"]
 NAMES = {
     "c_map": "cfutures C per-item map",
     "c_pfor": "cfutures C parallel_for",
     "cpp_pfor": "cfutures C++ parallel_for",
+    "go_pfor": "cfutures Go ParallelFor",
     "omp_static": "OpenMP static",
     "omp_dynamic": "OpenMP dynamic",
     "tbb": "oneTBB parallel_for",
@@ -54,7 +55,7 @@ def main():
     progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
     tasks = os.path.join(a.build, "tasks_go")
     progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_tbb")], [tasks],
-              [tasks, "cf"], [tasks, "cf_direct"]]
+              [tasks, "cf"], [tasks, "cf_direct"], [tasks, "pfor"]]
     env = dict(os.environ)
     # Every implementation uses all the machine's CPUs (its default); OpenMP threads sleep
     # between regions after a short spin, as by default.
