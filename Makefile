@@ -14,7 +14,7 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib mpi examples test check-layers lint test-rust test-loom test-miri test-header test-c test-cpp test-go test-process test-mpi test-ulfm test-install install bench bench-process bench-mpi clean
+.PHONY: all lib mpi examples test check-layers lint test-rust test-loom test-miri test-header test-c test-cpp test-go test-process test-mpi test-ulfm test-install install bench bench-pfor bench-process bench-mpi clean
 
 all: lib mpi examples
 
@@ -108,10 +108,16 @@ bench: lib
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C benches/process run
 	$(MAKE) -C benches/mpi run
+	$(MAKE) -C benches/pfor run
 
 # The MPI pool beside mpi4py.futures, in one run.
 bench-mpi: mpi
 	$(MAKE) -C benches/mpi run
+
+# Parallel loops beside OpenMP, oneTBB, rayon and Go, in one run.
+bench-pfor: lib
+	benches/deps.sh
+	$(MAKE) -C benches/pfor run
 
 # The process pool beside CPython's ProcessPoolExecutor, in one run.
 bench-process: lib
@@ -151,3 +157,4 @@ clean:
 	$(MAKE) -C examples/process clean
 	$(MAKE) -C examples/cq clean
 	$(MAKE) -C benches/process clean
+	$(MAKE) -C benches/pfor clean

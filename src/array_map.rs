@@ -126,7 +126,7 @@ unsafe fn map_in_threads(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options:
         let s = shared.clone();
         exec.submit(Job::boxed(move |sink| {
             // SAFETY: the map's contract (above); each chunk covers its own range.
-            let report = unsafe { run_map_chunk(f, s.memory(), range, 0, &|| sink.cancel_requested()) };
+            let report = unsafe { run_map_chunk(f, s.memory(), range, 0, || sink.cancel_requested()) };
             if report.stopped {
                 sink.set_cancelled();
             }

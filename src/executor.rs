@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::future::{Future, Job};
 use crate::mpi::MpiPool;
+use crate::parallel_for::{check_range, RangeOutcome};
 use crate::process_pool::ProcessPool;
 use crate::status::Status;
 use crate::task::{BytesFn, MapFn};
@@ -73,6 +74,23 @@ impl Executor {
             Executor::Threads(p) => p.max_workers(),
             Executor::Processes(p) => p.max_workers(),
             Executor::Mpi(p) => p.max_workers(),
+        }
+    }
+
+    /// Runs `body` over disjoint ranges covering `[begin, end)` on the pool's workers and
+    /// this thread (`crate::parallel_for`). Process and MPI pools: `Unsupported` (the body
+    /// runs on this process's memory).
+    pub fn parallel_for<F>(&self, begin: usize, end: usize, grain: usize, body: &F) -> Result<RangeOutcome>
+    where
+        F: Fn(usize, usize) -> i32 + Sync,
+    {
+        check_range(begin, end)?;
+        match self {
+            Executor::Threads(p) => crate::parallel_for::parallel_for(p, begin, end, grain, body),
+            Executor::Processes(_) | Executor::Mpi(_) => Err(Error::new(
+                Status::Unsupported,
+                "parallel_for runs its function on this process's memory: use a thread pool",
+            )),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod future;
 pub mod group;
 pub mod map;
 pub mod mpi;
+pub mod parallel_for;
 pub mod process_pool;
 pub mod status;
 pub mod task;

@@ -533,6 +533,27 @@ impl ThreadPool {
     pub fn max_workers(&self) -> usize {
         self.shared.max_workers
     }
+
+    /// `Ok` while the pool takes work, else the error `submit` would return now.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        let s = &self.shared;
+        if s.foreign() {
+            return Err(Error::new(Status::Unsupported, IN_CHILD));
+        }
+        let g = s.gate.load(Ordering::SeqCst);
+        if g & BROKEN != 0 {
+            return Err(Status::Broken.into());
+        }
+        if g & SHUTDOWN != 0 {
+            return Err(Status::Shutdown.into());
+        }
+        Ok(())
+    }
+
+    /// True on one of this pool's own worker threads.
+    pub(crate) fn on_own_worker(&self) -> bool {
+        crate::current::pool() == self.shared.id
+    }
 }
 
 impl Drop for ThreadPool {

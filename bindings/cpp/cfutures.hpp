@@ -42,6 +42,7 @@
 #include "cfutures.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -1295,6 +1296,10 @@ class ThreadPool : public Executor {
     return map_lazy(std::forward<F>(f), std::forward<Container>(items), opts).collect();
   }
 
+  /// A parallel loop over [begin, end) (cfut_parallel_for; defined below, "Parallel loops").
+  template <class F>
+  void parallel_for(std::size_t begin, std::size_t end, F &&f, std::size_t grain = 0);
+
  private:
   template <class F, class Container>
   auto map_lvalues(F &&f, Container &&items, const MapOptions &opts) {
@@ -1844,6 +1849,57 @@ class CompletionQueue {
  private:
   cfut_cq *q_ = nullptr;
 };
+
+// ---- Parallel loops ----------------------------------------------------------------------
+
+namespace detail {
+/// The cfut_range_fn of a parallel_for: `f` is known here, so the compiler inlines it into
+/// the per-range loop (and can vectorise it). The first exception is kept for the caller.
+template <class F>
+struct parallel_for_state {
+  explicit parallel_for_state(F *fn) noexcept : f(fn) {}
+  F *f;
+  std::atomic<bool> threw{false};
+  std::exception_ptr error;
+
+  static std::int32_t run(void *ctx, std::size_t b, std::size_t e) noexcept {
+    auto *s = static_cast<parallel_for_state *>(ctx);
+    try {
+      if constexpr (std::is_invocable_v<F &, std::size_t, std::size_t>) {
+        (*s->f)(b, e);
+      } else {
+        for (std::size_t i = b; i < e; ++i) (*s->f)(i);
+      }
+      return 0;
+    } catch (...) {
+      if (!s->threw.exchange(true, std::memory_order_acq_rel)) s->error = std::current_exception();
+      return exception_code;
+    }
+  }
+};
+}  // namespace detail
+
+/// Runs `f` over [begin, end) on the pool's workers and on this thread, which works too
+/// (OpenMP's parallel for, TBB's parallel_for). `f` is either per index, `f(std::size_t i)`,
+/// or per range, `f(std::size_t b, std::size_t e)` for disjoint subranges covering
+/// [begin, end) once; it is called concurrently (from several threads at once) and inlined
+/// into the loop over each range. `grain` is the smallest range; 0 adapts (ranges shrink
+/// towards the end, so uneven work balances). Nested calls from inside `f` work.
+///
+/// The first exception `f` throws stops new ranges from starting and is rethrown here, with
+/// its own type, once the ranges already running are done. Throws shutdown_error /
+/// broken_executor if the pool refuses; std::invalid_argument if end < begin.
+template <class F>
+void ThreadPool::parallel_for(std::size_t begin, std::size_t end, F &&f, std::size_t grain) {
+  using Fn = std::remove_reference_t<F>;
+  static_assert(std::is_invocable_v<Fn &, std::size_t, std::size_t> || std::is_invocable_v<Fn &, std::size_t>,
+                "parallel_for takes f(std::size_t i) or f(std::size_t begin, std::size_t end)");
+  if (end < begin) throw std::invalid_argument("cfut::ThreadPool::parallel_for: end < begin");
+  detail::parallel_for_state<Fn> st(&f);
+  const cfut_status s = cfut_parallel_for(ex_, begin, end, grain, &detail::parallel_for_state<Fn>::run, &st, nullptr);
+  if (s == CFUT_TASK_FAILED && st.threw.load(std::memory_order_acquire) && st.error) std::rethrow_exception(st.error);
+  check_with_reason(s);
+}
 
 /// The library's version string, e.g. "0.1.0" (compare with CFUT_VERSION_STRING).
 inline const char *version() noexcept { return cfut_version_string(); }

@@ -152,8 +152,18 @@ func (q *CompletionQueue) Wait(ctx context.Context) error {
 	if err := q.wake.SetReadDeadline(d); err != nil {
 		return q.closedOr(err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = q.wake.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = q.wake.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	// An AfterFunc already started must finish before Wait returns: running later, it would
+	// set an expired deadline under the next Wait, which would report this ctx's timeout.
+	defer func() {
+		if !stop() {
+			<-fired
+		}
+	}()
 	raw, err := q.wake.SyscallConn()
 	if err != nil {
 		return q.closedOr(err)

@@ -21,6 +21,7 @@ pub mod process;
 pub mod group;
 pub mod cq;
 pub mod mpi;
+pub mod parallel;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;

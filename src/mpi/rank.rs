@@ -244,7 +244,7 @@ impl Rank {
                     };
                     // SAFETY: `copy` holds the context and `n` items (checked before the
                     // copy); `results` has `n * rsz` bytes; both are this job's own.
-                    let report = unsafe { run_map_chunk(f, mem, 0..n, 0, &|| sink.cancel_requested()) };
+                    let report = unsafe { run_map_chunk(f, mem, 0..n, 0, || sink.cancel_requested()) };
                     if report.stopped {
                         sink.set_cancelled();
                     }

@@ -406,7 +406,7 @@ impl Worker {
         let mem = ChunkMemory { ctx, items: body[items_at..].as_ptr(), item_size: isz, results: rp, result_size: rsz };
         // SAFETY: `body` holds the context and `count` items (checked above), `results`
         // has room for `count` result slots, and nothing else touches them.
-        let report = unsafe { run_map_chunk(f, mem, 0..count, 0, &cancel_probe) };
+        let report = unsafe { run_map_chunk(f, mem, 0..count, 0, cancel_probe) };
         if report.stopped {
             WATCH.acked.store(true, Ordering::Relaxed);
         }

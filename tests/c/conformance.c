@@ -443,6 +443,7 @@ int main(int argc, char **argv) {
     test_group();
     test_inline();
     test_cq();
+    test_parallel_for();
 
     int p = atomic_load(&t_passed), f = atomic_load(&t_failed);
     printf("%d passed, %d failed\n", p, f);

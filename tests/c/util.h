@@ -162,5 +162,6 @@ void test_cancel(void);
 void test_group(void);
 void test_inline(void);
 void test_cq(void);
+void test_parallel_for(void);
 
 #endif

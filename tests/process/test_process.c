@@ -413,6 +413,17 @@ static void test_pointer_apis_unsupported(void) {
     cfut_executor_free(ex);
 }
 
+static int32_t pfor_never(void *ctx, size_t b, size_t e) { (void)b; (void)e; ++*(int *)ctx; return 0; }
+
+static void test_parallel_for_unsupported(void) { /* contract section 8 */
+    cfut_executor *ex = pool(1);
+    int calls = 0;
+    CHECK_STATUS(cfut_parallel_for(ex, 0, 100, 0, pfor_never, &calls, NULL), CFUT_UNSUPPORTED);
+    CHECK_STATUS(cfut_parallel_for(ex, 9, 1, 0, pfor_never, &calls, NULL), CFUT_INVALID_ARGUMENT);
+    CHECK_EQ(calls, 0);
+    cfut_executor_free(ex);
+}
+
 static int g_drop_count;
 static void count_drop(void *p) { (void)p; g_drop_count++; }
 static int32_t never_run(void *arg, cfut_result *out) { (void)arg; (void)out; return 0; }
@@ -2182,6 +2193,7 @@ static const struct test TESTS[] = {
     {"empty_and_no_value", test_empty_and_no_value},
     {"task_error_propagates", test_task_error_propagates},
     {"pointer_apis_unsupported", test_pointer_apis_unsupported},
+    {"parallel_for_unsupported", test_parallel_for_unsupported},
     {"submit_pointer_drops_arg", test_submit_pointer_drops_arg},
     {"unlocatable_function", test_unlocatable_function},
     {"bad_input", test_bad_input},

@@ -1,0 +1,3 @@
+module pforgo
+
+go 1.22

@@ -1,0 +1,34 @@
+// cfutures from C++: ThreadPool::parallel_for with the lambda inlined into the per-range
+// loop (per index for the maps, per range for the reduction), on the default pool.
+#include <atomic>
+#include <vector>
+
+#include "cfutures.hpp"
+#include "work.h"
+
+int main() {
+  cfut::ThreadPool pool;
+  std::vector<int64_t> a(N_LARGE);
+  std::vector<uint64_t> out(N_SPIKE);
+  int64_t *A = a.data();
+  uint64_t *O = out.data();
+  std::atomic<int64_t> total{0};
+
+  MEASURE("sq1m", "cpp_pfor", reset(A, N_SMALL), pool.parallel_for(0, N_SMALL, [&](size_t i) { A[i] = A[i] * A[i]; }),
+          check_squares(A, N_SMALL));
+  MEASURE("sq10m", "cpp_pfor", reset(A, N_LARGE), pool.parallel_for(0, N_LARGE, [&](size_t i) { A[i] = A[i] * A[i]; }),
+          check_squares(A, N_LARGE));
+  reset(A, N_LARGE);
+  MEASURE("sum10m", "cpp_pfor", total = 0,
+          pool.parallel_for(0, N_LARGE,
+                            [&](size_t b, size_t e) {
+                              int64_t t = 0;
+                              for (size_t i = b; i < e; ++i) t += A[i];
+                              total += t;
+                            }),
+          total == int64_t(N_LARGE) * (N_LARGE - 1) / 2);
+  MEASURE("tri", "cpp_pfor", (void)0, pool.parallel_for(0, N_TRI, [&](size_t i) { O[i] = work(i, i); }), check_tri(O));
+  MEASURE("spike", "cpp_pfor", (void)0, pool.parallel_for(0, N_SPIKE, [&](size_t i) { O[i] = work(i, spike_units(i)); }),
+          check_spike(O));
+  return 0;
+}
