@@ -1,7 +1,10 @@
 //! The executor kinds behind one type: the C `cfut_executor` holds one of these.
 
 use crate::error::Result;
+use crate::flow::{Admit, Refused};
 use crate::future::{Future, Job};
+use crate::stats::Stats;
+use crate::time::Deadline;
 use crate::process_pool::ProcessPool;
 use crate::task::BytesFn;
 use crate::thread_pool::ThreadPool;
@@ -33,6 +36,43 @@ impl Executor {
         match self {
             Executor::Threads(p) => p.submit(job),
             Executor::Processes(p) => p.submit_job(job),
+        }
+    }
+
+    /// Queues `job`, a full bounded queue handled as `admit` says; on `QueueFull` the job
+    /// comes back untouched (`Refused::job`), on any other error it is dropped.
+    pub fn submit_with(&self, job: Job, admit: Admit) -> std::result::Result<Future, Refused> {
+        match self {
+            Executor::Threads(p) => p.submit_with(job, admit),
+            Executor::Processes(p) => p.submit_job(job).map_err(Refused::from),
+        }
+    }
+
+    /// `submit_bytes` with a full bounded queue handled as `admit` says.
+    pub fn submit_bytes_with(&self, f: BytesFn, input: &[u8], admit: Admit) -> std::result::Result<Future, Refused> {
+        match self {
+            Executor::Threads(p) => {
+                let data: Box<[u8]> = input.into();
+                p.submit_with(Job::boxed(move |sink| crate::task::run_bytes(f, &data, sink)), admit)
+            }
+            Executor::Processes(p) => p.submit_task_with(f, input, admit),
+        }
+    }
+
+    /// A thread-pool map chunk: waits for room in a bounded queue until `deadline` (runs
+    /// inline on the pool's own worker instead of waiting).
+    pub fn submit_waiting(&self, job: Job, deadline: Deadline) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit_waiting(job, deadline),
+            Executor::Processes(p) => p.submit_job(job),
+        }
+    }
+
+    /// The executor's counters.
+    pub fn stats(&self) -> Stats {
+        match self {
+            Executor::Threads(p) => p.stats(),
+            Executor::Processes(p) => p.stats(),
         }
     }
 

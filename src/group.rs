@@ -271,6 +271,7 @@ impl Group {
         }
         let st = self.st.lock();
         if let Some(f) = &st.first_failure {
+            f.mark_observed();
             let e = match f.outcome() {
                 Some(Err(e)) => failure_error(e),
                 _ => Status::TaskFailed.into(),
