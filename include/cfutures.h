@@ -895,11 +895,14 @@ cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
  *
  * `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,
  * when the future is cancelled, or when a broken or shut-down pool discards the task.
- * Ownership of `arg` passes in every case: when this returns an error, `arg_drop` has
- * already run.
+ * Ownership of `arg` passes in every case but one: when this returns an error, `arg_drop`
+ * has already run, except for `CFUT_QUEUE_FULL` (a bounded queue with
+ * `CFUT_WHEN_FULL_REJECT`), where `arg` stays the caller's and `arg_drop` never runs.
+ * With `max_queued` and a full queue, BLOCK waits here for room and CALLER_RUNS runs the
+ * task on this thread (see `cfut_thread_pool_options`).
  *
  * `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
- * reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
+ * reference for the caller. Returns `CFUT_OK`, `CFUT_QUEUE_FULL`, `CFUT_SHUTDOWN` after shutdown,
  * `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
  * nothing in another process: use `cfut_executor_submit_bytes`) and in a child forked
  * after the executor's creation (`cfut_last_error_message` says which), or
@@ -917,7 +920,8 @@ cfut_status cfut_executor_submit(struct cfut_executor *ex,
  * one constructor call. `input` is copied before this returns (it may be NULL when `len`
  * is 0). `future_out` as for `cfut_executor_submit`.
  *
- * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
+ * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_QUEUE_FULL` (a full bounded
+ * queue with `CFUT_WHEN_FULL_REJECT`), or `CFUT_INVALID_ARGUMENT` for a NULL
  * `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
  * `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
  * of a loaded executable or shared library, or inside the main executable while the

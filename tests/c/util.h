@@ -162,5 +162,7 @@ void test_cancel(void);
 void test_group(void);
 void test_inline(void);
 void test_cq(void);
+void test_flow(void);
+void test_life(void);
 
 #endif
