@@ -98,7 +98,8 @@ pub type cfut_unobserved_error_fn = Option<unsafe extern "C" fn(arg: *mut c_void
 ///
 /// Which thread runs it: the one that drops the future's last reference. For a
 /// fire-and-forget task that is the worker thread that ran it (thread pools) or the pool's
-/// manager thread (process pools), right after the failure; otherwise the thread calling
+/// manager thread (process pools), right after the failure (or the submitting thread, inside
+/// the submit, when the task ended before the submit let go of its reference); otherwise the thread calling
 /// `cfut_future_release` (or freeing the map, group or completion queue that held it). It
 /// runs with no library lock held, but in the middle of that thread's work: it must not
 /// block for long, must not wait on futures of the same pool (no `cfut_future_result`,

@@ -131,3 +131,7 @@ impl super::Threads {
         (i, self.slots[i].clone())
     }
 }
+
+#[cfg(test)]
+#[path = "flow_tests.rs"]
+mod tests;
