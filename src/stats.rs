@@ -73,8 +73,10 @@ impl Own {
 }
 
 /// One worker's counters. Its owner changes only under the pool's thread lock (a retired
-/// worker's slot is reused by the next one), so one writer at a time.
+/// worker's slot is reused by the next one), so one writer at a time. Aligned to two cache
+/// lines (the adjacent-line prefetcher pairs them) so that workers never share one.
 #[derive(Default)]
+#[repr(align(128))]
 pub struct Slot {
     /// Queue messages this worker took (each task is taken exactly once).
     pub dequeued: Own,
