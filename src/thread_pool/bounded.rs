@@ -75,10 +75,12 @@ impl ThreadPool {
         let s = &self.shared;
         let mut st = Stats::default();
         let mut dequeued = 0;
+        let mut busy = 0;
         {
             let t = s.threads.lock();
             st.workers = t.live as u32;
             for slot in &t.slots {
+                busy += (slot.running.get() > 0) as u32;
                 dequeued += slot.dequeued.get();
                 st.completed += slot.completed.get();
                 st.failed += slot.failed.get();
@@ -88,7 +90,8 @@ impl ThreadPool {
             }
             st.worker_restarts = t.restarts;
         }
-        st.idle_workers = (s.idle.load(Ordering::Acquire) as u32).min(st.workers);
+        // Free slots run nothing, so every busy slot is a live worker's.
+        st.idle_workers = st.workers.saturating_sub(busy);
         st.queued = match &s.room {
             Some(r) => r.used() as u64,
             None => {
