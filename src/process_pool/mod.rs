@@ -22,6 +22,7 @@
 
 mod channel;
 mod crew;
+mod flow;
 mod launch;
 pub mod locate;
 mod manager;
@@ -43,7 +44,7 @@ use crate::sync::{Condvar, Mutex};
 use crate::error::{Error, Result};
 use crate::flow::{Admit, Refused, Room, WhenFull};
 use crate::future::{Future, Job, TaskError, Value};
-use crate::stats::{Own, Rare, Stats};
+use crate::stats::{Own, Rare};
 use crate::time::Deadline;
 use crate::map::{ChunkReport, ItemError};
 use crate::status::Status;
@@ -357,36 +358,6 @@ impl ProcessPool {
         Ok(r?)
     }
 
-    /// A place in a bounded queue, as `admit` and `when_full` say. The manager thread (a
-    /// done-callback) never waits: while it waits no task leaves the queue.
-    fn take_room(&self, admit: Admit) -> std::result::Result<(), Refused> {
-        let Some(room) = &self.sh.room else { return Ok(()) };
-        if room.try_take().is_some() {
-            return Ok(());
-        }
-        {
-            let st = self.sh.st.lock();
-            if let Some((_, m)) = &st.broken {
-                return Err(Error::new(Status::Broken, m.clone()).into());
-            }
-            if st.shutdown {
-                return Err(Status::Shutdown.into());
-            }
-        }
-        let on_manager = crate::current::manager() == Arc::as_ptr(&self.sh) as usize;
-        let wait = match (admit, self.sh.when_full) {
-            _ if on_manager => None,
-            (Admit::Wait(d), _) => Some(d),
-            (Admit::Policy, WhenFull::Block) => Some(Deadline::Never),
-            (Admit::Policy, _) => None,
-        };
-        if wait.and_then(|d| room.take_by(d)).is_some() {
-            return Ok(());
-        }
-        self.sh.rare.rejected.fetch_add(1, Ordering::Relaxed);
-        Err(Error::new(Status::QueueFull, "the process pool's queue is full (max_queued tasks wait for a worker)").into())
-    }
-
     fn push(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>) -> Result<Future> {
         let fut = Future::for_executor();
         // A request while the task runs reaches the manager, which tells the worker.
@@ -424,29 +395,6 @@ impl ProcessPool {
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = build_frame(proto::RUN_BYTES, id, &[&l.1, input], "the task's input")?;
         self.enqueue(id, frame, None, admit)
-    }
-
-    /// The pool's counters (see `Stats`).
-    pub fn stats(&self) -> Stats {
-        let c = &self.sh.counts;
-        let mut st = Stats {
-            workers: c.workers.get() as u32,
-            idle_workers: c.idle.get() as u32,
-            running: c.running.get(),
-            completed: c.completed.get(),
-            failed: c.failed.get(),
-            cancelled: c.cancelled.get(),
-            worker_restarts: c.restarts.get(),
-            ..Stats::default()
-        };
-        {
-            let g = self.sh.st.lock();
-            st.queued = g.pending.len() as u64;
-            st.submitted = g.submitted;
-            st.peak_queued = g.peak;
-        }
-        self.sh.rare.add_to(&mut st);
-        st
     }
 
     /// A pointer task: refused, a pointer means nothing in a
