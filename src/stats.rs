@@ -85,8 +85,8 @@ pub struct Slot {
     pub cancelled: Own,
     /// Tasks this worker runs now (an inline run nests a second one).
     pub running: Own,
-    /// The longest queue this worker saw when it took a message (the queue only shrinks by
-    /// takes, so the largest length ever is seen by some take).
+    /// The longest queue this worker saw as it finished a task (an unbounded pool's peak:
+    /// sampled where the worker reads the length anyway, so it costs nothing extra).
     pub peak: Own,
 }
 

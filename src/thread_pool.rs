@@ -436,10 +436,8 @@ impl Shared {
                 }
             };
             slot.dequeued.add(1);
-            match &self.room {
-                Some(r) => r.give(),
-                // Only takes shrink the queue, so the longest it ever was is seen by a take.
-                None => slot.peak.raise(self.queue.len() as u64 + 1),
+            if let Some(r) = &self.room {
+                r.give();
             }
             slot.running.add(1);
             // With nothing queued, become claimable before the result is visible: a caller
@@ -449,7 +447,11 @@ impl Shared {
                 f.run_then_complete(true, |ended| {
                     slot.count(ended);
                     slot.running.sub(1);
-                    if self.queue.is_empty() {
+                    // The queue's length is read here anyway (for the idle claim); it doubles
+                    // as the unbounded pool's peak sample (a bounded one counts exactly).
+                    let left = self.queue.len();
+                    slot.peak.raise(left as u64);
+                    if left == 0 {
                         self.idle.fetch_add(1, Ordering::AcqRel);
                         idle = true;
                     }

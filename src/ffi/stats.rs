@@ -35,7 +35,9 @@ pub struct cfut_executor_stats {
     pub cancelled: u64,
     /// Since creation: submits that returned `CFUT_QUEUE_FULL`.
     pub rejected: u64,
-    /// The most tasks ever queued at once (never above `max_queued` when it is set).
+    /// The most tasks ever queued at once: exact with `max_queued` (and never above it);
+    /// without a bound, a thread pool samples the queue's length as each task ends (a lower
+    /// bound, off by at most the tasks taken meanwhile, and never larger than the truth).
     pub peak_queued: u64,
     /// Workers started in place of ones that exited: thread pools, after idle retirement
     /// (`idle_timeout_ns`); process pools, replacements of dead, timed-out or retired
