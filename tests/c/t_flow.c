@@ -359,6 +359,24 @@ static void flow_map_within_bound(void) {
     cfut_executor_free(ex);
 }
 
+/* A group on a bounded REJECT pool waits for room: none of its tasks is refused. */
+static void flow_group_waits_for_room(void) {
+    cfut_executor *ex = bounded_pool(1, 1, CFUT_WHEN_FULL_REJECT);
+    cfut_group *g = NULL;
+    CHECK_ST(cfut_group_new(ex, 0, &g), CFUT_OK);
+    atomic_store(&ran, 0);
+    for (int i = 0; i < 20; i++) {
+        CHECK_ST(cfut_group_submit(g, counting_task, NULL, NULL, NULL), CFUT_OK);
+    }
+    CHECK_ST(cfut_group_wait(g, MS(HANG_MS), NULL), CFUT_OK);
+    CHECK_EQ(atomic_load(&ran), 20);
+    cfut_group_free(g);
+    cfut_executor_stats s = stats_of(ex);
+    CHECK_EQ(s.rejected, 0);
+    CHECK(s.peak_queued <= 1);
+    cfut_executor_free(ex);
+}
+
 /* The counters equal what the test did: ok, failed, cancelled while queued, rejected. */
 static void stats_match_counts(void) {
     cfut_executor *ex = bounded_pool(2, 64, CFUT_WHEN_FULL_REJECT);
@@ -494,6 +512,7 @@ void test_flow(void) {
     RUN(flow_worker_submit_never_blocks);
     RUN(flow_four_submitters_within_bound);
     RUN(flow_map_within_bound);
+    RUN(flow_group_waits_for_room);
     RUN(stats_match_counts);
     RUN(stats_shutdown_cancel);
 }
