@@ -343,8 +343,9 @@ impl Shared {
         }
         let shared = self.clone();
         let (index, slot) = threads.take_slot();
+        // Named by counter slot: unique among live workers, reused after a retirement.
         let spawned = std::thread::Builder::new()
-            .name(format!("{}_{}", self.prefix, n))
+            .name(format!("{}_{}", self.prefix, index))
             .spawn(move || shared.worker(index, slot));
         match spawned {
             Ok(h) => {

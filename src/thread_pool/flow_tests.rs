@@ -136,3 +136,33 @@ fn idle_workers_retire_and_start_again() {
     p.shutdown(true, false).unwrap();
     assert_eq!(exits.load(Ordering::SeqCst), 3);
 }
+
+#[test]
+fn submitters_racing_retirement_lose_nothing() {
+    // Workers retire after 10 µs idle: submits from 3 threads keep meeting retiring workers.
+    let p = Arc::new(ThreadPool::new(ThreadPoolOptions {
+        max_workers: 2,
+        idle_timeout: Some(Duration::from_micros(10)),
+        ..Default::default()
+    }));
+    let hs: Vec<_> = (0..3)
+        .map(|i| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                for k in 0..400 {
+                    let f = p.submit_fn(|_| 0).unwrap();
+                    assert!(f.wait(Deadline::after(Duration::from_secs(20))), "a task was stranded");
+                    if (k + i) % 97 == 0 {
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    p.shutdown(true, false).unwrap();
+    let s = p.stats();
+    assert_eq!((s.submitted, s.completed, s.workers), (1200, 1200, 0));
+}
