@@ -2211,6 +2211,50 @@ static void test_flow_map_within_bound(void) {
     cfut_executor_free(ex);
 }
 
+/* A submit from the manager thread (a done-callback) never waits for room: a full queue
+ * gives QUEUE_FULL at once even with an unlimited timeout (or OK if room came meanwhile). */
+typedef struct manager_submit {
+    cfut_executor *ex;
+    cfut_status st;
+    uint64_t ns;
+    atomic_int done;
+} manager_submit;
+
+static void submit_from_callback(cfut_future *f, void *arg) {
+    (void)f;
+    manager_submit *m = arg;
+    long v = 2;
+    cfut_future *g = NULL;
+    uint64_t t0 = now_ns();
+    m->st = cfut_executor_try_submit_bytes(m->ex, t_square, &v, sizeof v, CFUT_FOREVER, &g);
+    m->ns = now_ns() - t0;
+    cfut_future_release(g);
+    atomic_store(&m->done, 1);
+}
+
+static void test_flow_manager_never_waits(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.max_queued = 1;
+    cfut_executor *ex = pool_opts(&o);
+    cfut_future *busy = submit_long(ex, t_sleep_ms, 100);
+    CHECK(wait_stats_running(ex, 1));
+    cfut_future *queued = submit_long(ex, t_square, 3);
+    manager_submit m = {.ex = ex, .st = CFUT_PANIC};
+    CHECK_STATUS(cfut_future_add_done_callback(busy, submit_from_callback, &m, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(busy, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(queued, CFUT_FOREVER, NULL), CFUT_OK);
+    uint64_t until = now_ns() + 30ull * 1000000000u;
+    while (!atomic_load(&m.done) && now_ns() < until) usleep(1000);
+    CHECK(atomic_load(&m.done));
+    CHECK(m.st == CFUT_QUEUE_FULL || m.st == CFUT_OK);
+    CHECK(m.ns < 5ull * 1000000000u);
+    cfut_future_release(busy);
+    cfut_future_release(queued);
+    cfut_executor_free(ex);
+}
+
 static atomic_int g_unobserved[8];
 static void count_unobserved(void *arg, const cfut_error *e) {
     (void)arg;
@@ -2342,6 +2386,7 @@ static const struct test TESTS[] = {
     {"names_fork_zygote", test_names_fork_zygote},
     {"flow_reject_and_stats", test_flow_reject_and_stats},
     {"flow_map_within_bound", test_flow_map_within_bound},
+    {"flow_manager_never_waits", test_flow_manager_never_waits},
     {"unobserved_worker_death", test_unobserved_worker_death},
     {"stats_worker_restarts", test_stats_worker_restarts},
 };
