@@ -48,6 +48,16 @@ impl Executor {
         }
     }
 
+    /// `submit_with` returning a job refused with `QueueFull` through `back` (the submit
+    /// path's common case then returns a plain `Result<Future>`).
+    #[inline]
+    pub fn submit_keep(&self, job: Job, admit: Admit, back: &mut Option<Job>) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit_keep(job, admit, back),
+            Executor::Processes(p) => p.submit_job(job),
+        }
+    }
+
     /// `submit_bytes` with a full bounded queue handled as `admit` says.
     pub fn submit_bytes_with(&self, f: BytesFn, input: &[u8], admit: Admit) -> std::result::Result<Future, Refused> {
         match self {

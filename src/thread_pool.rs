@@ -527,10 +527,11 @@ impl ThreadPool {
     /// Queues `job` (with a bounded queue: as `when_full` says when it is full). On error
     /// the job is dropped (its argument's destructor runs).
     pub fn submit(&self, job: Job) -> Result<Future> {
-        self.submit_with(job, Admit::Policy).map_err(|r| r.error)
+        self.submit_keep(job, Admit::Policy, &mut None)
     }
 
     /// Queues `job` on a queue known to have room for it (or an unbounded one).
+    #[inline]
     fn enqueue(&self, job: Job) -> Result<Future> {
         let s = &self.shared;
         if let Err(e) = s.enter() {

@@ -204,16 +204,17 @@ pub extern "C" fn cfut_executor_submit(
         let func = func.ok_or(Status::InvalidArgument)?;
         // SAFETY: the C caller promised `fn` may be called with `arg` once on a worker thread.
         let job = unsafe { Job::foreign(task_fn(func), arg) };
-        match ex.inner.submit_with(job, crate::flow::Admit::Policy) {
+        let mut back = None;
+        match ex.inner.submit_keep(job, crate::flow::Admit::Policy, &mut back) {
             Ok(f) => {
                 give_future(f, future_out);
                 Ok(())
             }
-            Err(refused) => {
-                if let Some(job) = refused.job {
+            Err(e) => {
+                if let Some(job) = back {
                     job.give_back(); // QUEUE_FULL: the caller keeps its argument
                 }
-                Err(refused.error)
+                Err(e)
             }
         }
     })

@@ -18,15 +18,30 @@ impl ThreadPool {
     /// `CallerRuns`) or is refused (`Reject`, `Wait`). On `QueueFull` the job comes back
     /// untouched; on any other error it is dropped.
     pub fn submit_with(&self, job: Job, admit: Admit) -> std::result::Result<Future, Refused> {
+        let mut back = None;
+        self.submit_keep(job, admit, &mut back).map_err(|error| Refused { error, job: back })
+    }
+
+    /// `submit_with` returning the refused job through `back` (only on `QueueFull`), so the
+    /// common path returns a plain `Result<Future>` as `submit` did before flow control.
+    #[inline]
+    pub fn submit_keep(&self, job: Job, admit: Admit, back: &mut Option<Job>) -> crate::error::Result<Future> {
         let s = &self.shared;
         if s.foreign() {
             s.abandon();
-            return Err(Error::new(Status::Unsupported, IN_CHILD).into());
+            return Err(Error::new(Status::Unsupported, IN_CHILD));
         }
-        let Some(room) = &s.room else { return Ok(self.enqueue(job)?) };
+        let Some(room) = &s.room else { return self.enqueue(job) };
+        self.submit_bounded(room, job, admit, back)
+    }
+
+    /// The bounded pool's path (kept out of line: unbounded pools never run it).
+    #[inline(never)]
+    fn submit_bounded(&self, room: &crate::flow::Room, job: Job, admit: Admit, back: &mut Option<Job>) -> crate::error::Result<Future> {
+        let s = &self.shared;
         if let Some(n) = room.try_take() {
             s.rare.raise_peak(n as u64);
-            return Ok(self.enqueue(job)?);
+            return self.enqueue(job);
         }
         // Full. Refuse a closed pool first: its queue may never drain.
         let g = s.gate.load(Ordering::SeqCst);
@@ -46,11 +61,12 @@ impl ThreadPool {
         match wait.and_then(|d| room.take_by(d)) {
             Some(n) => {
                 s.rare.raise_peak(n as u64);
-                Ok(self.enqueue(job)?)
+                self.enqueue(job)
             }
             None => {
                 s.rare.rejected.fetch_add(1, Ordering::Relaxed);
-                Err(Refused { error: Error::new(Status::QueueFull, FULL), job: Some(job) })
+                *back = Some(job);
+                Err(Error::new(Status::QueueFull, FULL))
             }
         }
     }
