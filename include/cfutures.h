@@ -211,6 +211,24 @@
 #define CFUT_MPI_ISOLATION_NONE 1
 
 /**
+ * `when_full`: a submit to a full queue waits for room (the default).
+ */
+#define CFUT_WHEN_FULL_BLOCK 0
+
+/**
+ * `when_full`: a submit to a full queue returns `CFUT_QUEUE_FULL`; a pointer task's `arg`
+ * stays the caller's (its `arg_drop` does not run).
+ */
+#define CFUT_WHEN_FULL_REJECT 1
+
+/**
+ * `when_full` (thread pools only): a submit to a full queue runs the task on the
+ * submitting thread before it returns (the future is then done); a process pool refuses
+ * it with `CFUT_INVALID_ARGUMENT` at creation.
+ */
+#define CFUT_WHEN_FULL_CALLER_RUNS 2
+
+/**
  * An `as_completed` iterator. Single owner, used by one thread at a time; free it with
  * `cfut_as_completed_free`.
  */
@@ -364,6 +382,37 @@ typedef struct cfut_thread_pool_options {
    * each other returns `CFUT_WOULD_DEADLOCK` at once.
    */
   bool inline_waits;
+  /**
+   * Since 0.2. Tasks accepted but not started, at most (map chunks count); 0 =
+   * unbounded (the default). See `when_full` and `cfut_executor_try_submit`.
+   */
+  uint32_t max_queued;
+  /**
+   * Since 0.2. What `cfut_executor_submit` / `_submit_bytes` do when `max_queued` tasks
+   * wait: `CFUT_WHEN_FULL_BLOCK` (the default) waits for room; `CFUT_WHEN_FULL_REJECT`
+   * returns `CFUT_QUEUE_FULL` (`arg` stays the caller's: its `arg_drop` does not run);
+   * `CFUT_WHEN_FULL_CALLER_RUNS` runs the task on the submitting thread (the future is
+   * done when the submit returns). A submit from one of the pool's own workers never
+   * waits: with BLOCK or CALLER_RUNS the task runs inline on that worker.
+   */
+  uint32_t when_full;
+  /**
+   * Since 0.2. Optional: runs on each worker thread as it exits, after its last task,
+   * exactly once per thread (idle retirement, shutdown, a failed initializer), with no
+   * library lock held. For detaching threads from runtimes (JNI, Python thread states,
+   * profilers). It must not wait for the pool (e.g. `cfut_executor_shutdown(wait)`).
+   */
+  void (*on_worker_exit)(void *arg);
+  /**
+   * Passed to `on_worker_exit`; must stay valid for the pool's lifetime (not owned).
+   */
+  void *on_worker_exit_arg;
+  /**
+   * Since 0.2. 0 = never (the default); else a worker idle for this long exits (running
+   * `on_worker_exit`), so a pool idle for longer holds no threads. Workers start again on
+   * demand, as at first (`cfut_executor_stats` counts them in `worker_restarts`).
+   */
+  uint64_t idle_timeout_ns;
 } cfut_thread_pool_options;
 
 /**
@@ -480,6 +529,19 @@ typedef struct cfut_process_pool_options {
    * that cannot poll (foreign code, blocking calls).
    */
   bool cancel_kills;
+  /**
+   * Since 0.2. Tasks accepted but not yet sent to a worker, at most (map chunks count);
+   * 0 = unbounded (the default). See `when_full` and `cfut_executor_try_submit_bytes`.
+   */
+  uint32_t max_queued;
+  /**
+   * Since 0.2. `CFUT_WHEN_FULL_BLOCK` (the default: a submit waits for room) or
+   * `CFUT_WHEN_FULL_REJECT` (`CFUT_QUEUE_FULL`); `CFUT_WHEN_FULL_CALLER_RUNS` is refused
+   * with `CFUT_INVALID_ARGUMENT` (a task cannot run in the submitting process). A submit
+   * from the pool's manager thread (a done-callback) never waits: it gets
+   * `CFUT_QUEUE_FULL`.
+   */
+  uint32_t when_full;
 } cfut_process_pool_options;
 
 /**
@@ -524,6 +586,64 @@ typedef struct cfut_mpi_pool_options {
  * loop. Runs on the pool's workers and on the calling thread, several ranges at once.
  */
 typedef int32_t (*cfut_range_fn)(void *ctx, size_t begin, size_t end);
+
+/**
+ * An executor's counters, filled by `cfut_executor_stats_get`. Counters "since creation"
+ * only grow. All are exact once the pool is quiet (nothing queued or running, no submit in
+ * flight); while it works they are a consistent-enough snapshot for monitoring, read
+ * without stopping the pool. Keeping them costs the submit and complete paths no shared
+ * atomic read-modify-write (each worker counts for itself; the read sums).
+ */
+typedef struct cfut_executor_stats {
+  /**
+   * Set by the caller: `sizeof(cfut_executor_stats)`. Lets the struct grow.
+   */
+  uint32_t struct_size;
+  /**
+   * Worker threads (thread pool) or processes (process pool) alive now, and of those the
+   * ones waiting for work.
+   */
+  uint32_t workers;
+  uint32_t idle_workers;
+  /**
+   * Tasks accepted and not started now (map chunks count; a cancelled task leaves the
+   * count when a worker skips it), and tasks running now.
+   */
+  uint64_t queued;
+  uint64_t running;
+  /**
+   * Since creation: tasks accepted (rejected submits are not; `CALLER_RUNS` and inline
+   * runs are), tasks that ended with a value, with an error (any failure status), and
+   * cancelled (before they started, or acknowledged while running).
+   */
+  uint64_t submitted;
+  uint64_t completed;
+  uint64_t failed;
+  uint64_t cancelled;
+  /**
+   * Since creation: submits that returned `CFUT_QUEUE_FULL`.
+   */
+  uint64_t rejected;
+  /**
+   * The most tasks ever queued at once: exact with `max_queued` (and never above it);
+   * without a bound, a thread pool samples the queue's length as each task ends (a lower
+   * bound, off by at most the tasks taken meanwhile, and never larger than the truth).
+   */
+  uint64_t peak_queued;
+  /**
+   * Workers started in place of ones that exited: thread pools, after idle retirement
+   * (`idle_timeout_ns`); process pools, replacements of dead, timed-out or retired
+   * (`max_tasks_per_child`) workers.
+   */
+  uint64_t worker_restarts;
+} cfut_executor_stats;
+
+/**
+ * Told about a failure nobody read: `error` (borrowed for the call: copy what you keep)
+ * is the failed future's error, as `cfut_future_error` would give it; `arg` is the one
+ * given to `cfut_set_unobserved_error_hook`.
+ */
+typedef void (*cfut_unobserved_error_fn)(void *arg, const struct cfut_error *error);
 
 #ifdef __cplusplus
 extern "C" {
@@ -819,9 +939,10 @@ void cfut_thread_pool_options_init(struct cfut_thread_pool_options *opts);
  * workers it has and tries again at a later submit.
  *
  * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
- * owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
- * unknown `struct_size` (the 0.1 size, without `inline_waits`, is accepted: inline waits
- * are then on).
+ * owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an
+ * unknown `when_full`, or an unknown `struct_size` (older sizes are accepted: the 0.1 size,
+ * without `inline_waits`, turns inline waits on; a size without the flow-control and
+ * worker life-cycle fields leaves them at their defaults).
  */
 cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
                                  struct cfut_executor **executor_out);
@@ -832,11 +953,14 @@ cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
  *
  * `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,
  * when the future is cancelled, or when a broken or shut-down pool discards the task.
- * Ownership of `arg` passes in every case: when this returns an error, `arg_drop` has
- * already run.
+ * Ownership of `arg` passes in every case but one: when this returns an error, `arg_drop`
+ * has already run, except for `CFUT_QUEUE_FULL` (a bounded queue with
+ * `CFUT_WHEN_FULL_REJECT`), where `arg` stays the caller's and `arg_drop` never runs.
+ * With `max_queued` and a full queue, BLOCK waits here for room and CALLER_RUNS runs the
+ * task on this thread (see `cfut_thread_pool_options`).
  *
  * `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
- * reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
+ * reference for the caller. Returns `CFUT_OK`, `CFUT_QUEUE_FULL`, `CFUT_SHUTDOWN` after shutdown,
  * `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
  * nothing in another process: use `cfut_executor_submit_bytes`) and in a child forked
  * after the executor's creation (`cfut_last_error_message` says which), or
@@ -854,7 +978,8 @@ cfut_status cfut_executor_submit(struct cfut_executor *ex,
  * one constructor call. `input` is copied before this returns (it may be NULL when `len`
  * is 0). `future_out` as for `cfut_executor_submit`.
  *
- * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
+ * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_QUEUE_FULL` (a full bounded
+ * queue with `CFUT_WHEN_FULL_REJECT`), or `CFUT_INVALID_ARGUMENT` for a NULL
  * `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
  * `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
  * of a loaded executable or shared library, or inside the main executable while the
@@ -978,8 +1103,14 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  *   valid until `cfut_map_free` returns: running chunks write into `results`.
  * - Every chunk is submitted before this returns unless `max_in_flight` limits it, so
  *   the work runs even if the map is never iterated.
+ * - On a bounded executor (`max_queued`), chunks count as queued tasks and a map never
+ *   fails for lack of room, whatever `when_full` says: each chunk waits for room (so this
+ *   call may block until all but the last `max_queued` chunks have started; use
+ *   `max_in_flight` to return sooner), within the map's `timeout_ns` (past it:
+ *   `CFUT_QUEUE_FULL`). Called from one of a bounded thread pool's own workers, a chunk
+ *   that finds no room runs inline on that worker instead of waiting.
  *
- * On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_SHUTDOWN` /
+ * On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_QUEUE_FULL` (above), `CFUT_SHUTDOWN` /
  * `CFUT_BROKEN` if the executor refuses the work (nothing keeps running then),
  * `CFUT_UNSUPPORTED` on a process pool when `fn` cannot be located for a worker or the
  * context is a bare pointer (`cfut_last_error_message` says which),
@@ -1059,7 +1190,8 @@ void cfut_map_free(struct cfut_map *m);
 /**
  * Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
  * (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
- * executable as worker program, `cancel_kills` false. NULL is a no-op.
+ * executable as worker program, `cancel_kills` false, an unbounded queue (`max_queued` 0,
+ * `CFUT_WHEN_FULL_BLOCK`). NULL is a no-op.
  */
 void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
 
@@ -1107,7 +1239,7 @@ void cfut_process_pool_options_init(struct cfut_process_pool_options *opts);
  * `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
  * owned by the caller (free it with `cfut_executor_free`, which waits for queued work).
  * Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size`,
- * `on_worker_death` or `start_method`, NULL `initializer_input` with a non-zero length, or
+ * `on_worker_death`, `start_method` or `when_full`, `when_full` CALLER_RUNS, NULL `initializer_input` with a non-zero length, or
  * a `worker_exe` that is not an executable file; `CFUT_UNSUPPORTED` when the initializer
  * cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote or the FORKSERVER
  * server cannot be started;
@@ -1184,6 +1316,10 @@ cfut_status cfut_group_new(struct cfut_executor *ex, uint32_t flags, struct cfut
  * `arg` and `arg_drop` as for `cfut_executor_submit` (ownership passes in every case: on
  * an error `arg_drop` has already run). `future_out` may be NULL (the group still tracks
  * the task); otherwise it carries one reference for the caller.
+ *
+ * On a bounded executor (`max_queued`) a group's submit waits for room whatever
+ * `when_full` says (a group's tasks are never refused halfway, as a map's chunks); from one
+ * of the pool's own workers it runs the task inline instead of waiting.
  *
  * Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled (by
  * `cfut_group_cancel`, a failure with `CFUT_GROUP_CANCEL_ON_FAILURE`, or `cfut_group_free`
@@ -1438,6 +1574,85 @@ cfut_status cfut_parallel_for(struct cfut_executor *ex,
                               cfut_range_fn func,
                               void *ctx,
                               struct cfut_error *error_out);
+
+/**
+ * `cfut_executor_submit` that waits at most `timeout_ns` for room in a bounded queue
+ * (`max_queued`), whatever `when_full` says (0 = do not wait; `CFUT_FOREVER` = no limit),
+ * then gives up with `CFUT_QUEUE_FULL`. An unbounded queue always has room.
+ *
+ * **On `CFUT_QUEUE_FULL`, and only there, `arg` stays the caller's**: `arg_drop` has not
+ * run and the task never will, so a server can answer "busy" with the request it still
+ * holds. On every other status ownership of `arg` passed as for `cfut_executor_submit`
+ * (on an error, `arg_drop` has already run).
+ *
+ * Called from one of the pool's own workers it never waits (a worker waiting for room
+ * that only workers make could wait forever): a full queue gives `CFUT_QUEUE_FULL` at once.
+ *
+ * Returns `CFUT_OK` (`future_out` as for `cfut_executor_submit`: may be NULL),
+ * `CFUT_QUEUE_FULL`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_UNSUPPORTED` (a process pool,
+ * or a child forked after the executor's creation), or `CFUT_INVALID_ARGUMENT` for a
+ * NULL `ex` or `fn`.
+ */
+cfut_status cfut_executor_try_submit(struct cfut_executor *ex,
+                                     cfut_task_fn func,
+                                     void *arg,
+                                     cfut_drop_fn arg_drop,
+                                     uint64_t timeout_ns,
+                                     struct cfut_future **future_out);
+
+/**
+ * `cfut_executor_submit_bytes` that waits at most `timeout_ns` for room in a bounded
+ * queue, whatever `when_full` says, then returns `CFUT_QUEUE_FULL` (nothing was queued;
+ * `input` is the caller's as always). From one of the pool's own workers (thread pools)
+ * or its manager thread (process pools: a done-callback) it never waits.
+ *
+ * Returns the statuses of `cfut_executor_submit_bytes`, and `CFUT_QUEUE_FULL`.
+ */
+cfut_status cfut_executor_try_submit_bytes(struct cfut_executor *ex,
+                                           cfut_bytes_fn func,
+                                           const void *input,
+                                           size_t len,
+                                           uint64_t timeout_ns,
+                                           struct cfut_future **future_out);
+
+/**
+ * Fills `*stats_out` with the executor's counters (thread and process pools). The caller
+ * sets `stats_out->struct_size` to `sizeof(cfut_executor_stats)` first. Never blocks on
+ * the pool's work; any thread.
+ *
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `stats_out`, or a
+ * `struct_size` smaller than this library's `cfut_executor_stats`.
+ */
+cfut_status cfut_executor_stats_get(const struct cfut_executor *ex,
+                                    struct cfut_executor_stats *stats_out);
+
+/**
+ * Installs a process-wide hook for failures nobody read (CPython's lost exceptions of
+ * fire-and-forget tasks); `fn` NULL removes it. Replaces any earlier hook.
+ *
+ * The hook runs once for every failed future (`CFUT_TASK_FAILED`, `CFUT_WORKER_DIED`,
+ * `CFUT_BROKEN`, `CFUT_TIMEOUT`) whose outcome nobody read (by `cfut_future_result`,
+ * `cfut_future_result_bytes`, `cfut_future_error`, or a map (`cfut_map_next` /
+ * `cfut_map_wait`) or group (`cfut_group_wait`) that reported it) when its last reference
+ * goes. A fire-and-forget submit (`future_out` NULL) that fails reports at once. Cancelled
+ * futures never report, nor do successful ones.
+ *
+ * Which thread runs it: the one that drops the future's last reference. For a
+ * fire-and-forget task that is the worker thread that ran it (thread pools) or the pool's
+ * manager thread (process pools), right after the failure (or the submitting thread, inside
+ * the submit, when the task ended before the submit let go of its reference); otherwise the thread calling
+ * `cfut_future_release` (or freeing the map, group or completion queue that held it). It
+ * runs with no library lock held, but in the middle of that thread's work: it must not
+ * block for long, must not wait on futures of the same pool (no `cfut_future_result`,
+ * `cfut_executor_shutdown(wait)`, `cfut_executor_free` there), and must not call back into
+ * the future being freed (its handle is gone). Logging, counting, or handing the copied
+ * error to another thread are fine. It may run on several threads at once.
+ *
+ * `arg` is not owned: it must stay valid while the hook is installed and for calls already
+ * running when it is replaced. Any thread.
+ */
+void cfut_set_unobserved_error_hook(cfut_unobserved_error_fn func,
+                                    void *arg);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -122,9 +122,12 @@ unsafe fn map_in_threads(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options:
         _ctx: ctx_copy,
     };
     let workers = exec.max_workers();
+    let deadline = options.deadline;
     let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
         let s = shared.clone();
-        exec.submit(Job::boxed(move |sink| {
+        // A bounded queue: wait for room (within the map's deadline), never refuse a chunk
+        // for lack of it; on the pool's own worker, run the chunk inline instead.
+        exec.submit_waiting(Job::boxed(move |sink| {
             // SAFETY: the map's contract (above); each chunk covers its own range.
             let report = unsafe { run_map_chunk(f, s.memory(), range, 0, || sink.cancel_requested()) };
             if report.stopped {
@@ -132,7 +135,7 @@ unsafe fn map_in_threads(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options:
             }
             sink.set_any(Box::new(report));
             0
-        }))
+        }), deadline)
     });
     Map::new(arrays.count, workers, options, submit)
 }
@@ -175,13 +178,14 @@ unsafe fn map_in_processes(exec: Arc<Executor>, f: MapFn, arrays: Arrays, option
         _ctx: None,
     };
     let workers = exec.max_workers();
+    let deadline = options.deadline;
     let submit: ChunkSubmitter = Box::new(move |range: Range<usize>| {
         let m = mem.memory();
         let chunk = m.items.wrapping_add(range.start * m.item_size);
         let dst = m.results.wrapping_add(range.start * m.result_size) as usize;
         // SAFETY: the caller keeps the arrays valid until the map is freed, which waits for
         // every chunk that started; items are copied when their chunk is submitted.
-        unsafe { exec.submit_map_chunk(f, &ctx_copy, chunk, range.len(), m.item_size, m.result_size, dst, range.start) }
+        unsafe { exec.submit_map_chunk(f, &ctx_copy, chunk, range.len(), m.item_size, m.result_size, dst, range.start, deadline) }
     });
     Map::new(arrays.count, workers, options, submit)
 }

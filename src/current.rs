@@ -84,3 +84,31 @@ pub(crate) fn set_manager(addr: usize) {
 pub(crate) fn manager() -> usize {
     MANAGER.with(|m| m.get())
 }
+
+thread_local! {
+    /// The counters of the thread-pool worker this thread is (none elsewhere).
+    static SLOT: std::cell::RefCell<Option<std::sync::Arc<crate::stats::Slot>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sets (or clears) the counters this worker thread writes.
+pub(crate) fn set_slot(slot: Option<std::sync::Arc<crate::stats::Slot>>) {
+    SLOT.with(|s| *s.borrow_mut() = slot);
+}
+
+/// Runs a pending future of this worker's own pool here (an inline run from a blocking
+/// wait), counting it in the worker's counters as its own take would.
+pub(crate) fn run_counted(f: &crate::future::Future) {
+    let slot = SLOT.with(|s| s.borrow().clone());
+    let Some(slot) = slot else {
+        f.run(true);
+        return;
+    };
+    slot.running.add(1);
+    let ran = f.run_then_complete(true, |e| {
+        slot.count(e);
+        slot.running.sub(1);
+    });
+    if !ran {
+        slot.running.sub(1);
+    }
+}

@@ -210,7 +210,7 @@ pub fn before_blocking(futs: &[&Future], need: Need, mut enough: impl FnMut() ->
 /// Runs a pending future's task on this thread, nested in the task running now. A worker
 /// that pops it later finds it started and skips it.
 fn run_inline(f: &Future) {
-    current::run_nested(f.id(), || f.run(true));
+    current::run_nested(f.id(), || current::run_counted(f));
 }
 
 fn register(targets: Vec<usize>, need: Need) -> Result<Registration> {

@@ -1,9 +1,12 @@
 //! The executor kinds behind one type: the C `cfut_executor` holds one of these.
 
 use crate::error::{Error, Result};
+use crate::flow::{Admit, Refused};
 use crate::future::{Future, Job};
 use crate::mpi::MpiPool;
 use crate::parallel_for::{check_range, RangeOutcome};
+use crate::stats::Stats;
+use crate::time::Deadline;
 use crate::process_pool::ProcessPool;
 use crate::status::Status;
 use crate::task::{BytesFn, MapFn};
@@ -46,6 +49,56 @@ impl Executor {
                     "cfut_executor_submit: a pointer argument means nothing on another rank; use cfut_executor_submit_bytes on an MPI pool",
                 ))
             }
+        }
+    }
+
+    /// Queues `job`, a full bounded queue handled as `admit` says; on `QueueFull` the job
+    /// comes back untouched (`Refused::job`), on any other error it is dropped.
+    pub fn submit_with(&self, job: Job, admit: Admit) -> std::result::Result<Future, Refused> {
+        match self {
+            Executor::Threads(p) => p.submit_with(job, admit),
+            Executor::Processes(_) | Executor::Mpi(_) => self.submit(job).map_err(Refused::from),
+        }
+    }
+
+    /// `submit_with` returning a job refused with `QueueFull` through `back` (the submit
+    /// path's common case then returns a plain `Result<Future>`).
+    #[inline]
+    pub fn submit_keep(&self, job: Job, admit: Admit, back: &mut Option<Job>) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit_keep(job, admit, back),
+            Executor::Processes(_) | Executor::Mpi(_) => self.submit(job),
+        }
+    }
+
+    /// `submit_bytes` with a full bounded queue handled as `admit` says.
+    pub fn submit_bytes_with(&self, f: BytesFn, input: &[u8], admit: Admit) -> std::result::Result<Future, Refused> {
+        match self {
+            Executor::Threads(p) => {
+                let data: Box<[u8]> = input.into();
+                p.submit_with(Job::boxed(move |sink| crate::task::run_bytes(f, &data, sink)), admit)
+            }
+            Executor::Processes(p) => p.submit_task_with(f, input, admit),
+            // An MPI pool has no bound: tasks wait at the root for a free slot.
+            Executor::Mpi(p) => p.submit_task(f, input).map_err(Refused::from),
+        }
+    }
+
+    /// A thread-pool map chunk: waits for room in a bounded queue until `deadline` (runs
+    /// inline on the pool's own worker instead of waiting).
+    pub fn submit_waiting(&self, job: Job, deadline: Deadline) -> Result<Future> {
+        match self {
+            Executor::Threads(p) => p.submit_waiting(job, deadline),
+            Executor::Processes(_) | Executor::Mpi(_) => self.submit(job),
+        }
+    }
+
+    /// The executor's counters.
+    pub fn stats(&self) -> Stats {
+        match self {
+            Executor::Threads(p) => p.stats(),
+            Executor::Processes(p) => p.stats(),
+            Executor::Mpi(p) => p.stats(),
         }
     }
 
@@ -103,7 +156,8 @@ impl Executor {
     }
 
     /// Submits a map chunk where tasks run in other processes (process and MPI pools), as
-    /// `ProcessPool::submit_map_chunk`; `Unsupported` on a thread pool.
+    /// `ProcessPool::submit_map_chunk` (a bounded process pool waits for room until
+    /// `deadline`); `Unsupported` on a thread pool.
     ///
     /// # Safety
     /// As `ProcessPool::submit_map_chunk`.
@@ -118,10 +172,11 @@ impl Executor {
         result_size: usize,
         dst: usize,
         first_index: usize,
+        deadline: Deadline,
     ) -> Result<Future> {
         match self {
             // SAFETY: the caller's contract, passed on.
-            Executor::Processes(p) => unsafe { p.submit_map_chunk(func, ctx, items, count, item_size, result_size, dst, first_index) },
+            Executor::Processes(p) => unsafe { p.submit_map_chunk(func, ctx, items, count, item_size, result_size, dst, first_index, deadline) },
             // SAFETY: the caller's contract, passed on.
             Executor::Mpi(p) => unsafe { p.submit_map_chunk(func, ctx, items, count, item_size, result_size, dst, first_index) },
             Executor::Threads(_) => Err(Status::Unsupported.into()),

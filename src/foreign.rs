@@ -32,6 +32,13 @@ impl Owned {
     pub fn as_ptr(&self) -> *mut c_void {
         self.ptr
     }
+
+    /// Gives the pointer back to the foreign side without running its destructor (a
+    /// refused submit that leaves the argument with its caller).
+    pub fn disown(mut self) -> *mut c_void {
+        self.drop = None;
+        self.ptr
+    }
 }
 
 impl Drop for Owned {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Kind};
+use crate::flow::Admit;
 use crate::future::{Future, Job, TaskError};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
@@ -114,7 +115,9 @@ impl Group {
             }
             Kind::Processes | Kind::Mpi => job,
         };
-        let r = self.ex.submit(job);
+        // A bounded queue: wait for room whatever `when_full` says (a group's tasks belong
+        // together; never refused halfway), or run inline on the pool's own worker.
+        let r = self.ex.submit_waiting(job, Deadline::Never);
         self.track(seq, r)
     }
 
@@ -125,12 +128,15 @@ impl Group {
             Kind::Threads => {
                 let data: Box<[u8]> = input.into();
                 let key = self.key();
-                self.ex.submit(Job::boxed(move |sink| {
-                    let _r = Running::enter(key);
-                    run_bytes(f, &data, sink)
-                }))
+                self.ex.submit_waiting(
+                    Job::boxed(move |sink| {
+                        let _r = Running::enter(key);
+                        run_bytes(f, &data, sink)
+                    }),
+                    Deadline::Never,
+                )
             }
-            Kind::Processes | Kind::Mpi => self.ex.submit_bytes(f, input),
+            Kind::Processes | Kind::Mpi => self.ex.submit_bytes_with(f, input, Admit::Wait(Deadline::Never)).map_err(|r| r.error),
         };
         self.track(seq, r)
     }
@@ -271,6 +277,7 @@ impl Group {
         }
         let st = self.st.lock();
         if let Some(f) = &st.first_failure {
+            f.mark_observed();
             let e = match f.outcome() {
                 Some(Err(e)) => failure_error(e),
                 _ => Status::TaskFailed.into(),

@@ -174,6 +174,8 @@ impl Map {
                 // CPython's buffersize, never one more).
                 self.chunks[k] = None;
                 self.refill(k + 1);
+                // The map reports this chunk's outcome to its caller (item by item).
+                f.mark_observed();
                 match f.outcome() {
                     Some(Ok(v)) => {
                         let mut errors = v.downcast_ref::<ChunkReport>().map(|r| r.errors.clone()).unwrap_or_default();

@@ -37,10 +37,12 @@ use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::future::Job;
+use crate::flow::Admit;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
 use crate::thread_pool::ThreadPool;
+use crate::time::Deadline;
 
 /// How a loop that ran ended: `Err(code)` holds the first non-zero code a range returned.
 pub type RangeOutcome = std::result::Result<(), i32>;
@@ -75,12 +77,13 @@ where
     let lp = Arc::new(Loop::new(begin, n, grain, threads, Body::of(body)));
     for _ in 1..threads {
         let helper = lp.clone();
-        // A pool shut down meanwhile refuses: this thread then does the rest.
+        // A pool shut down meanwhile, or a bounded queue with no room, refuses at once
+        // (never waits, never runs the helper here): this thread then does the rest.
         let job = Job::boxed(move |_| {
             helper.work();
             0
         });
-        if pool.submit(job).is_err() {
+        if pool.submit_with(job, Admit::Wait(Deadline::Poll)).is_err() {
             break;
         }
     }

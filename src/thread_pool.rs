@@ -37,21 +37,27 @@
 //! The locks on these paths are `std::sync` (per-lock futexes), never parking_lot's global
 //! parking table, so a new pool in the child cannot block on a lock a parent thread held.
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+use crate::flow::{Admit, Room, WhenFull};
 use crate::future::{Future, Job, TaskError};
+use crate::stats::{Rare, Slot};
 use crate::queue::Queue;
-use crate::spin::{spin_until, SPIN};
+use crate::spin::spin_until;
 use crate::status::Status;
 use crate::task::{run_bytes, BytesFn};
 
 /// A pool initializer: runs on each worker before its first task; non-zero breaks the pool.
 pub type Initializer = Arc<dyn Fn() -> i32 + Send + Sync>;
+
+/// Runs on each worker thread as it exits, after its last task.
+pub type WorkerExit = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ThreadPoolOptions {
@@ -63,11 +69,27 @@ pub struct ThreadPoolOptions {
     /// A worker's blocking wait on a pending future of this pool runs its task inline
     /// (`crate::deadlock`); false waits as CPython does. Default true.
     pub inline_waits: bool,
+    /// Tasks accepted but not started at most; 0 = unbounded.
+    pub max_queued: usize,
+    /// What a submit does when `max_queued` tasks wait.
+    pub when_full: WhenFull,
+    pub on_worker_exit: Option<WorkerExit>,
+    /// An idle worker exits after this long (`None`: never); workers start again on demand.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ThreadPoolOptions {
     fn default() -> Self {
-        ThreadPoolOptions { max_workers: 0, thread_name_prefix: None, initializer: None, inline_waits: true }
+        ThreadPoolOptions {
+            max_workers: 0,
+            thread_name_prefix: None,
+            initializer: None,
+            inline_waits: true,
+            max_queued: 0,
+            when_full: WhenFull::Block,
+            on_worker_exit: None,
+            idle_timeout: None,
+        }
     }
 }
 
@@ -132,7 +154,17 @@ struct Shared {
     parked: AtomicUsize,
     park_lock: Mutex<()>,
     park_cond: Condvar,
+    /// Workers alive or starting (a retiring worker leaves it under `threads`).
     started: AtomicUsize,
+    /// Free places in a bounded queue (`max_queued`); `None`: unbounded.
+    room: Option<Room>,
+    when_full: WhenFull,
+    on_worker_exit: Option<WorkerExit>,
+    idle_timeout: Option<Duration>,
+    /// Counters of the slow paths; the workers' own are in `Threads::slots`.
+    rare: Rare,
+    /// Shutdown queued its `Stop` (one message in the queue that is no task).
+    stop_pushed: AtomicBool,
     max_workers: usize,
     prefix: String,
     initializer: Option<Initializer>,
@@ -145,6 +177,14 @@ struct Shared {
 struct Threads {
     handles: Vec<JoinHandle<()>>,
     live: usize,
+    /// Every worker's counters; a slot whose worker exited is reused by the next one.
+    slots: Vec<Arc<Slot>>,
+    /// Indices of `slots` no live worker owns.
+    free_slots: Vec<usize>,
+    /// Workers retired (idle timeout) and not yet replaced by a new start.
+    retired_unreplaced: u64,
+    /// Workers started in place of retired ones.
+    restarts: u64,
 }
 
 /// Python's `ThreadPoolExecutor`.
@@ -176,6 +216,12 @@ impl ThreadPool {
                 park_lock: Mutex::new(()),
                 park_cond: Condvar::new(),
                 started: AtomicUsize::new(0),
+                room: (opts.max_queued > 0).then(|| Room::new(opts.max_queued)),
+                when_full: opts.when_full,
+                on_worker_exit: opts.on_worker_exit,
+                idle_timeout: opts.idle_timeout,
+                rare: Rare::default(),
+                stop_pushed: AtomicBool::new(false),
                 max_workers,
                 prefix: opts.thread_name_prefix.unwrap_or_else(|| format!("cfut-{}", id - 1)),
                 initializer: opts.initializer,
@@ -191,7 +237,8 @@ impl ThreadPool {
         self.submit(Job::boxed(f))
     }
 
-    /// How many worker threads have been started so far.
+    /// How many worker threads are alive or starting (without idle retirement: how many
+    /// were started so far).
     pub fn threads_started(&self) -> usize {
         self.shared.started.load(Ordering::Acquire)
     }
@@ -245,13 +292,19 @@ impl Shared {
         prev & (SHUTDOWN | BROKEN)
     }
 
-    /// Takes every queued task out of the queue, keeping the stop sentinel in place.
+    /// Takes every queued task out of the queue, keeping the stop sentinel in place. The
+    /// caller ends each one (cancel or fail) and then counts it with `count_drained`.
     fn drain(&self) -> Vec<Future> {
         let mut out = Vec::new();
         let mut stop = false;
         while let Some(m) = self.queue.pop() {
             match m {
-                Msg::Run(f) => out.push(f),
+                Msg::Run(f) => {
+                    if let Some(r) = &self.room {
+                        r.give();
+                    }
+                    out.push(f)
+                }
                 Msg::Stop => stop = true,
             }
         }
@@ -289,22 +342,32 @@ impl Shared {
             return None;
         }
         let shared = self.clone();
+        let (index, slot) = threads.take_slot();
+        // Named by counter slot: unique among live workers, reused after a retirement.
         let spawned = std::thread::Builder::new()
-            .name(format!("{}_{}", self.prefix, n))
-            .spawn(move || shared.worker());
+            .name(format!("{}_{}", self.prefix, index))
+            .spawn(move || shared.worker(index, slot));
         match spawned {
             Ok(h) => {
                 self.started.store(n + 1, Ordering::Release);
                 threads.live += 1;
+                // Threads that retired are done: forget their handles (joining is moot).
+                threads.handles.retain(|h| !h.is_finished());
                 threads.handles.push(h);
+                if threads.retired_unreplaced > 0 {
+                    threads.retired_unreplaced -= 1;
+                    threads.restarts += 1;
+                }
                 None
             }
-            Err(e) if n == 0 => Some(format!("could not start a worker thread: {e}")),
-            Err(_) => None,
+            Err(e) => {
+                threads.free_slots.push(index);
+                (n == 0).then(|| format!("could not start a worker thread: {e}"))
+            }
         }
     }
 
-    fn worker(self: Arc<Self>) {
+    fn worker(self: Arc<Self>, index: usize, slot: Arc<Slot>) {
         crate::current::set_pool(self.id, if self.inline_waits { self.tag.0 } else { 0 });
         let healthy = match &self.initializer {
             None => true,
@@ -323,47 +386,89 @@ impl Shared {
             }
         };
         if healthy {
-            // True when this worker counted itself idle before publishing its last result.
-            let mut idle = false;
-            loop {
-                // A task that forked continues here in the child: that worker is not the
-                // pool's, so it leaves without touching the inherited queue (see `abandon`).
-                if self.foreign() {
-                    return;
-                }
-                let msg = match self.queue.pop() {
-                    Some(m) => {
-                        if idle {
-                            self.withdraw_idle();
-                        }
-                        m
-                    }
-                    None => self.wait_idle(idle),
-                };
-                idle = false;
-                match msg {
-                    // With nothing queued, become claimable before the result is visible:
-                    // a caller that submits again as soon as it sees the result (sequential
-                    // submit+result) then reuses this worker instead of starting a thread.
-                    Msg::Run(f) => crate::current::run_task(f.id(), || {
-                        f.run_then_complete(true, || {
-                            if self.queue.is_empty() {
-                                self.idle.fetch_add(1, Ordering::AcqRel);
-                                idle = true;
-                            }
-                        })
-                    }),
-                    Msg::Stop => {
-                        self.push(Msg::Stop);
-                        break;
-                    }
-                }
+            crate::current::set_slot(Some(slot.clone()));
+            let forked = self.work(&slot);
+            crate::current::set_slot(None);
+            // A task that forked continues here in the child: that worker is not the
+            // pool's, so it leaves without touching the pool (see `abandon`).
+            if forked {
+                return;
+            }
+        }
+        if let Some(on_exit) = &self.on_worker_exit {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| on_exit())).is_err() {
+                eprintln!("cfutures: on_worker_exit panicked");
             }
         }
         let mut t = self.threads.lock();
         t.live -= 1;
+        t.free_slots.push(index);
         drop(t);
         self.threads_cond.notify_all();
+    }
+
+    /// The task loop, until `Stop` or idle retirement; true when the thread finds itself in
+    /// a forked child.
+    fn work(&self, slot: &Slot) -> bool {
+        // True when this worker counted itself idle before publishing its last result.
+        let mut idle = false;
+        loop {
+            if self.foreign() {
+                return true;
+            }
+            let msg = match self.queue.pop() {
+                Some(m) => {
+                    if idle {
+                        self.withdraw_idle();
+                    }
+                    m
+                }
+                None => match self.wait_idle(idle) {
+                    Some(m) => m,
+                    None => return false, // retired
+                },
+            };
+            idle = false;
+            let f = match msg {
+                Msg::Run(f) => f,
+                Msg::Stop => {
+                    self.push(Msg::Stop);
+                    return false;
+                }
+            };
+            slot.dequeued.add(1);
+            if let Some(r) = &self.room {
+                r.give();
+            }
+            slot.running.add(1);
+            // With nothing queued, become claimable before the result is visible: a caller
+            // that submits again as soon as it sees the result (sequential submit+result)
+            // then reuses this worker instead of starting a thread.
+            let ran = crate::current::run_task(f.id(), || {
+                f.run_then_complete(true, |ended| {
+                    slot.count(ended);
+                    slot.running.sub(1);
+                    // The queue's length is read here anyway (for the idle claim); it doubles
+                    // as the unbounded pool's peak sample (a bounded one counts exactly).
+                    let left = self.queue.len();
+                    slot.peak.raise(left as u64);
+                    if left == 0 {
+                        self.idle.fetch_add(1, Ordering::AcqRel);
+                        idle = true;
+                    }
+                })
+            });
+            if !ran {
+                slot.running.sub(1);
+                // Cancelled (or failed) while queued: nobody ran it, so count it here. One
+                // that a waiter ran inline was counted by that waiter.
+                if !f.was_started() {
+                    if let Some(e) = f.ended() {
+                        slot.count(e);
+                    }
+                }
+            }
+        }
     }
 
     /// Queues a message and wakes a parked worker unless a spinning one will take it.
@@ -384,76 +489,6 @@ impl Shared {
         self.park_cond.notify_one();
     }
 
-    /// Called by a worker that just took a message: if more work is queued and nobody is
-    /// spinning for it, wake a parked worker for it (bursts fan out one wake at a time).
-    fn pass_baton(&self) {
-        fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::SeqCst) > 0
-            && !self.queue.is_empty()
-            && self.spinners.load(Ordering::SeqCst) == 0
-        {
-            self.wake_one();
-        }
-    }
-
-    /// Sleeps until a message arrives.
-    fn park(&self) -> Msg {
-        loop {
-            let mut g = self.park_lock.lock();
-            self.parked.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            // Announced as parked: a push from now on wakes us, so look once more first.
-            if let Some(m) = self.queue.pop() {
-                self.parked.fetch_sub(1, Ordering::SeqCst);
-                return m;
-            }
-            self.park_cond.wait(&mut g);
-            self.parked.fetch_sub(1, Ordering::SeqCst);
-            drop(g);
-            if let Some(m) = self.queue.pop() {
-                return m;
-            }
-        }
-    }
-
-    /// Waits for the next message as an idle worker: claimable by submitters, spinning
-    /// first if no other worker is spinning, then parked.
-    /// `already_idle`: the worker counted itself idle before publishing its last result.
-    fn wait_idle(&self, already_idle: bool) -> Msg {
-        if !already_idle {
-            self.idle.fetch_add(1, Ordering::AcqRel);
-        }
-        let mut got = None;
-        if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
-            spin_until(SPIN, || match self.queue.pop() {
-                Some(m) => {
-                    got = Some(m);
-                    true
-                }
-                None => false,
-            });
-        }
-        self.spinners.fetch_sub(1, Ordering::SeqCst);
-        let msg = match got {
-            Some(m) => m,
-            None => self.park(),
-        };
-        self.pass_baton();
-        self.withdraw_idle();
-        msg
-    }
-
-    /// A worker that got work leaves the idle count, unless a submitter already claimed it.
-    fn withdraw_idle(&self) {
-        let mut idle = self.idle.load(Ordering::Acquire);
-        while idle > 0 {
-            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(v) => idle = v,
-            }
-        }
-    }
-
     /// Marks the pool broken and fails everything queued with `Broken`.
     fn break_pool(&self, code: i32, message: String) {
         let _ = self.broken.set((code, message));
@@ -461,6 +496,17 @@ impl Shared {
         let (code, message) = self.broken.get().expect("set above");
         for f in self.drain() {
             let _ = f.fail(TaskError::new(Status::Broken, *code, Some(message)));
+            self.count_drained(&f);
+        }
+    }
+
+    /// Counts a task taken out of the queue by `drain` and ended there.
+    fn count_drained(&self, f: &Future) {
+        self.rare.submitted.fetch_add(1, Ordering::Relaxed);
+        if !f.was_started() {
+            if let Some(e) = f.ended() {
+                self.rare.count(e);
+            }
         }
     }
 
@@ -478,14 +524,22 @@ impl Shared {
 }
 
 impl ThreadPool {
-    /// Queues `job`. On error the job is dropped (its argument's destructor runs).
+    /// Queues `job` (with a bounded queue: as `when_full` says when it is full). On error
+    /// the job is dropped (its argument's destructor runs).
     pub fn submit(&self, job: Job) -> Result<Future> {
+        self.submit_keep(job, Admit::Policy, &mut None)
+    }
+
+    /// Queues `job` on a queue known to have room for it (or an unbounded one).
+    #[inline]
+    fn enqueue(&self, job: Job) -> Result<Future> {
         let s = &self.shared;
-        if s.foreign() {
-            s.abandon();
-            return Err(Error::new(Status::Unsupported, IN_CHILD));
+        if let Err(e) = s.enter() {
+            if let Some(r) = &s.room {
+                r.give();
+            }
+            return Err(e.into());
         }
-        s.enter()?;
         let f = Future::with_job_in(job, s.tag.0);
         let claimed = s.claim_idle();
         s.push(Msg::Run(f.clone()));
@@ -515,9 +569,11 @@ impl ThreadPool {
         if cancel_futures {
             for f in s.drain() {
                 f.cancel();
+                s.count_drained(&f);
             }
         }
         if prev & SHUTDOWN == 0 {
+            s.stop_pushed.store(true, Ordering::SeqCst);
             s.push(Msg::Stop);
         }
         if wait {
@@ -562,5 +618,7 @@ impl Drop for ThreadPool {
     }
 }
 
+mod bounded;
+mod idle;
 #[cfg(test)]
 mod tests;

@@ -180,6 +180,12 @@ class would_deadlock : public error {
   explicit would_deadlock(const char *message = nullptr) : error(CFUT_WOULD_DEADLOCK, message) {}
 };
 
+/// A bounded queue (max_queued) is full and the submit may not wait (WhenFull::reject).
+class queue_full : public error {
+ public:
+  explicit queue_full(const char *message = nullptr) : error(CFUT_QUEUE_FULL, message) {}
+};
+
 /// Throws the typed error for a non-OK status.
 [[noreturn]] inline void throw_status(cfut_status status, const char *message = nullptr,
                                       std::int32_t code = 0) {
@@ -191,6 +197,7 @@ class would_deadlock : public error {
     case CFUT_SHUTDOWN: throw shutdown_error(message);
     case CFUT_TASK_FAILED: throw task_failed(message, code);
     case CFUT_WOULD_DEADLOCK: throw would_deadlock(message);
+    case CFUT_QUEUE_FULL: throw queue_full(message);
     case CFUT_NO_MEMORY: throw std::bad_alloc();
     default: throw error(status, message, code);
   }
@@ -1097,6 +1104,65 @@ class MapRange {
 // Executors
 // ---------------------------------------------------------------------------------------
 
+/// What a submit does when a bounded queue (max_queued) is full (cfut's `when_full`).
+enum class WhenFull : std::uint32_t {
+  /// Wait for room (the default).
+  block = CFUT_WHEN_FULL_BLOCK,
+  /// Throw cfut::queue_full (submit) / return an empty optional (try_submit).
+  reject = CFUT_WHEN_FULL_REJECT,
+  /// Thread pools: run the task on the submitting thread (a process pool refuses it).
+  caller_runs = CFUT_WHEN_FULL_CALLER_RUNS,
+};
+
+/// An executor's counters (cfut_executor_stats): exact once the pool is quiet.
+struct ExecutorStats {
+  std::uint32_t workers = 0, idle_workers = 0;  ///< alive now, and of those idle
+  std::uint64_t queued = 0, running = 0;        ///< now
+  std::uint64_t submitted = 0, completed = 0, failed = 0, cancelled = 0, rejected = 0;  ///< since creation
+  std::uint64_t peak_queued = 0, worker_restarts = 0;
+};
+
+/// Told about each failure nobody read (cfut_set_unobserved_error_hook): the error get()
+/// would have thrown, as a cfut::error (status(), code(), what()). Runs on the thread that
+/// drops the future's last reference (often a worker); it must not block or wait on futures.
+using unobserved_error_hook_t = std::function<void(const error &)>;
+
+namespace detail {
+inline std::mutex &unobserved_mutex() {
+  static std::mutex m;
+  return m;
+}
+inline std::shared_ptr<const unobserved_error_hook_t> &unobserved_slot() {
+  static std::shared_ptr<const unobserved_error_hook_t> h;
+  return h;
+}
+inline void unobserved_trampoline(void *, const cfut_error *e) noexcept {
+  try {
+    std::shared_ptr<const unobserved_error_hook_t> h;
+    {
+      std::lock_guard<std::mutex> lock(unobserved_mutex());
+      h = unobserved_slot();
+    }
+    if (h && *h && e) (*h)(error(e->status, e->message, e->code));
+  } catch (...) {
+    report(std::current_exception(), "unobserved-error hook");
+  }
+}
+}  // namespace detail
+
+/// Installs the process-wide hook for failures nobody read (an empty function removes it);
+/// returns the previous one. An exception from the hook goes to the callback error handler.
+inline unobserved_error_hook_t set_unobserved_error_hook(unobserved_error_hook_t h) {
+  auto next = h ? std::make_shared<const unobserved_error_hook_t>(std::move(h)) : nullptr;
+  std::shared_ptr<const unobserved_error_hook_t> prev;
+  {
+    std::lock_guard<std::mutex> lock(detail::unobserved_mutex());
+    prev = std::exchange(detail::unobserved_slot(), next);
+  }
+  cfut_set_unobserved_error_hook(next ? &detail::unobserved_trampoline : nullptr, nullptr);
+  return prev ? *prev : unobserved_error_hook_t{};
+}
+
 /// What thread and process pools share: ownership of one cfut_executor, shutdown, and the
 /// bytes-only submit/map that run unchanged on both kinds.
 class Executor {
@@ -1121,6 +1187,26 @@ class Executor {
     if (s != CFUT_OK) throw_status(s);
   }
   std::uint32_t max_workers() const noexcept { return cfut_executor_max_workers(ex_); }
+  /// The executor's counters (cfut_executor_stats_get).
+  ExecutorStats stats() const {
+    cfut_executor_stats s;
+    std::memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    check(cfut_executor_stats_get(ex_, &s));
+    ExecutorStats r;
+    r.workers = s.workers;
+    r.idle_workers = s.idle_workers;
+    r.queued = s.queued;
+    r.running = s.running;
+    r.submitted = s.submitted;
+    r.completed = s.completed;
+    r.failed = s.failed;
+    r.cancelled = s.cancelled;
+    r.rejected = s.rejected;
+    r.peak_queued = s.peak_queued;
+    r.worker_restarts = s.worker_restarts;
+    return r;
+  }
   cfut_executor *capi() const noexcept { return ex_; }
   /// Gives up ownership: the caller must cfut_executor_free the handle.
   cfut_executor *capi_release() noexcept { return std::exchange(ex_, nullptr); }
@@ -1142,6 +1228,22 @@ class Executor {
   template <auto Fn, class... Args>
   auto submit_bytes(Args... args) {
     return submit_bytes(detail::static_fn<Fn>{}, args...);
+  }
+
+  /// submit_bytes that waits at most `timeout` for room in a bounded queue (max_queued),
+  /// whatever when_full says, then returns an empty optional (nothing was queued).
+  template <class Rep, class Period, class F, class... Args>
+  auto try_submit_bytes(std::chrono::duration<Rep, Period> timeout, F f, Args... args)
+      -> std::optional<Future<typename detail::bytes_task<F, Args...>::R>> {
+    detail::check_bytes_signature<F, Args...>();
+    using T = detail::bytes_task<F, Args...>;
+    using R = typename T::R;
+    const std::vector<unsigned char> in = T::pack(f, args...);
+    cfut_future *out = nullptr;
+    const cfut_status s = cfut_executor_try_submit_bytes(ex_, &T::run, in.data(), in.size(), detail::to_ns(timeout), &out);
+    if (s == CFUT_QUEUE_FULL) return std::nullopt;
+    check_with_reason(s);
+    return Future<R>::adopt(out);
   }
 
   /// A lazy map where only bytes travel: `f(item)` over the container's items, chunked,
@@ -1222,6 +1324,18 @@ struct ThreadPoolOptions {
   /// CPython does. Either way a wait that would close a cycle of waiting tasks throws
   /// would_deadlock.
   bool inline_waits = true;
+  /// Tasks accepted but not started, at most (map chunks count); 0 = unbounded.
+  std::uint32_t max_queued = 0;
+  /// What submit does when max_queued tasks wait: block (wait for room), reject (throw
+  /// cfut::queue_full), caller_runs (run it on the submitting thread). A worker's own
+  /// submit never waits (the task runs inline there).
+  WhenFull when_full = WhenFull::block;
+  /// An idle worker exits after this long; empty = never. Workers start again on demand.
+  std::optional<std::chrono::nanoseconds> idle_timeout{};
+  /// Runs on each worker thread as it exits, after its last task, once per thread (idle
+  /// retirement, shutdown): detach the thread from runtimes here. An exception is reported
+  /// to the callback error handler, never propagated.
+  std::function<void()> on_worker_exit{};
 };
 
 /// Python's ThreadPoolExecutor. Move-only; the destructor shuts down and waits.
@@ -1243,6 +1357,14 @@ class ThreadPool : public Executor {
       o.initializer = &initializer_trampoline;
       o.initializer_arg = init_.get();
     }
+    o.max_queued = opts.max_queued;
+    o.when_full = static_cast<std::uint32_t>(opts.when_full);
+    if (opts.idle_timeout) o.idle_timeout_ns = std::max<std::uint64_t>(1, detail::to_ns(*opts.idle_timeout));
+    if (opts.on_worker_exit) {
+      exit_ = std::make_unique<std::function<void()>>(std::move(opts.on_worker_exit));
+      o.on_worker_exit = &exit_trampoline;
+      o.on_worker_exit_arg = exit_.get();
+    }
     check(cfut_thread_pool_new(&o, &ex_));
   }
   ThreadPool(ThreadPool &&) noexcept = default;
@@ -1250,6 +1372,7 @@ class ThreadPool : public Executor {
     if (this != &o) {
       Executor::operator=(std::move(o));  // frees our executor first
       init_ = std::move(o.init_);
+      exit_ = std::move(o.exit_);
     }
     return *this;
   }
@@ -1260,7 +1383,8 @@ class ThreadPool : public Executor {
   /// Python's submit: runs std::invoke(f, args...) on a worker. Any callable: lambdas with
   /// captures, function pointers, member function pointers with an object (pointer,
   /// reference_wrapper or copy). `f` and `args` are decay-copied (moved for rvalues);
-  /// move-only results work. Throws shutdown_error / broken_executor if refused.
+  /// move-only results work. Throws shutdown_error / broken_executor if refused, and
+  /// queue_full for a full bounded queue with WhenFull::reject.
   template <class F, class... Args>
   auto submit(F &&f, Args &&...args) -> Future<typename detail::task<std::decay_t<F>, std::decay_t<Args>...>::R> {
     using T = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
@@ -1268,7 +1392,34 @@ class ThreadPool : public Executor {
     auto *t = new T{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...), {}};
     detail::stop_holder keep = detail::before_submit(t);
     cfut_future *out = nullptr;
-    check(cfut_executor_submit(ex_, &T::run, t, &T::destroy, &out));  // t is the library's now
+    const cfut_status s = cfut_executor_submit(ex_, &T::run, t, &T::destroy, &out);
+    if (s == CFUT_QUEUE_FULL) T::destroy(t);  // refused by a full bounded queue: still ours
+    check(s);  // t is the library's now (an error other than QUEUE_FULL destroyed it)
+    detail::after_submit(out, keep);
+    return adopt<R>(out);
+  }
+
+  /// submit that waits at most `timeout` for room in a bounded queue (max_queued),
+  /// whatever when_full says; a full queue then gives an empty optional. `f` and `args`
+  /// are copied into the task, so on an empty result the caller still owns them untouched
+  /// (answer "busy", retry later). From one of the pool's own workers it never waits.
+  template <class Rep, class Period, class F, class... Args>
+  auto try_submit(std::chrono::duration<Rep, Period> timeout, const F &f, const Args &...args)
+      -> std::optional<Future<typename detail::task<F, Args...>::R>> {
+    static_assert(std::is_copy_constructible_v<F> && (std::is_copy_constructible_v<Args> && ...),
+                  "cfut::ThreadPool::try_submit copies the callable and arguments (the caller keeps "
+                  "them when the queue is full): they must be copyable");
+    using T = detail::task<F, Args...>;
+    using R = typename T::R;
+    auto *t = new T{f, std::tuple<Args...>(args...), {}};
+    detail::stop_holder keep = detail::before_submit(t);
+    cfut_future *out = nullptr;
+    const cfut_status s = cfut_executor_try_submit(ex_, &T::run, t, &T::destroy, detail::to_ns(timeout), &out);
+    if (s == CFUT_QUEUE_FULL) {
+      T::destroy(t);  // still ours: the library never took it
+      return std::nullopt;
+    }
+    check(s);  // any other failure: the library already destroyed t
     detail::after_submit(out, keep);
     return adopt<R>(out);
   }
@@ -1337,7 +1488,15 @@ class ThreadPool : public Executor {
       return exception_code;
     }
   }
+  static void exit_trampoline(void *arg) noexcept {
+    try {
+      (*static_cast<std::function<void()> *>(arg))();
+    } catch (...) {
+      detail::report(std::current_exception(), "on_worker_exit");
+    }
+  }
   std::unique_ptr<std::function<void()>> init_;
+  std::unique_ptr<std::function<void()>> exit_;
 };
 
 #if defined(CFUT_REPLACE_WORKER) && defined(CFUT_START_SPAWN)
@@ -1368,6 +1527,11 @@ struct ProcessPoolOptions {
   /// (exception, crash) breaks the pool.
   cfut_bytes_fn initializer = nullptr;
   std::vector<unsigned char> initializer_input;
+  /// Tasks accepted but not yet sent to a worker, at most; 0 = unbounded.
+  std::uint32_t max_queued = 0;
+  /// block (default) or reject; caller_runs is refused (throws cfut::error,
+  /// CFUT_INVALID_ARGUMENT).
+  WhenFull when_full = WhenFull::block;
 
   /// The initializer as a bytes task: `f(args...)` in each new worker; `f` and `args`
   /// trivially copyable (as for ProcessPool::submit).
@@ -1402,6 +1566,8 @@ class ProcessPool : public Executor {
     o.task_timeout_ns = detail::to_ns(opts.task_timeout);
     o.on_worker_death = opts.on_worker_death;
     o.start_method = opts.start_method;
+    o.max_queued = opts.max_queued;
+    o.when_full = static_cast<std::uint32_t>(opts.when_full);
     if (!opts.worker_exe.empty()) o.worker_exe = opts.worker_exe.c_str();
     if (opts.initializer) {
       o.initializer = opts.initializer;
@@ -1421,6 +1587,12 @@ class ProcessPool : public Executor {
   template <auto Fn, class... Args>
   auto submit(Args... args) {
     return submit_bytes<Fn>(args...);
+  }
+  /// submit that waits at most `timeout` for room in a bounded queue, then gives an empty
+  /// optional (see Executor::try_submit_bytes).
+  template <class Rep, class Period, class F, class... Args>
+  auto try_submit(std::chrono::duration<Rep, Period> timeout, F f, Args... args) {
+    return try_submit_bytes(timeout, f, args...);
   }
   /// A lazy map in worker processes (items and results trivially copyable).
   template <class F, class Container>

@@ -170,14 +170,23 @@ func (q *CompletionQueue) Wait(ctx context.Context) error {
 	}
 	// The callback returning false makes the netpoller wait for readability, then call it
 	// again; it only asks the queue, so the eventfd's count stays the library's.
-	err = raw.Read(func(uintptr) bool { return C.cfut_cq_wait(q.q, 0) == C.CFUT_OK })
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	for {
+		err = raw.Read(func(uintptr) bool { return C.cfut_cq_wait(q.q, 0) == C.CFUT_OK })
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return q.closedOr(err)
+		}
 		if ctx.Err() != nil {
 			return ctxError(ctx.Err())
 		}
-		return ctxError(context.DeadlineExceeded)
+		if !d.IsZero() && !time.Now().Before(d) {
+			return ctxError(context.DeadlineExceeded)
+		}
+		// Neither our context nor our deadline: an earlier Wait's AfterFunc, which can run
+		// after that Wait returned, moved the fd's deadline. Set ours again and go on.
+		if err := q.wake.SetReadDeadline(d); err != nil {
+			return q.closedOr(err)
+		}
 	}
-	return q.closedOr(err)
 }
 
 // closedOr maps the fd's closing (Close during Wait) to ErrShutdown.

@@ -47,6 +47,7 @@ var (
 	ErrInvalidArgument error = StatusInvalidArgument // bad input
 	ErrInvalidState    error = StatusInvalidState    // not allowed in the future's state
 	ErrWouldDeadlock   error = StatusWouldDeadlock   // shutdown(wait) from the pool's own worker
+	ErrQueueFull       error = StatusQueueFull       // a bounded queue is full (TrySubmit, WhenFullReject)
 	ErrUnsupported     error = StatusUnsupported     // e.g. a pointer task on a process pool
 	ErrNoMemory        error = StatusNoMemory        // an allocation failed
 	ErrPanic           error = StatusPanic           // an internal library bug was caught

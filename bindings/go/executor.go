@@ -13,6 +13,7 @@ import (
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -77,11 +78,14 @@ func (x *exHandle) free() {
 }
 
 type threadPoolConfig struct {
-	maxWorkers int
-	prefix     string
-	init       func() error
-	direct     bool
-	noInline   bool
+	maxWorkers  int
+	prefix      string
+	init        func() error
+	direct      bool
+	noInline    bool
+	maxQueued   int
+	whenFull    WhenFull
+	idleTimeout time.Duration
 }
 
 // ThreadPoolOption configures NewThreadPool, mirroring cfut_thread_pool_options.
@@ -159,7 +163,11 @@ func NewThreadPool(opts ...ThreadPoolOption) (*Executor, error) {
 		h, hasInit = C.uintptr_t(in.h), 1
 	}
 	var ptr *C.cfut_executor
-	if st := C.cfutgo_thread_pool_new(C.uint32_t(cfg.maxWorkers), prefix, hasInit, h, boolInt(!cfg.noInline), &ptr); st != C.CFUT_OK {
+	if cfg.maxQueued < 0 || cfg.maxQueued > 1<<31 || cfg.idleTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative or huge max queued or idle timeout", ErrInvalidArgument)
+	}
+	flow := C.cfutgo_flow{max_queued: C.uint32_t(cfg.maxQueued), when_full: C.uint32_t(cfg.whenFull), idle_timeout_ns: C.uint64_t(cfg.idleTimeout)}
+	if st := C.cfutgo_thread_pool_new(C.uint32_t(cfg.maxWorkers), prefix, hasInit, h, boolInt(!cfg.noInline), &flow, &ptr); st != C.CFUT_OK {
 		if in != nil {
 			in.h.Delete()
 		}

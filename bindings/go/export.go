@@ -65,6 +65,19 @@ func cfutGoCancel(h C.uintptr_t) {
 
 // cfutGoDropCancel deletes the handle of a cancellation forwarder (exactly once).
 //
+// cfutGoUnobserved reports a failure nobody read (the library's unobserved-error hook) to
+// the Go hook, on a goroutine of its own: a library thread must not wait on Go code.
+//
+//export cfutGoUnobserved
+func cfutGoUnobserved(status C.uint32_t, code C.int32_t, message *C.char) {
+	defer func() { _ = recover() }() // never unwind into the library
+	te := &TaskError{Status: Status(status), Code: int32(code)}
+	if message != nil {
+		te.Message = C.GoString(message)
+	}
+	reportUnobserved(te)
+}
+
 //export cfutGoDropCancel
 func cfutGoDropCancel(h C.uintptr_t) {
 	defer func() { _ = recover() }()

@@ -37,6 +37,7 @@ type Future[T any] struct {
 
 	ref     futRef
 	cleanup runtime.Cleanup
+	obs     *observation // non-nil while an unobserved-error hook is installed
 }
 
 // futRef owns one reference to the C future; see exHandle for the uses/closedBit scheme.
@@ -77,7 +78,7 @@ func (r *futRef) closeLater() bool {
 }
 
 func newFuture[T any]() *Future[T] {
-	return &Future[T]{done: make(chan struct{})}
+	return &Future[T]{done: make(chan struct{}), obs: newObservation()}
 }
 
 // fail completes a future that never reached the library.
@@ -85,7 +86,15 @@ func (f *Future[T]) fail(err error) {
 	f.mu.Lock()
 	f.err, f.fn, f.fired = err, nil, true
 	f.mu.Unlock()
+	watchFailure(f, f.obs, err)
 	close(f.done)
+}
+
+// observed records that the caller read the outcome (no unobserved-error report).
+func (f *Future[T]) observed() {
+	if f.obs != nil {
+		f.obs.read.Store(true)
+	}
 }
 
 // attach records the submit's outcome: the C future, or the refusal.
@@ -206,7 +215,12 @@ func (f *Future[T]) onDone(d *doneInfo) (releaseRef bool) {
 	f.fired = true
 	cbs := f.callbacks
 	f.callbacks = nil
+	failure := f.err
+	if f.cancelled {
+		failure = nil
+	}
 	f.mu.Unlock()
+	watchFailure(f, f.obs, failure)
 	// Let the C future go (unless SubmitC's value borrows from it), before Done closes, so
 	// a done future's Raw is nil. The caller drops the reference through the C future it
 	// holds: f.ref.ptr may not be set yet (a task can finish before Submit's attach runs).
@@ -277,7 +291,10 @@ func (f *Future[T]) spinDone() bool {
 const spinBudget = 50 * time.Microsecond
 
 // outcome is valid once done is closed (the close publishes it).
-func (f *Future[T]) outcome() (T, error) { return f.val, f.err }
+func (f *Future[T]) outcome() (T, error) {
+	f.observed()
+	return f.val, f.err
+}
 
 // Result waits for the outcome or for ctx to end. A task's own error is returned as
 // itself; a cancelled future gives ErrCancelled; a context deadline gives an error matching
@@ -355,6 +372,7 @@ func (f *Future[T]) Err() error {
 		}
 		<-f.done
 	}
+	f.observed()
 	return f.err
 }
 

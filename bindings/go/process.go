@@ -50,6 +50,8 @@ type processPoolConfig struct {
 	init                         unsafe.Pointer
 	initInput                    []byte
 	workerExe                    string
+	maxQueued                    int
+	whenFull                     WhenFull
 }
 
 // ProcessPoolOption configures NewProcessPool, mirroring cfut_process_pool_options.
@@ -116,6 +118,11 @@ func NewProcessPool(opts ...ProcessPoolOption) (*Executor, error) {
 		o.task_timeout_ns = C.uint64_t(cfg.taskTimeout)
 	}
 	o.on_worker_death = C.uint32_t(cfg.onDeath)
+	if cfg.maxQueued < 0 || cfg.maxQueued > 1<<31 {
+		return nil, fmt.Errorf("%w: negative or huge max queued", ErrInvalidArgument)
+	}
+	o.max_queued = C.uint32_t(cfg.maxQueued)
+	o.when_full = C.uint32_t(cfg.whenFull)
 	o.start_method = C.uint32_t(cfg.start)
 	o.initializer = C.cfut_bytes_fn(cfg.init)
 	// The input and path are copied by the library; C copies keep Go pointers out of o.

@@ -149,6 +149,24 @@ cfut_status cfutgo_submit_go(cfut_executor *ex, uintptr_t h, cfut_future **out) 
 	return watch(st, f, h, out);
 }
 
+// cfutgo_submit_go that waits at most timeout_ns for room in a bounded queue. On
+// CFUT_QUEUE_FULL the handle stays the caller's (nothing was queued, no callback exists).
+cfut_status cfutgo_try_submit_go(cfut_executor *ex, uintptr_t h, uint64_t timeout_ns, cfut_future **out) {
+	cfut_future *f = NULL;
+	cfut_status st = cfut_executor_try_submit(ex, go_task_tramp, (void *)h, NULL, timeout_ns, &f);
+	return watch(st, f, h, out);
+}
+
+static void go_unobserved_tramp(void *arg, const cfut_error *e) {
+	(void)arg;
+	cfutGoUnobserved(e->status, e->code, (char *)e->message);
+}
+
+// Installs (on != 0) or removes the library's unobserved-error hook, which calls into Go.
+void cfutgo_set_unobserved_hook(int on) {
+	cfut_set_unobserved_error_hook(on ? go_unobserved_tramp : NULL, NULL);
+}
+
 cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out) {
 	cfut_future *f = NULL;
 	// As cfutgo_submit_go: the done-callback owns the handle.
@@ -204,11 +222,15 @@ cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_exe
 }
 
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,
-                                   uintptr_t h, int inline_waits, cfut_executor **out) {
+                                   uintptr_t h, int inline_waits, const cfutgo_flow *flow,
+                                   cfut_executor **out) {
 	cfut_thread_pool_options o;
 	cfut_thread_pool_options_init(&o);
 	o.max_workers = max_workers;
 	o.inline_waits = inline_waits != 0;
+	o.max_queued = flow->max_queued;
+	o.when_full = flow->when_full;
+	o.idle_timeout_ns = flow->idle_timeout_ns;
 	o.thread_name_prefix = prefix;
 	if (has_init) {
 		o.initializer = go_init_tramp;

@@ -30,8 +30,17 @@ cfut_status cfutgo_submit_bytes(cfut_executor *ex, void *fn, const void *input, 
                                 uintptr_t h, cfut_future **out, char **reason);
 cfut_status cfutgo_process_pool_new(const cfut_process_pool_options *o, cfut_executor **out,
                                     char **reason);
+// Flow control and worker life-cycle options of a thread pool.
+typedef struct cfutgo_flow {
+	uint32_t max_queued;
+	uint32_t when_full;
+	uint64_t idle_timeout_ns;
+} cfutgo_flow;
 cfut_status cfutgo_thread_pool_new(uint32_t max_workers, const char *prefix, int has_init,
-                                   uintptr_t h, int inline_waits, cfut_executor **out);
+                                   uintptr_t h, int inline_waits, const cfutgo_flow *flow,
+                                   cfut_executor **out);
+cfut_status cfutgo_try_submit_go(cfut_executor *ex, uintptr_t h, uint64_t timeout_ns, cfut_future **out);
+void cfutgo_set_unobserved_hook(int on);
 int cfutgo_in_task(void);
 void cfutgo_call_drop(void *drop, void *arg);
 cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out);

@@ -137,5 +137,10 @@ int main() {
               server.answered, server.wakeups,
               server.wakeups ? static_cast<double>(server.answered) / static_cast<double>(server.wakeups) : 0.0, ok,
               CLIENTS * REQUESTS_PER_CLIENT);
+  const cfut::ExecutorStats s = pool.stats();
+  std::printf("pool stats: submitted %llu, completed %llu, failed %llu, rejected %llu, peak queued %llu, workers %u\n",
+              static_cast<unsigned long long>(s.submitted), static_cast<unsigned long long>(s.completed),
+              static_cast<unsigned long long>(s.failed), static_cast<unsigned long long>(s.rejected),
+              static_cast<unsigned long long>(s.peak_queued), s.workers);
   return ok == CLIENTS * REQUESTS_PER_CLIENT ? 0 : 1;
 }

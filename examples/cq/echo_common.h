@@ -3,7 +3,8 @@
  * (epoll_echo.c, uv_echo.c, asio_echo.cpp) are written the way each loop's users write them.
  *
  * Protocol: a request is the line "id n\n"; the reply is "id steps\n", where steps is the
- * length of n's Collatz sequence. Replies come back in completion order, not request order.
+ * length of n's Collatz sequence, or "id busy\n" when an overloaded server refused it (the
+ * epoll server's bounded pool). Replies come back in completion order, not request order.
  * Valid C11 and C++17. */
 #ifndef ECHO_COMMON_H
 #define ECHO_COMMON_H
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cfutures.h"
 
 enum { CLIENTS = 4, REQUESTS_PER_CLIENT = 200 };
 
@@ -32,7 +35,8 @@ static inline int64_t collatz_steps(uint64_t n) {
 typedef struct client_arg {
     uint16_t port;
     int index;
-    int ok; /* replies that matched */
+    int ok;   /* replies that matched */
+    int busy; /* "busy" replies (each id still answered exactly once) */
 } client_arg;
 
 /* One client: sends every request at once (they are small), then reads the replies and
@@ -73,13 +77,17 @@ static void *echo_client(void *p) {
         buf[have] = 0;
         char *start = buf, *nl;
         while ((nl = strchr(start, '\n')) != NULL) {
-            int id = -1;
+            int id = -1, at = 0;
             long long steps = -1;
-            if (sscanf(start, "%d %lld", &id, &steps) == 2) {
-                int i = id - c->index * REQUESTS_PER_CLIENT;
-                if (i >= 0 && i < REQUESTS_PER_CLIENT && !seen[i] && steps == collatz_steps((uint64_t)(1000 + id * 7))) {
+            int got = sscanf(start, "%d %lld", &id, &steps);
+            int i = id - c->index * REQUESTS_PER_CLIENT;
+            if (got >= 1 && i >= 0 && i < REQUESTS_PER_CLIENT && !seen[i]) {
+                if (got == 2 && steps == collatz_steps((uint64_t)(1000 + id * 7))) {
                     seen[i] = 1;
                     c->ok++;
+                } else if (got == 1 && sscanf(start, "%*d busy%n", &at) == 0 && at > 0) {
+                    seen[i] = 1;
+                    c->busy++;
                 }
             }
             replies++;
@@ -98,6 +106,7 @@ static inline void start_clients(pthread_t *t, client_arg *args, uint16_t port) 
         args[i].port = port;
         args[i].index = i;
         args[i].ok = 0;
+        args[i].busy = 0;
         pthread_create(&t[i], NULL, echo_client, &args[i]);
     }
 }
@@ -111,6 +120,30 @@ static inline int join_clients(pthread_t *t, client_arg *args) {
         ok += args[i].ok;
     }
     return ok;
+}
+
+/* How many "busy" replies the clients got (after join_clients). */
+static inline int busy_replies(const client_arg *args) {
+    int busy = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        busy += args[i].busy;
+    }
+    return busy;
+}
+
+/* The pool's counters, printed when a server ends. */
+static inline void print_stats(const cfut_executor *pool) {
+    cfut_executor_stats s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    if (cfut_executor_stats_get(pool, &s) != CFUT_OK) {
+        return;
+    }
+    printf("pool stats: submitted %llu, completed %llu, failed %llu, cancelled %llu, rejected %llu, "
+           "peak queued %llu, workers %u (idle %u), worker restarts %llu\n",
+           (unsigned long long)s.submitted, (unsigned long long)s.completed, (unsigned long long)s.failed,
+           (unsigned long long)s.cancelled, (unsigned long long)s.rejected, (unsigned long long)s.peak_queued,
+           s.workers, s.idle_workers, (unsigned long long)s.worker_restarts);
 }
 
 #endif

@@ -3,6 +3,10 @@
  * queue's one fd sits in the epoll set beside the sockets; when it is readable,
  * cfut_cq_drain gives the tags (here: the request pointers) of every finished task.
  *
+ * Backpressure: the pool queues at most MAX_QUEUED requests (max_queued, REJECT). When it is
+ * full, cfut_executor_try_submit returns CFUT_QUEUE_FULL at once and the request is still
+ * ours, so the loop answers "busy" with it instead of queueing without bound or stalling.
+ *
  * Four client threads connect over localhost, send 200 requests each and check every reply;
  * the server stops once they have all hung up. */
 #define _GNU_SOURCE
@@ -37,6 +41,9 @@ static int32_t collatz_task(void *arg, cfut_result *out) {
 
 #define KEY_LISTEN 1u
 #define KEY_CQ 2u
+#define MAX_QUEUED 64
+
+static size_t busy_sent;
 
 static int closed_conns;
 
@@ -71,11 +78,20 @@ static void on_readable(int ep, conn *c, cfut_executor *pool, cfut_cq *cq) {
             }
             r->c = c;
             r->n = v;
-            if (cfut_executor_submit(pool, collatz_task, r, NULL, &r->future) != CFUT_OK) {
-                free(r);
-            } else {
+            /* 0: never wait for room; the loop has other sockets to serve. */
+            cfut_status st = cfut_executor_try_submit(pool, collatz_task, r, NULL, 0, &r->future);
+            if (st == CFUT_OK) {
                 c->pending++;
                 cfut_cq_watch(cq, r->future, (uint64_t)(uintptr_t)r); /* the tag is the request */
+            } else {
+                /* CFUT_QUEUE_FULL leaves r with us: answer "busy" right away. */
+                char line[64];
+                int len = snprintf(line, sizeof line, "%ld %s\n", r->id, st == CFUT_QUEUE_FULL ? "busy" : "error");
+                if (write(c->fd, line, (size_t)len) != len) {
+                    perror("reply");
+                }
+                busy_sent += st == CFUT_QUEUE_FULL;
+                free(r);
             }
             start = nl + 1;
         }
@@ -128,9 +144,14 @@ int main(void) {
         perror("listen");
         return 1;
     }
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    o.max_workers = 2;
+    o.max_queued = MAX_QUEUED;
+    o.when_full = CFUT_WHEN_FULL_REJECT;
     cfut_executor *pool = NULL;
     cfut_cq *cq = NULL;
-    if (cfut_thread_pool_new(NULL, &pool) != CFUT_OK || cfut_cq_new(&cq) != CFUT_OK) {
+    if (cfut_thread_pool_new(&o, &pool) != CFUT_OK || cfut_cq_new(&cq) != CFUT_OK) {
         fprintf(stderr, "cfutures: %s\n", cfut_last_error_message());
         return 1;
     }
@@ -169,14 +190,17 @@ int main(void) {
             }
         }
     }
-    int ok = join_clients(clients, args);
-    printf("answered %zu requests in %zu completion-queue wake-ups (%.1f per batch); %d of %d replies right\n",
-           answered, cq_wakeups, cq_wakeups ? (double)answered / (double)cq_wakeups : 0.0, ok,
-           CLIENTS * REQUESTS_PER_CLIENT);
+    int ok = join_clients(clients, args), busy = busy_replies(args);
+    printf("answered %zu requests in %zu completion-queue wake-ups (%.1f per batch), %zu more \"busy\" at once; "
+           "%d of %d replies right, %d busy\n",
+           answered, cq_wakeups, cq_wakeups ? (double)answered / (double)cq_wakeups : 0.0, busy_sent, ok,
+           CLIENTS * REQUESTS_PER_CLIENT, busy);
+    print_stats(pool);
     epoll_ctl(ep, EPOLL_CTL_DEL, cfut_cq_fd(cq), NULL); /* out of the loop before the free */
     cfut_cq_free(cq);
     cfut_executor_free(pool);
     close(ep);
     close(lfd);
-    return ok == CLIENTS * REQUESTS_PER_CLIENT ? 0 : 1;
+    /* Every request answered exactly once: with its result, or "busy". */
+    return ok + busy == CLIENTS * REQUESTS_PER_CLIENT && (size_t)busy == busy_sent ? 0 : 1;
 }

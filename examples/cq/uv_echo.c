@@ -172,6 +172,7 @@ int main(void) {
     printf("answered %zu requests in %zu completion-queue wake-ups (%.1f per batch); %d of %d replies right\n",
            answered, cq_wakeups, cq_wakeups ? (double)answered / (double)cq_wakeups : 0.0, ok,
            CLIENTS * REQUESTS_PER_CLIENT);
+    print_stats(pool);
     uv_loop_close(loop);
     cfut_cq_free(cq); /* after its uv_poll_t is closed */
     cfut_executor_free(pool);

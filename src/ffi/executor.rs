@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     box_into_raw, box_ref, box_take, bytes_fn, bytes_in, c_str, give_future, task_fn, cfut_drop_fn, cfut_future, cfut_result, cfut_status,
-    guard, guard_error, guard_status, non_null, owned, read_options_since, write_out, SendPtr,
+    guard, guard_error, guard_status, non_null, owned, read_options_grown, write_out, SendPtr,
 };
 use crate::executor::Executor;
 use crate::future::Job;
@@ -55,10 +55,35 @@ pub struct cfut_thread_pool_options {
     /// without a timeout). Either way a wait that would close a cycle of tasks waiting on
     /// each other returns `CFUT_WOULD_DEADLOCK` at once.
     pub inline_waits: bool,
+    /// Since 0.2. Tasks accepted but not started, at most (map chunks count); 0 =
+    /// unbounded (the default). See `when_full` and `cfut_executor_try_submit`.
+    pub max_queued: u32,
+    /// Since 0.2. What `cfut_executor_submit` / `_submit_bytes` do when `max_queued` tasks
+    /// wait: `CFUT_WHEN_FULL_BLOCK` (the default) waits for room; `CFUT_WHEN_FULL_REJECT`
+    /// returns `CFUT_QUEUE_FULL` (`arg` stays the caller's: its `arg_drop` does not run);
+    /// `CFUT_WHEN_FULL_CALLER_RUNS` runs the task on the submitting thread (the future is
+    /// done when the submit returns). A submit from one of the pool's own workers never
+    /// waits: with BLOCK or CALLER_RUNS the task runs inline on that worker.
+    pub when_full: u32,
+    /// Since 0.2. Optional: runs on each worker thread as it exits, after its last task,
+    /// exactly once per thread (idle retirement, shutdown, a failed initializer), with no
+    /// library lock held. For detaching threads from runtimes (JNI, Python thread states,
+    /// profilers). It must not wait for the pool (e.g. `cfut_executor_shutdown(wait)`).
+    pub on_worker_exit: Option<unsafe extern "C" fn(arg: *mut c_void)>,
+    /// Passed to `on_worker_exit`; must stay valid for the pool's lifetime (not owned).
+    pub on_worker_exit_arg: *mut c_void,
+    /// Since 0.2. 0 = never (the default); else a worker idle for this long exits (running
+    /// `on_worker_exit`), so a pool idle for longer holds no threads. Workers start again on
+    /// demand, as at first (`cfut_executor_stats` counts them in `worker_restarts`).
+    pub idle_timeout_ns: u64,
 }
 
 /// The size of `cfut_thread_pool_options` in 0.1 (before `inline_waits`).
 const THREAD_POOL_OPTIONS_0_1: usize = std::mem::offset_of!(cfut_thread_pool_options, inline_waits);
+/// Its fields up to `inline_waits` (0.2's first version), and that version's `sizeof`
+/// (its tail padding is not copied).
+const THREAD_POOL_OPTIONS_INLINE: usize = THREAD_POOL_OPTIONS_0_1 + 1;
+const THREAD_POOL_OPTIONS_INLINE_SIZE: usize = THREAD_POOL_OPTIONS_INLINE.next_multiple_of(std::mem::align_of::<cfut_thread_pool_options>());
 
 fn thread_pool_defaults() -> cfut_thread_pool_options {
     cfut_thread_pool_options {
@@ -68,6 +93,11 @@ fn thread_pool_defaults() -> cfut_thread_pool_options {
         initializer: None,
         initializer_arg: std::ptr::null_mut(),
         inline_waits: true,
+        max_queued: 0,
+        when_full: super::flow::CFUT_WHEN_FULL_BLOCK,
+        on_worker_exit: None,
+        on_worker_exit_arg: std::ptr::null_mut(),
+        idle_timeout_ns: 0,
     }
 }
 
@@ -78,7 +108,7 @@ pub struct cfut_executor {
 }
 
 /// Borrows the executor behind a handle.
-fn executor_ref<'a>(ex: *const cfut_executor) -> Result<&'a cfut_executor, Status> {
+pub(crate) fn executor_ref<'a>(ex: *const cfut_executor) -> Result<&'a cfut_executor, Status> {
     box_ref(ex)
 }
 
@@ -107,9 +137,10 @@ pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_opti
 /// workers it has and tries again at a later submit.
 ///
 /// `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
-/// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out` or an
-/// unknown `struct_size` (the 0.1 size, without `inline_waits`, is accepted: inline waits
-/// are then on).
+/// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an
+/// unknown `when_full`, or an unknown `struct_size` (older sizes are accepted: the 0.1 size,
+/// without `inline_waits`, turns inline waits on; a size without the flow-control and
+/// worker life-cycle fields leaves them at their defaults).
 #[no_mangle]
 pub extern "C" fn cfut_thread_pool_new(
     opts: *const cfut_thread_pool_options,
@@ -118,9 +149,18 @@ pub extern "C" fn cfut_thread_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ThreadPoolOptions::default();
-        if let Some(c) = read_options_since(opts, thread_pool_defaults(), &[THREAD_POOL_OPTIONS_0_1])? {
+        let older = [(THREAD_POOL_OPTIONS_0_1, THREAD_POOL_OPTIONS_0_1), (THREAD_POOL_OPTIONS_INLINE_SIZE, THREAD_POOL_OPTIONS_INLINE)];
+        if let Some(c) = read_options_grown(opts, thread_pool_defaults(), &older)? {
             o.max_workers = c.max_workers as usize;
             o.inline_waits = c.inline_waits;
+            o.max_queued = c.max_queued as usize;
+            o.when_full = super::flow::when_full(c.when_full)?;
+            o.idle_timeout = (c.idle_timeout_ns != 0).then(|| std::time::Duration::from_nanos(c.idle_timeout_ns));
+            if let Some(on_exit) = c.on_worker_exit {
+                let arg = SendPtr(c.on_worker_exit_arg as *mut u8);
+                // SAFETY: the caller promises `on_worker_exit` may run on worker threads.
+                o.on_worker_exit = Some(Arc::new(move || unsafe { on_exit(arg.get() as *mut c_void) }));
+            }
             o.thread_name_prefix = c_str(c.thread_name_prefix).map(|s| s.to_string_lossy().into_owned());
             if let Some(init) = c.initializer {
                 let arg = SendPtr(c.initializer_arg as *mut u8);
@@ -138,11 +178,14 @@ pub extern "C" fn cfut_thread_pool_new(
 ///
 /// `arg_drop` (may be NULL) runs exactly once after `arg`'s last use: after the task ran,
 /// when the future is cancelled, or when a broken or shut-down pool discards the task.
-/// Ownership of `arg` passes in every case: when this returns an error, `arg_drop` has
-/// already run.
+/// Ownership of `arg` passes in every case but one: when this returns an error, `arg_drop`
+/// has already run, except for `CFUT_QUEUE_FULL` (a bounded queue with
+/// `CFUT_WHEN_FULL_REJECT`), where `arg` stays the caller's and `arg_drop` never runs.
+/// With `max_queued` and a full queue, BLOCK waits here for room and CALLER_RUNS runs the
+/// task on this thread (see `cfut_thread_pool_options`).
 ///
 /// `future_out` may be NULL (fire-and-forget); otherwise on `CFUT_OK` it carries one
-/// reference for the caller. Returns `CFUT_OK`, `CFUT_SHUTDOWN` after shutdown,
+/// reference for the caller. Returns `CFUT_OK`, `CFUT_QUEUE_FULL`, `CFUT_SHUTDOWN` after shutdown,
 /// `CFUT_BROKEN` for a broken pool, `CFUT_UNSUPPORTED` on a process pool (a pointer means
 /// nothing in another process: use `cfut_executor_submit_bytes`) and in a child forked
 /// after the executor's creation (`cfut_last_error_message` says which), or
@@ -161,9 +204,19 @@ pub extern "C" fn cfut_executor_submit(
         let func = func.ok_or(Status::InvalidArgument)?;
         // SAFETY: the C caller promised `fn` may be called with `arg` once on a worker thread.
         let job = unsafe { Job::foreign(task_fn(func), arg) };
-        let f = ex.inner.submit(job)?;
-        give_future(f, future_out);
-        Ok(())
+        let mut back = None;
+        match ex.inner.submit_keep(job, crate::flow::Admit::Policy, &mut back) {
+            Ok(f) => {
+                give_future(f, future_out);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(job) = back {
+                    job.give_back(); // QUEUE_FULL: the caller keeps its argument
+                }
+                Err(e)
+            }
+        }
     })
 }
 
@@ -172,7 +225,8 @@ pub extern "C" fn cfut_executor_submit(
 /// one constructor call. `input` is copied before this returns (it may be NULL when `len`
 /// is 0). `future_out` as for `cfut_executor_submit`.
 ///
-/// Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, or `CFUT_INVALID_ARGUMENT` for a NULL
+/// Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_QUEUE_FULL` (a full bounded
+/// queue with `CFUT_WHEN_FULL_REJECT`), or `CFUT_INVALID_ARGUMENT` for a NULL
 /// `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
 /// `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
 /// of a loaded executable or shared library, or inside the main executable while the

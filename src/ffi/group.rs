@@ -56,6 +56,10 @@ pub extern "C" fn cfut_group_new(ex: *mut cfut_executor, flags: u32, group_out: 
 /// an error `arg_drop` has already run). `future_out` may be NULL (the group still tracks
 /// the task); otherwise it carries one reference for the caller.
 ///
+/// On a bounded executor (`max_queued`) a group's submit waits for room whatever
+/// `when_full` says (a group's tasks are never refused halfway, as a map's chunks); from one
+/// of the pool's own workers it runs the task inline instead of waiting.
+///
 /// Returns `CFUT_OK`; `CFUT_CANCELLED` once the group was cancelled (by
 /// `cfut_group_cancel`, a failure with `CFUT_GROUP_CANCEL_ON_FAILURE`, or `cfut_group_free`
 /// from a task); the executor's statuses (`CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_UNSUPPORTED`

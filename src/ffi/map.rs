@@ -79,8 +79,14 @@ pub struct cfut_map {
 ///   valid until `cfut_map_free` returns: running chunks write into `results`.
 /// - Every chunk is submitted before this returns unless `max_in_flight` limits it, so
 ///   the work runs even if the map is never iterated.
+/// - On a bounded executor (`max_queued`), chunks count as queued tasks and a map never
+///   fails for lack of room, whatever `when_full` says: each chunk waits for room (so this
+///   call may block until all but the last `max_queued` chunks have started; use
+///   `max_in_flight` to return sooner), within the map's `timeout_ns` (past it:
+///   `CFUT_QUEUE_FULL`). Called from one of a bounded thread pool's own workers, a chunk
+///   that finds no room runs inline on that worker instead of waiting.
 ///
-/// On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_SHUTDOWN` /
+/// On `CFUT_OK`, `*map_out` is owned by the caller. Returns `CFUT_QUEUE_FULL` (above), `CFUT_SHUTDOWN` /
 /// `CFUT_BROKEN` if the executor refuses the work (nothing keeps running then),
 /// `CFUT_UNSUPPORTED` on a process pool when `fn` cannot be located for a worker or the
 /// context is a bare pointer (`cfut_last_error_message` says which),

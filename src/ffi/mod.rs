@@ -22,6 +22,8 @@ pub mod group;
 pub mod cq;
 pub mod mpi;
 pub mod parallel;
+pub mod flow;
+pub mod stats;
 pub(crate) mod last_error;
 
 pub use self::status::cfut_status;
@@ -167,6 +169,7 @@ pub(crate) fn read_options<T: Copy>(p: *const T) -> Result<Option<T>, Status> {
 /// `read_options` for a struct that grew: a caller built against an older header passes
 /// one of `older` sizes (each a prefix of the current struct), and the fields it does not
 /// know keep their values from `defaults`.
+#[allow(dead_code)] // for structs whose older versions end on a field boundary
 pub(crate) fn read_options_since<T: Copy>(p: *const T, defaults: T, older: &[usize]) -> Result<Option<T>, Status> {
     if p.is_null() {
         return Ok(None);
@@ -179,6 +182,27 @@ pub(crate) fn read_options_since<T: Copy>(p: *const T, defaults: T, older: &[usi
     let mut out = defaults;
     // SAFETY: the caller's struct is `size` bytes long, a prefix of T (checked above).
     unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size) };
+    Ok(Some(out))
+}
+
+/// `read_options_since` for a struct whose last older version ended in padding: each of
+/// `older` is (that version's `sizeof`, the bytes of it that are fields). Only the field
+/// bytes are copied, so whatever the padding held never lands in a newer field.
+pub(crate) fn read_options_grown<T: Copy>(p: *const T, defaults: T, older: &[(usize, usize)]) -> Result<Option<T>, Status> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: every options struct starts with `uint32_t struct_size`.
+    let size = unsafe { *(p as *const u32) } as usize;
+    let copy = if size == std::mem::size_of::<T>() {
+        size
+    } else {
+        older.iter().find(|(s, _)| *s == size).map(|(_, fields)| *fields).ok_or(Status::InvalidArgument)?
+    };
+    let mut out = defaults;
+    // SAFETY: the caller's struct is `size` bytes long and `copy <= size` bytes of it are a
+    // prefix of T's fields (the table above).
+    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, copy) };
     Ok(Some(out))
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::executor::{cfut_bytes_fn, cfut_executor};
-use super::{box_ref, bytes_in, c_str, cfut_status, guard, guard_status, non_null, read_options_since, write_opt, write_out, write_slice};
+use super::{box_ref, bytes_in, c_str, cfut_status, guard, guard_status, non_null, read_options_grown, write_opt, write_out, write_slice};
 use crate::executor::Executor;
 use crate::process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
 use crate::status::Status;
@@ -112,10 +112,22 @@ pub struct cfut_process_pool_options {
     /// its process group) and replaced; the future ends CANCELLED at once. Use it for tasks
     /// that cannot poll (foreign code, blocking calls).
     pub cancel_kills: bool,
+    /// Since 0.2. Tasks accepted but not yet sent to a worker, at most (map chunks count);
+    /// 0 = unbounded (the default). See `when_full` and `cfut_executor_try_submit_bytes`.
+    pub max_queued: u32,
+    /// Since 0.2. `CFUT_WHEN_FULL_BLOCK` (the default: a submit waits for room) or
+    /// `CFUT_WHEN_FULL_REJECT` (`CFUT_QUEUE_FULL`); `CFUT_WHEN_FULL_CALLER_RUNS` is refused
+    /// with `CFUT_INVALID_ARGUMENT` (a task cannot run in the submitting process). A submit
+    /// from the pool's manager thread (a done-callback) never waits: it gets
+    /// `CFUT_QUEUE_FULL`.
+    pub when_full: u32,
 }
 
 /// `struct_size` of a 0.1 `cfut_process_pool_options` (everything before `cancel_kills`).
 const OPTIONS_0_1: usize = std::mem::offset_of!(cfut_process_pool_options, cancel_kills);
+/// The fields up to `cancel_kills` (0.2's first version), and that version's `sizeof`.
+const OPTIONS_CANCEL: usize = OPTIONS_0_1 + 1;
+const OPTIONS_CANCEL_SIZE: usize = OPTIONS_CANCEL.next_multiple_of(std::mem::align_of::<cfut_process_pool_options>());
 
 fn default_options() -> cfut_process_pool_options {
     cfut_process_pool_options {
@@ -130,12 +142,15 @@ fn default_options() -> cfut_process_pool_options {
         initializer_len: 0,
         worker_exe: std::ptr::null(),
         cancel_kills: false,
+        max_queued: 0,
+        when_full: super::flow::CFUT_WHEN_FULL_BLOCK,
     }
 }
 
 /// Fills `opts` with the defaults: CPU-count workers, no task limit, no timeout
 /// (`CFUT_FOREVER`), `CFUT_REPLACE_WORKER`, `CFUT_START_SPAWN`, no initializer, the host
-/// executable as worker program, `cancel_kills` false. NULL is a no-op.
+/// executable as worker program, `cancel_kills` false, an unbounded queue (`max_queued` 0,
+/// `CFUT_WHEN_FULL_BLOCK`). NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn cfut_process_pool_options_init(opts: *mut cfut_process_pool_options) {
     guard((), || {
@@ -191,7 +206,7 @@ fn fail(status: Status, msg: &str) -> Status {
 /// `opts` may be NULL for the defaults. On `CFUT_OK`, `*executor_out` is a new executor
 /// owned by the caller (free it with `cfut_executor_free`, which waits for queued work).
 /// Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an unknown `struct_size`,
-/// `on_worker_death` or `start_method`, NULL `initializer_input` with a non-zero length, or
+/// `on_worker_death`, `start_method` or `when_full`, `when_full` CALLER_RUNS, NULL `initializer_input` with a non-zero length, or
 /// a `worker_exe` that is not an executable file; `CFUT_UNSUPPORTED` when the initializer
 /// cannot be located for a worker; `CFUT_BROKEN` when the FORK zygote or the FORKSERVER
 /// server cannot be started;
@@ -205,7 +220,7 @@ pub extern "C" fn cfut_process_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ProcessPoolOptions::default();
-        if let Some(c) = read_options_since(opts, default_options(), &[OPTIONS_0_1]).map_err(|s| fail(s, "cfut_process_pool_new: unknown options struct_size"))? {
+        if let Some(c) = read_options_grown(opts, default_options(), &[(OPTIONS_0_1, OPTIONS_0_1), (OPTIONS_CANCEL_SIZE, OPTIONS_CANCEL)]).map_err(|s| fail(s, "cfut_process_pool_new: unknown options struct_size"))? {
             o.max_workers = c.max_workers as usize;
             o.max_tasks_per_child = c.max_tasks_per_child as u64;
             o.task_timeout = match c.task_timeout_ns {
@@ -233,6 +248,9 @@ pub extern "C" fn cfut_process_pool_new(
                 o.initializer = Some((init as usize, input));
             }
             o.cancel_kills = c.cancel_kills;
+            o.max_queued = c.max_queued as usize;
+            o.when_full = super::flow::when_full(c.when_full)
+                .map_err(|s| fail(s, "cfut_process_pool_new: unknown when_full"))?;
             o.worker_exe = c_str(c.worker_exe).map(|s| PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(s.to_bytes())));
         }
         let pool = ProcessPool::new(o).map_err(super::last_error::record)?;

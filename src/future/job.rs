@@ -31,6 +31,14 @@ impl Job {
         Job::Foreign(ForeignJob { func, arg })
     }
 
+    /// Gives a foreign job's argument back to its owner without running its destructor (a
+    /// refused submit); a Rust closure is just dropped.
+    pub fn give_back(self) {
+        if let Job::Foreign(ForeignJob { arg, .. }) = self {
+            arg.disown();
+        }
+    }
+
     /// Runs the job; a panic becomes a failure of the task, never of the worker.
     pub fn run(self, sink: &mut Sink) -> i32 {
         match self {

@@ -13,6 +13,7 @@ use crate::sync::{Condvar, Mutex};
 
 use crate::foreign::Owned;
 use crate::spin::{spin_until, SPIN};
+use crate::stats::Ended;
 use crate::status::Status;
 use crate::time::Deadline;
 use crate::waiter::Waiter;
@@ -21,6 +22,7 @@ mod job;
 mod sink;
 #[cfg(all(test, not(loom)))]
 mod tests;
+pub mod unobserved;
 
 pub use job::{ForeignFn, ForeignJob, Job};
 use job::panic_message;
@@ -32,6 +34,11 @@ const RUNNING: u8 = 1;
 const FINISHED: u8 = 2;
 const FAILED: u8 = 3;
 const CANCELLED: u8 = 4;
+
+/// `Inner::sleepers`: the sleeper count, and two flags above it.
+const SLEEPERS: u32 = (1 << 30) - 1;
+const STARTED: u32 = 1 << 30;
+const OBSERVED: u32 = 1 << 31;
 
 /// The observable state of a future.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,8 +129,12 @@ pub(crate) struct Inner {
     /// Cancellation of the running task was requested (`request_cancel`); the task's sink
     /// reads it. Sits in the state word's padding.
     cancel_requested: AtomicBool,
-    /// Threads blocked on `cond`; changed only under `guarded` (an atomic to share the
-    /// state's word instead of growing `Guarded`).
+    /// Threads blocked on `cond` (the `SLEEPERS` bits; changed only under `guarded`: an
+    /// atomic to share the state's word instead of growing `Guarded`), and two flags that
+    /// would not fit the 128-byte future on their own: `STARTED` (the task was taken to
+    /// run: a pool's counters tell a cancelled task that never ran from one that did) and
+    /// `OBSERVED` (someone read the outcome: a failure nobody read goes to the
+    /// unobserved-error hook when the future is freed).
     sleepers: AtomicU32,
     /// The fork generation an executor created this future in (`u32::MAX`: standalone).
     /// In a forked child no thread will finish such a future, so a wait fails it.
@@ -281,6 +292,7 @@ impl Future {
         if !self.wait(deadline) {
             return Err(Status::Timeout);
         }
+        self.mark_observed();
         match self.outcome() {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(e.status),
@@ -294,6 +306,7 @@ impl Future {
         if !self.wait(deadline) {
             return Err(Status::Timeout);
         }
+        self.mark_observed();
         match self.outcome() {
             Some(Ok(_)) => Ok(None),
             Some(Err(e)) => Ok(Some(e)),
@@ -313,8 +326,25 @@ impl Future {
         if self.0.state.load(Ordering::Relaxed) != PENDING {
             return None;
         }
+        // Before the state: whoever sees RUNNING (Acquire) also sees STARTED. A plain store:
+        // under the lock, and OBSERVED (the one bit set without it) is only set once done.
+        let w = self.0.sleepers.load(Ordering::Relaxed);
+        self.0.sleepers.store(w | STARTED, Ordering::Relaxed);
         self.0.state.store(RUNNING, Ordering::Release);
         Some(g.job.take())
+    }
+
+    /// True once the task was taken to run (a cancelled future that never started: false).
+    pub fn was_started(&self) -> bool {
+        self.0.sleepers.load(Ordering::Relaxed) & STARTED != 0
+    }
+
+    /// Records that the outcome was reported to someone: a failure will not go to the
+    /// unobserved-error hook.
+    pub fn mark_observed(&self) {
+        if self.0.sleepers.load(Ordering::Relaxed) & OBSERVED == 0 {
+            self.0.sleepers.fetch_or(OBSERVED, Ordering::Relaxed);
+        }
     }
 
     /// Python's `set_running_or_notify_cancel`: true if now RUNNING; false if cancelled
@@ -331,26 +361,38 @@ impl Future {
 
     /// Runs the job this future carries, if it is still pending, and completes it.
     pub fn run(&self, pointers_allowed: bool) {
-        self.run_then_complete(pointers_allowed, || {});
+        self.run_then_complete(pointers_allowed, |_| {});
     }
 
-    /// `run`, calling `before_complete` after the job returned and before its outcome is
-    /// published (an executor marks its worker available there, so whoever sees the result
-    /// also sees the worker free). Not called when the future was not pending.
-    pub fn run_then_complete(&self, pointers_allowed: bool, before_complete: impl FnOnce()) {
-        if let Some(Some(job)) = self.start() {
-            let mut sink = Sink::new(pointers_allowed);
-            sink.watch(&self.0.cancel_requested);
-            let rc = job.run(&mut sink);
-            let acknowledged = sink.cancel_acknowledged();
-            let outcome = sink.into_outcome(rc);
-            before_complete();
-            if acknowledged {
-                drop(outcome);
-                self.end_cancelled();
-            } else {
-                let _ = self.complete(outcome);
-            }
+    /// `run`, calling `before_complete` with how the task ended after the job returned and
+    /// before its outcome is published (an executor marks its worker available and counts
+    /// the task there, so whoever sees the result also sees both). Not called when the
+    /// future was not pending; returns whether the job ran.
+    pub fn run_then_complete(&self, pointers_allowed: bool, before_complete: impl FnOnce(Ended)) -> bool {
+        let Some(Some(job)) = self.start() else { return false };
+        let mut sink = Sink::new(pointers_allowed);
+        sink.watch(&self.0.cancel_requested);
+        let rc = job.run(&mut sink);
+        let acknowledged = sink.cancel_acknowledged();
+        let outcome = sink.into_outcome(rc);
+        if acknowledged {
+            before_complete(Ended::Cancelled);
+            drop(outcome);
+            self.end_cancelled();
+        } else {
+            before_complete(if outcome.is_ok() { Ended::Completed } else { Ended::Failed });
+            let _ = self.complete(outcome);
+        }
+        true
+    }
+
+    /// How a done future ended, for counters (`None` while not done).
+    pub fn ended(&self) -> Option<Ended> {
+        match self.state() {
+            State::Finished => Some(Ended::Completed),
+            State::Failed => Some(Ended::Failed),
+            State::Cancelled => Some(Ended::Cancelled),
+            _ => None,
         }
     }
 
@@ -536,10 +578,25 @@ impl Future {
     }
 }
 
+impl Drop for Inner {
+    /// The last reference went: a failure nobody read goes to the unobserved-error hook.
+    fn drop(&mut self) {
+        // Loads rather than `get_mut`: loom's atomics have none (the cost is the same).
+        if self.state.load(Ordering::Acquire) != FAILED || self.sleepers.load(Ordering::Relaxed) & OBSERVED != 0 {
+            return;
+        }
+        // SAFETY: the state is FAILED, stored after the outcome was published, and we own
+        // the only reference.
+        if let Some(Err(e)) = unsafe { self.outcome.get() } {
+            unobserved::report(e);
+        }
+    }
+}
+
 fn take_completion(g: &mut Guarded, sleepers: &AtomicU32) -> Completion {
     Completion {
         job: g.job.take(),
         hooks: std::mem::take(&mut g.hooks),
-        wake: sleepers.load(Ordering::Relaxed) > 0,
+        wake: sleepers.load(Ordering::Relaxed) & SLEEPERS > 0,
     }
 }

@@ -217,3 +217,36 @@ impl Drop for DropCount {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+#[test]
+fn unread_failures_reach_the_hook_once() {
+    use std::sync::Arc;
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    unobserved::set_hook(Some(Arc::new(|e: &TaskError| {
+        if e.code == 31_337 {
+            SEEN.fetch_add(1, Ordering::SeqCst);
+        }
+    })));
+    let failing = || {
+        let f = Future::new();
+        f.fail(TaskError::new(Status::TaskFailed, 31_337, Some("x"))).unwrap();
+        f
+    };
+    drop(failing());
+    assert_eq!(SEEN.load(Ordering::SeqCst), 1);
+    let read = failing();
+    assert_eq!(read.result(Deadline::Poll).err(), Some(Status::TaskFailed));
+    drop(read);
+    let kept = failing();
+    let clone = kept.clone();
+    drop(kept);
+    assert_eq!(SEEN.load(Ordering::SeqCst), 1, "a reference is still held");
+    drop(clone);
+    assert_eq!(SEEN.load(Ordering::SeqCst), 2);
+    let cancelled = Future::new();
+    cancelled.cancel();
+    drop(cancelled);
+    unobserved::set_hook(None);
+    drop(failing());
+    assert_eq!(SEEN.load(Ordering::SeqCst), 2);
+}

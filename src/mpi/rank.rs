@@ -20,6 +20,7 @@ use crate::process_pool::proto::{self, FnRef, Header, MapChunk};
 use crate::process_pool::{locate, ProcessPool, ProcessPoolOptions};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
+use crate::time::Deadline;
 use crate::task::{run_map_chunk, BytesFn, ChunkMemory, MapFn};
 use crate::thread_pool::{ThreadPool, ThreadPoolOptions};
 
@@ -222,7 +223,7 @@ impl Rank {
                 let dst = results.as_mut_ptr() as usize;
                 // SAFETY: the items are in `body` (checked above) for the call; `results`
                 // has `count * rsz` bytes and lives in `Running` until the chunk is done.
-                let fut = unsafe { p.submit_map_chunk(f, ctx, body[items_at..].as_ptr(), count, isz, rsz, dst, 0) }?;
+                let fut = unsafe { p.submit_map_chunk(f, ctx, body[items_at..].as_ptr(), count, isz, rsz, dst, 0, Deadline::Never) }?;
                 Ok(Running { fut, results: Some((results, out_len)) })
             }
             Local::Threads(p) => {

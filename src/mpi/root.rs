@@ -21,6 +21,7 @@ use crate::map::{ChunkReport, ItemError};
 use crate::process_pool::{locate, proto};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
+use crate::stats::{Own, Stats};
 use crate::task::{BytesFn, MapFn};
 
 struct Task {
@@ -40,6 +41,10 @@ struct St {
     broken: Option<String>,
     /// Start-up result: `Some` once every rank said READY (or failed).
     started: Option<std::result::Result<(), String>>,
+    /// Counters kept under the lock (submits and shutdown's cancellations).
+    submitted: u64,
+    cancelled_pending: u64,
+    peak_queued: u64,
 }
 
 struct Shared {
@@ -48,6 +53,11 @@ struct Shared {
     /// Tasks this pool runs at once: the ranks' slots.
     slots: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
+    /// Written by the manager thread only (`stats`).
+    running: Own,
+    completed: Own,
+    failed: Own,
+    cancelled: Own,
 }
 
 impl Shared {
@@ -112,6 +122,10 @@ impl MpiPool {
             cond: Condvar::new(),
             slots: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            running: Own::default(),
+            completed: Own::default(),
+            failed: Own::default(),
+            cancelled: Own::default(),
         });
         let mut peers: Vec<Peer> = (0..tr.size).map(|_| Peer { state: PeerState::Starting, running: HashMap::new() }).collect();
         peers[root].state = PeerState::Dead;
@@ -173,6 +187,8 @@ impl MpiPool {
             return Err(Status::Shutdown.into());
         }
         st.pending.push_back(Task { id, fut: fut.clone(), frame, finish });
+        st.submitted += 1;
+        st.peak_queued = st.peak_queued.max(st.pending.len() as u64);
         self.sh.poke(&mut st);
         Ok(fut)
     }
@@ -230,6 +246,27 @@ impl MpiPool {
         self.enqueue(id, frame, Some(finish))
     }
 
+    /// The pool's counters: `workers` are the live ranks' task slots (fewer after a rank
+    /// died under ULFM); exact once the pool is quiet.
+    pub fn stats(&self) -> Stats {
+        let st = self.sh.st.lock();
+        let workers = self.sh.slots.load(Ordering::Relaxed) as u64;
+        let running = self.sh.running.get();
+        Stats {
+            workers: workers.min(u32::MAX as u64) as u32,
+            idle_workers: workers.saturating_sub(running).min(u32::MAX as u64) as u32,
+            queued: st.pending.len() as u64,
+            running,
+            submitted: st.submitted,
+            completed: self.sh.completed.get(),
+            failed: self.sh.failed.get(),
+            cancelled: self.sh.cancelled.get() + st.cancelled_pending,
+            rejected: 0,
+            peak_queued: st.peak_queued,
+            worker_restarts: 0,
+        }
+    }
+
     /// No more submits; `cancel_futures` cancels what no rank runs yet; `wait` blocks until
     /// every task is done and the ranks were told to return.
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
@@ -240,7 +277,9 @@ impl MpiPool {
             let mut st = self.sh.st.lock();
             st.shutdown = true;
             self.sh.poke(&mut st);
-            if cancel_futures { std::mem::take(&mut st.pending) } else { VecDeque::new() }
+            let taken = if cancel_futures { std::mem::take(&mut st.pending) } else { VecDeque::new() };
+            st.cancelled_pending += taken.len() as u64;
+            taken
         };
         for t in cancelled {
             t.fut.cancel();
@@ -349,6 +388,7 @@ impl Manager {
             self.cursor = (r + 1) % n;
             let t = st.pending.pop_front().expect("not empty");
             if !t.fut.set_running_or_notify_cancel() {
+                self.sh.cancelled.add(1);
                 continue;
             }
             self.link.queue(r, &t.frame);
@@ -473,10 +513,13 @@ impl Manager {
     }
 
     fn complete(&mut self) {
+        self.sh.running.set(self.peers.iter().map(|p| p.running.len() as u64).sum());
         for (f, o) in self.done.drain(..) {
+            if o.is_ok() { self.sh.completed.add(1) } else { self.sh.failed.add(1) }
             let _ = f.complete(o);
         }
         for f in self.cancelled.drain(..) {
+            self.sh.cancelled.add(1);
             f.end_cancelled();
         }
     }

@@ -140,6 +140,8 @@ pub(crate) struct Crew {
     pub cancelled: Vec<Future>,
     /// Why the pool must break, decided here and carried out by the manager.
     pub breaks: Option<(i32, String)>,
+    /// Pending tasks `dispatch` skipped because they were cancelled (for the counters).
+    pub skipped: u64,
 }
 
 /// How a worker ended, for messages: its code and a sentence.
@@ -160,7 +162,7 @@ fn quit() -> Vec<u8> {
 
 impl Crew {
     pub fn new(rules: Rules) -> Crew {
-        Crew { members: Vec::new(), rules, done: Vec::new(), cancelled: Vec::new(), breaks: None }
+        Crew { members: Vec::new(), rules, done: Vec::new(), cancelled: Vec::new(), breaks: None, skipped: 0 }
     }
 
     /// A worker was launched.
@@ -175,6 +177,14 @@ impl Crew {
 
     pub fn any_busy(&self) -> bool {
         self.members.iter().any(|m| matches!(m.life, Life::Busy(_)))
+    }
+
+    /// Workers alive, idle and busy now (for the pool's counters).
+    pub fn gauges(&self) -> (u64, u64, u64) {
+        let live = self.members.iter().filter(|m| m.live()).count() as u64;
+        let idle = self.members.iter().filter(|m| m.idle()).count() as u64;
+        let busy = self.members.iter().filter(|m| matches!(m.life, Life::Busy(_))).count() as u64;
+        (live, idle, busy)
     }
 
     fn fail(&mut self, fut: Future, status: Status, code: i32, message: &str) {
@@ -251,6 +261,7 @@ impl Crew {
             }
             while let Some(t) = pending.pop_front() {
                 if !t.fut.set_running_or_notify_cancel() {
+                    self.skipped += 1;
                     continue;
                 }
                 orders.push(Order::Send(i, t.frame));

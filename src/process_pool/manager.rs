@@ -34,6 +34,8 @@ pub(crate) struct Manager {
     pfds: Vec<libc::pollfd>,
     pids_dirty: bool,
     spin: worker::Spin,
+    /// Workers that exited before shutdown and were not replaced yet (restart counter).
+    unreplaced: u64,
 }
 
 /// What `intake` decided about the loop.
@@ -55,6 +57,7 @@ impl Manager {
             pfds: Vec::new(),
             pids_dirty: false,
             spin: worker::Spin::new(50),
+            unreplaced: 0,
         }
     }
 
@@ -96,16 +99,36 @@ impl Manager {
         }
     }
 
+    /// Completes the turn's futures outside any lock, counting each first (so whoever
+    /// sees a result sees it counted).
     fn complete_all(&mut self) {
         if let Some((code, m)) = self.crew.breaks.take() {
             self.break_pool(code, m);
         }
+        self.publish_gauges();
+        let c = &self.sh.counts;
+        if self.crew.skipped > 0 {
+            c.cancelled.add(std::mem::take(&mut self.crew.skipped));
+        }
         for (f, o) in self.crew.done.drain(..) {
+            if !f.done() {
+                if o.is_ok() { c.completed.add(1) } else { c.failed.add(1) }
+            }
             let _ = f.complete(o);
         }
         for f in self.crew.cancelled.drain(..) {
+            c.cancelled.add(1);
             f.end_cancelled();
         }
+    }
+
+    /// Workers alive, idle and busy, for `ProcessPool::stats`.
+    fn publish_gauges(&self) {
+        let (live, idle, busy) = self.crew.gauges();
+        let c = &self.sh.counts;
+        c.workers.set(live);
+        c.idle.set(idle);
+        c.running.set(busy);
     }
 
     /// Phase 1, under the pool's lock: a terminate request, dispatch to idle workers, how
@@ -120,7 +143,13 @@ impl Manager {
             for id in std::mem::take(&mut st.cancels) {
                 orders.extend(self.crew.cancel(id));
             }
+            let before = st.pending.len();
             orders.extend(self.crew.dispatch(&mut st.pending, Instant::now()));
+            if let Some(room) = &self.sh.room {
+                for _ in st.pending.len()..before {
+                    room.give();
+                }
+            }
             let spawn = self.crew.to_start(st.pending.len(), st.broken.is_some() || st.terminated);
             let finishing = st.shutdown && st.pending.is_empty();
             if self.pids_dirty {
@@ -141,6 +170,10 @@ impl Manager {
             match launched {
                 Ok(l) => {
                     self.sh.spawned.fetch_add(1, Ordering::AcqRel);
+                    if self.unreplaced > 0 {
+                        self.unreplaced -= 1;
+                        self.sh.counts.restarts.add(1);
+                    }
                     self.crew.started(l.pid);
                     self.links.push(Link::new(l, self.sh.config_frame.clone()));
                     self.pids_dirty = true;
@@ -174,6 +207,11 @@ impl Manager {
             let first = st.broken.get_or_insert((code, message)).clone();
             (std::mem::take(&mut st.pending), first)
         };
+        if let Some(room) = &self.sh.room {
+            for _ in 0..pending.len() {
+                room.give();
+            }
+        }
         for t in pending {
             self.crew.done.push((t.fut, Err(TaskError::new(Status::Broken, code, Some(&message)))));
         }
@@ -324,6 +362,9 @@ impl Manager {
     /// Worker `i` is gone: the crew decides what its exit means.
     fn reaped(&mut self, i: usize, exit: Exit) {
         self.links[i].reaped = true;
+        if !self.sh.st.lock().shutdown {
+            self.unreplaced += 1;
+        }
         self.crew.exited(i, exit);
         self.pids_dirty = true;
     }

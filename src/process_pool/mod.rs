@@ -22,6 +22,7 @@
 
 mod channel;
 mod crew;
+mod flow;
 mod launch;
 pub mod locate;
 mod manager;
@@ -41,7 +42,10 @@ use std::time::Duration;
 use crate::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+use crate::flow::{Admit, Refused, Room, WhenFull};
 use crate::future::{Future, Job, TaskError, Value};
+use crate::stats::{Own, Rare};
+use crate::time::Deadline;
 use crate::map::{ChunkReport, ItemError};
 use crate::status::Status;
 use crate::task::{BytesFn, MapFn};
@@ -80,6 +84,11 @@ pub struct ProcessPoolOptions {
     /// A cancellation request kills the task's worker (the future ends CANCELLED and the
     /// worker is replaced) instead of telling the task.
     pub cancel_kills: bool,
+    /// Tasks accepted but not sent to a worker, at most; 0 = unbounded.
+    pub max_queued: usize,
+    /// `Block` or `Reject` (`CallerRuns` is refused: a process pool's tasks cannot run on
+    /// the caller's thread).
+    pub when_full: WhenFull,
 }
 
 /// What submitters and the manager share, under the pool's lock.
@@ -94,6 +103,9 @@ struct St {
     pids: Vec<i32>,
     /// Running tasks whose cancellation was requested, for the manager's next turn.
     cancels: Vec<u64>,
+    /// Tasks accepted since creation, and the most ever pending at once.
+    submitted: u64,
+    peak: u64,
 }
 
 struct Shared {
@@ -111,6 +123,25 @@ struct Shared {
     launch: Mutex<Launch>,
     /// Functions of the main executable are valid in the workers.
     main_ok: bool,
+    /// Free places in a bounded queue; `None`: unbounded.
+    room: Option<Room>,
+    when_full: WhenFull,
+    /// Counters the manager alone writes.
+    counts: ManagerCounts,
+    /// Counters of the slow paths (rejections, cancellations by shutdown).
+    rare: Rare,
+}
+
+/// What the manager thread counts and publishes (it alone writes these).
+#[derive(Default)]
+pub(crate) struct ManagerCounts {
+    pub completed: Own,
+    pub failed: Own,
+    pub cancelled: Own,
+    pub workers: Own,
+    pub idle: Own,
+    pub running: Own,
+    pub restarts: Own,
 }
 
 impl Shared {
@@ -243,6 +274,12 @@ fn start_manager(sh: &Arc<Shared>, method: StartMethod) -> Result<JoinHandle<()>
 impl ProcessPool {
     /// Creates the pool and its manager thread (workers start on demand).
     pub fn new(opts: ProcessPoolOptions) -> Result<ProcessPool> {
+        if opts.when_full == WhenFull::CallerRuns {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                "when_full CALLER_RUNS is for thread pools: a process pool's task cannot run on the submitting thread",
+            ));
+        }
         let fork_gen = crate::fork::generation();
         let max_workers = if opts.max_workers == 0 { default_workers() } else { opts.max_workers };
         let (launch, main_ok) = match opts.start_method {
@@ -265,6 +302,10 @@ impl ProcessPool {
             config_frame,
             launch: Mutex::new(launch),
             main_ok,
+            room: (opts.max_queued > 0).then(|| Room::new(opts.max_queued)),
+            when_full: opts.when_full,
+            counts: ManagerCounts::default(),
+            rare: Rare::default(),
         });
         let handle = start_manager(&sh, opts.start_method)?;
         Ok(ProcessPool { sh, manager: Mutex::new(Some(handle)), fork_gen })
@@ -303,10 +344,21 @@ impl ProcessPool {
         crate::fork::forked_since(self.fork_gen)
     }
 
-    fn enqueue(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>) -> Result<Future> {
+    fn enqueue(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>, admit: Admit) -> std::result::Result<Future, Refused> {
         if self.foreign() {
-            return Err(Error::new(Status::Unsupported, IN_CHILD));
+            return Err(Error::new(Status::Unsupported, IN_CHILD).into());
         }
+        self.take_room(admit)?;
+        let r = self.push(id, frame, finish);
+        if r.is_err() {
+            if let Some(room) = &self.sh.room {
+                room.give();
+            }
+        }
+        Ok(r?)
+    }
+
+    fn push(&self, id: u64, frame: Vec<u8>, finish: Option<Finish>) -> Result<Future> {
         let fut = Future::for_executor();
         // A request while the task runs reaches the manager, which tells the worker.
         let weak = Arc::downgrade(&self.sh);
@@ -325,6 +377,8 @@ impl ProcessPool {
                 return Err(Status::Shutdown.into());
             }
             st.pending.push_back(Task { id, fut: fut.clone(), frame, finish });
+            st.submitted += 1;
+            st.peak = st.peak.max(st.pending.len() as u64);
         }
         self.sh.poke();
         Ok(fut)
@@ -332,10 +386,15 @@ impl ProcessPool {
 
     /// Submits `func(input)`, input copied.
     pub fn submit_task(&self, func: BytesFn, input: &[u8]) -> Result<Future> {
+        self.submit_task_with(func, input, Admit::Policy).map_err(|r| r.error)
+    }
+
+    /// `submit_task` with a full queue handled as `admit` says (see `ThreadPool::submit_with`).
+    pub fn submit_task_with(&self, func: BytesFn, input: &[u8], admit: Admit) -> std::result::Result<Future, Refused> {
         let l = self.locate(func as usize)?;
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = build_frame(proto::RUN_BYTES, id, &[&l.1, input], "the task's input")?;
-        self.enqueue(id, frame, None)
+        self.enqueue(id, frame, None, admit)
     }
 
     /// A pointer task: refused, a pointer means nothing in a
@@ -351,7 +410,7 @@ impl ProcessPool {
     /// Submits a map chunk: `func(ctx, item, slot)` over `count` items.
     /// On success the results are copied to `dst` (as `count * result_size` bytes) on the
     /// manager thread before the future completes; item failures are reported with indices
-    /// counted from `first_index`.
+    /// counted from `first_index`. With a bounded queue it waits for room until `deadline`.
     ///
     /// # Safety
     /// `items` must be valid for `count * item_size` bytes of reads during the call, and
@@ -368,6 +427,7 @@ impl ProcessPool {
         result_size: usize,
         dst: usize,
         first_index: usize,
+        deadline: Deadline,
     ) -> Result<Future> {
         let l = self.locate(func as usize)?;
         // Both directions must fit in a frame: the items now, the results (and one error
@@ -406,7 +466,7 @@ impl ProcessPool {
             };
             Ok(Value::Any(Box::new(report)))
         });
-        self.enqueue(id, frame, Some(finish))
+        self.enqueue(id, frame, Some(finish), Admit::Wait(deadline)).map_err(|r| r.error)
     }
 
     /// CPython 3.14's `terminate_workers()` / `kill_workers()`: shuts down (cancelling
@@ -424,10 +484,20 @@ impl ProcessPool {
             }
             std::mem::take(&mut st.pending)
         };
-        for t in cancelled {
-            t.fut.cancel();
-        }
+        self.cancel_drained(cancelled);
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
+    }
+
+    /// Cancels tasks taken out of the queue by shutdown or terminate, and counts them.
+    fn cancel_drained(&self, tasks: VecDeque<Task>) {
+        for t in tasks {
+            if let Some(room) = &self.sh.room {
+                room.give();
+            }
+            if !t.fut.was_started() && (t.fut.cancel() || t.fut.cancelled()) {
+                self.sh.rare.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// `shutdown(wait, cancel_futures)`: no more submits; with `cancel_futures` pending
@@ -444,9 +514,7 @@ impl ProcessPool {
             st.shutdown = true;
             if cancel_futures { std::mem::take(&mut st.pending) } else { VecDeque::new() }
         };
-        for t in cancelled {
-            t.fut.cancel();
-        }
+        self.cancel_drained(cancelled);
         sys::eventfd_signal(self.sh.wake.as_raw_fd());
         if wait {
             if crate::current::manager() == Arc::as_ptr(&self.sh) as usize {

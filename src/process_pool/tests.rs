@@ -69,11 +69,11 @@ fn oversized_submits_are_refused_with_a_message() {
     let pool = ProcessPool::new(ProcessPoolOptions { max_workers: 1, ..Default::default() }).unwrap();
     let items = [0u8; 8];
     // SAFETY: the sizes are refused before `items` is read; nothing is written.
-    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 1 << 40, 8, 0, 0) }.err().unwrap();
+    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 1 << 40, 8, 0, 0, crate::time::Deadline::Never) }.err().unwrap();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().unwrap().contains("context and items"));
     // SAFETY: as above.
-    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 8, 1 << 40, 0, 0) }.err().unwrap();
+    let e = unsafe { pool.submit_map_chunk(no_map, &[], items.as_ptr(), 1, 8, 1 << 40, 0, 0, crate::time::Deadline::Never) }.err().unwrap();
     assert!(e.message().unwrap().contains("results"));
     let e = pool.locate(0).err().unwrap();
     assert_eq!(e.status(), Status::Unsupported);

@@ -444,6 +444,8 @@ int main(int argc, char **argv) {
     test_inline();
     test_cq();
     test_parallel_for();
+    test_flow();
+    test_life();
 
     int p = atomic_load(&t_passed), f = atomic_load(&t_failed);
     printf("%d passed, %d failed\n", p, f);

@@ -163,5 +163,7 @@ void test_group(void);
 void test_inline(void);
 void test_cq(void);
 void test_parallel_for(void);
+void test_flow(void);
+void test_life(void);
 
 #endif

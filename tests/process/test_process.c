@@ -2188,6 +2188,182 @@ struct test {
     void (*fn)(void);
 };
 
+
+/* ------------------------------------------------------------------------------------ */
+/* Flow control, stats and the unobserved-error hook on processes (contract 5 and 6) */
+
+static cfut_executor_stats proc_stats(cfut_executor *ex) {
+    cfut_executor_stats s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    CHECK_STATUS(cfut_executor_stats_get(ex, &s), CFUT_OK);
+    return s;
+}
+
+/* Polls until `running` tasks run (a generous deadline: workers are processes). */
+static int wait_stats_running(cfut_executor *ex, uint64_t running) {
+    uint64_t until = now_ns() + 30ull * 1000000000u;
+    while (now_ns() < until) {
+        if (proc_stats(ex).running == running) return 1;
+        usleep(2000);
+    }
+    return 0;
+}
+
+static void test_flow_reject_and_stats(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.max_queued = 2;
+    o.when_full = CFUT_WHEN_FULL_REJECT;
+    cfut_executor *ex = pool_opts(&o);
+    cfut_future *busy = submit_long(ex, t_sleep_ms, 300);
+    CHECK(wait_stats_running(ex, 1));
+    cfut_future *q1 = submit_long(ex, t_square, 3), *q2 = submit_long(ex, t_fail, 0);
+    long v = 4;
+    cfut_future *f = NULL;
+    CHECK_STATUS(cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, &f), CFUT_QUEUE_FULL);
+    CHECK(f == NULL);
+    uint64_t t0 = now_ns();
+    CHECK_STATUS(cfut_executor_try_submit_bytes(ex, t_square, &v, sizeof v, 20 * 1000000ull, &f), CFUT_QUEUE_FULL);
+    CHECK(now_ns() - t0 >= 15 * 1000000ull);
+    cfut_executor_stats s = proc_stats(ex);
+    CHECK_EQ(s.queued, 2);
+    CHECK_EQ(s.running, 1);
+    CHECK_EQ(s.rejected, 2);
+    CHECK_EQ(s.peak_queued, 2);
+    CHECK_EQ(s.workers, 1);
+    CHECK_STATUS(cfut_future_result(busy, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(q1, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(q2, CFUT_FOREVER, NULL), CFUT_TASK_FAILED);
+    /* Room again: try_submit with a timeout gets in. */
+    CHECK_STATUS(cfut_executor_try_submit_bytes(ex, t_square, &v, sizeof v, CFUT_FOREVER, &f), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(f, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_executor_shutdown(ex, true, false), CFUT_OK);
+    s = proc_stats(ex);
+    CHECK_EQ(s.submitted, 4);
+    CHECK_EQ(s.completed, 3);
+    CHECK_EQ(s.failed, 1);
+    CHECK_EQ(s.cancelled, 0);
+    CHECK_EQ(s.queued, 0);
+    CHECK_EQ(s.running, 0);
+    CHECK_EQ(s.workers, 0);
+    cfut_future_release(busy);
+    cfut_future_release(q1);
+    cfut_future_release(q2);
+    cfut_future_release(f);
+    cfut_executor_free(ex);
+}
+
+/* BLOCK with a bounded queue: a map of many chunks goes through (chunks wait for room). */
+static void test_flow_map_within_bound(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.max_queued = 2;
+    o.when_full = CFUT_WHEN_FULL_REJECT;
+    cfut_executor *ex = pool_opts(&o);
+    check_map_pow(ex, 1, 40);
+    cfut_executor_stats s = proc_stats(ex);
+    CHECK(s.peak_queued <= 2);
+    CHECK_EQ(s.submitted, 40);
+    CHECK_EQ(s.rejected, 0);
+    cfut_executor_free(ex);
+}
+
+/* A submit from the manager thread (a done-callback) never waits for room: a full queue
+ * gives QUEUE_FULL at once even with an unlimited timeout (or OK if room came meanwhile). */
+typedef struct manager_submit {
+    cfut_executor *ex;
+    cfut_status st;
+    uint64_t ns;
+    atomic_int done;
+} manager_submit;
+
+static void submit_from_callback(cfut_future *f, void *arg) {
+    (void)f;
+    manager_submit *m = arg;
+    long v = 2;
+    cfut_future *g = NULL;
+    uint64_t t0 = now_ns();
+    m->st = cfut_executor_try_submit_bytes(m->ex, t_square, &v, sizeof v, CFUT_FOREVER, &g);
+    m->ns = now_ns() - t0;
+    cfut_future_release(g);
+    atomic_store(&m->done, 1);
+}
+
+static void test_flow_manager_never_waits(void) {
+    cfut_process_pool_options o;
+    cfut_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.max_queued = 1;
+    cfut_executor *ex = pool_opts(&o);
+    cfut_future *busy = submit_long(ex, t_sleep_ms, 100);
+    CHECK(wait_stats_running(ex, 1));
+    cfut_future *queued = submit_long(ex, t_square, 3);
+    manager_submit m = {.ex = ex, .st = CFUT_PANIC};
+    CHECK_STATUS(cfut_future_add_done_callback(busy, submit_from_callback, &m, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(busy, CFUT_FOREVER, NULL), CFUT_OK);
+    CHECK_STATUS(cfut_future_result(queued, CFUT_FOREVER, NULL), CFUT_OK);
+    uint64_t until = now_ns() + 30ull * 1000000000u;
+    while (!atomic_load(&m.done) && now_ns() < until) usleep(1000);
+    CHECK(atomic_load(&m.done));
+    CHECK(m.st == CFUT_QUEUE_FULL || m.st == CFUT_OK);
+    CHECK(m.ns < 5ull * 1000000000u);
+    cfut_future_release(busy);
+    cfut_future_release(queued);
+    cfut_executor_free(ex);
+}
+
+static atomic_int g_unobserved[8];
+static void count_unobserved(void *arg, const cfut_error *e) {
+    (void)arg;
+    if (e->status < 8) atomic_fetch_add(&g_unobserved[e->status], 1);
+}
+
+/* A fire-and-forget task whose worker dies reports once, with WORKER_DIED; a read failure
+ * never; cancelled ones never. The dead worker is replaced (worker_restarts). */
+static void test_unobserved_worker_death(void) {
+    for (int i = 0; i < 8; i++) atomic_store(&g_unobserved[i], 0);
+    cfut_set_unobserved_error_hook(count_unobserved, NULL);
+    cfut_executor *ex = pool(1);
+    CHECK_STATUS(cfut_executor_submit_bytes(ex, t_segv, NULL, 0, NULL), CFUT_OK);
+    cfut_future *read = submit_long(ex, t_fail, 0);
+    CHECK_STATUS(cfut_future_result(read, CFUT_FOREVER, NULL), CFUT_TASK_FAILED);
+    cfut_future_release(read);
+    CHECK_STATUS(cfut_executor_submit_bytes(ex, t_fail, NULL, 0, NULL), CFUT_OK);
+    cfut_future *ok = submit_long(ex, t_square, 5);
+    CHECK_STATUS(cfut_future_result(ok, CFUT_FOREVER, NULL), CFUT_OK);
+    cfut_future_release(ok);
+    cfut_future *slow = submit_long(ex, t_sleep_ms, 200), *pending = submit_long(ex, t_fail, 0);
+    CHECK(cfut_future_cancel(pending));
+    cfut_future_release(pending);
+    CHECK_STATUS(cfut_future_result(slow, CFUT_FOREVER, NULL), CFUT_OK);
+    cfut_future_release(slow);
+    cfut_executor_free(ex);
+    cfut_set_unobserved_error_hook(NULL, NULL);
+    CHECK_EQ(atomic_load(&g_unobserved[CFUT_WORKER_DIED]), 1);
+    CHECK_EQ(atomic_load(&g_unobserved[CFUT_TASK_FAILED]), 1);
+    CHECK_EQ(atomic_load(&g_unobserved[CFUT_CANCELLED]), 0);
+}
+
+static void test_stats_worker_restarts(void) {
+    cfut_executor *ex = pool(1);
+    cfut_future *dead = submit_long(ex, t_segv, 0);
+    CHECK_STATUS(cfut_future_result(dead, CFUT_FOREVER, NULL), CFUT_WORKER_DIED);
+    cfut_future_release(dead);
+    cfut_future *ok = submit_long(ex, t_square, 5);
+    CHECK_STATUS(cfut_future_result(ok, CFUT_FOREVER, NULL), CFUT_OK);
+    cfut_future_release(ok);
+    CHECK_STATUS(cfut_executor_shutdown(ex, true, false), CFUT_OK);
+    cfut_executor_stats s = proc_stats(ex);
+    CHECK_EQ(s.worker_restarts, 1);
+    CHECK_EQ(s.submitted, 2);
+    CHECK_EQ(s.failed, 1);
+    CHECK_EQ(s.completed, 1);
+    cfut_executor_free(ex);
+}
+
 static const struct test TESTS[] = {
     {"submit", test_submit},
     {"empty_and_no_value", test_empty_and_no_value},
@@ -2270,6 +2446,11 @@ static const struct test TESTS[] = {
     {"names_fork_server", test_names_fork_server},
     {"names_fork_zygote", test_names_fork_zygote},
     {"stray_worker_env", test_stray_worker_env},
+    {"flow_reject_and_stats", test_flow_reject_and_stats},
+    {"flow_map_within_bound", test_flow_map_within_bound},
+    {"flow_manager_never_waits", test_flow_manager_never_waits},
+    {"unobserved_worker_death", test_unobserved_worker_death},
+    {"stats_worker_restarts", test_stats_worker_restarts},
 };
 
 int main(int argc, char **argv) {

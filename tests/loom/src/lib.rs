@@ -29,6 +29,8 @@ pub mod waiter;
 pub mod queue;
 #[path = "../../../src/future/mod.rs"]
 pub mod future;
+#[path = "../../../src/stats.rs"]
+pub mod stats;
 #[path = "../../../src/error.rs"]
 pub mod error;
 #[path = "../../../src/cq.rs"]

@@ -1,0 +1,132 @@
+//! An idle worker's side of the wake-up protocol (see the module documentation of
+//! `thread_pool`): the baton, spinning, parking, and retirement after `idle_timeout`.
+
+use std::sync::atomic::{fence, Ordering};
+use std::time::Instant;
+
+use super::{Msg, Shared};
+use crate::spin::{spin_until, SPIN};
+
+impl Shared {
+    /// Called by a worker that just took a message: if more work is queued and nobody is
+    /// spinning for it, wake a parked worker for it (bursts fan out one wake at a time).
+    pub(super) fn pass_baton(&self) {
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) > 0
+            && !self.queue.is_empty()
+            && self.spinners.load(Ordering::SeqCst) == 0
+        {
+            self.wake_one();
+        }
+    }
+
+    /// Sleeps until a message arrives, or until `until` passes (`None`: then nothing came).
+    pub(super) fn park(&self, until: Option<Instant>) -> Option<Msg> {
+        loop {
+            let mut g = self.park_lock.lock();
+            self.parked.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            // Announced as parked: a push from now on wakes us, so look once more first.
+            if let Some(m) = self.queue.pop() {
+                self.parked.fetch_sub(1, Ordering::SeqCst);
+                return Some(m);
+            }
+            let timed_out = match until {
+                None => {
+                    self.park_cond.wait(&mut g);
+                    false
+                }
+                Some(t) => self.park_cond.wait_until(&mut g, t).timed_out(),
+            };
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+            drop(g);
+            if let Some(m) = self.queue.pop() {
+                return Some(m);
+            }
+            if timed_out {
+                return None;
+            }
+        }
+    }
+
+    /// Waits for the next message as an idle worker: claimable by submitters, spinning
+    /// first if no other worker is spinning, then parked. `None`: the worker retired (idle
+    /// for `idle_timeout`).
+    /// `already_idle`: the worker counted itself idle before publishing its last result.
+    pub(super) fn wait_idle(&self, already_idle: bool) -> Option<Msg> {
+        let mut counted = already_idle;
+        loop {
+            if !counted {
+                self.idle.fetch_add(1, Ordering::AcqRel);
+            }
+            let mut got = None;
+            if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
+                spin_until(SPIN, || match self.queue.pop() {
+                    Some(m) => {
+                        got = Some(m);
+                        true
+                    }
+                    None => false,
+                });
+            }
+            self.spinners.fetch_sub(1, Ordering::SeqCst);
+            let until = self.idle_timeout.map(|d| Instant::now() + d);
+            if let Some(m) = got.or_else(|| self.park(until)) {
+                self.pass_baton();
+                self.withdraw_idle();
+                return Some(m);
+            }
+            // Idle for the whole timeout: retire, unless a task is on its way to us.
+            if !self.try_withdraw_idle() {
+                counted = true; // a submitter claimed an idle worker: stay for its task
+                continue;
+            }
+            counted = false;
+            if self.retire() {
+                return None;
+            }
+        }
+    }
+
+    /// Leaves the pool for good (idle retirement) unless work arrived meanwhile.
+    ///
+    /// Pairs with `submit`: a submitter pushes, fences (in `push`), then reads `started`
+    /// to decide whether to start a thread; this lowers `started`, fences, then looks at
+    /// the queue. At least one side sees the other, so a task is never left queued with
+    /// its worker gone and no thread started for it.
+    pub(super) fn retire(&self) -> bool {
+        let mut t = self.threads.lock();
+        self.started.fetch_sub(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !self.queue.is_empty() {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            return false;
+        }
+        t.retired_unreplaced += 1;
+        true
+    }
+
+    /// Leaves the idle count if a count is left to leave; false when every idle count was
+    /// claimed by submitters (their tasks are on the way).
+    pub(super) fn try_withdraw_idle(&self) -> bool {
+        let mut idle = self.idle.load(Ordering::Acquire);
+        while idle > 0 {
+            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(v) => idle = v,
+            }
+        }
+        false
+    }
+
+    /// A worker that got work leaves the idle count, unless a submitter already claimed it.
+    pub(super) fn withdraw_idle(&self) {
+        let mut idle = self.idle.load(Ordering::Acquire);
+        while idle > 0 {
+            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(v) => idle = v,
+            }
+        }
+    }
+}
