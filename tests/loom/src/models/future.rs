@@ -151,3 +151,53 @@ fn end_cancelled_races_complete() {
         assert_eq!(f.cancelled(), ended);
     });
 }
+
+/// Failures with this code are the unobserved-hook models' own (other models fail futures
+/// too, on other test threads, while the process-wide hook is set).
+const UNREAD: i32 = 4242;
+
+static REPORTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_unread_reports() {
+    crate::future::unobserved::set_hook(Some(Arc::new(|e: &TaskError| {
+        if e.code == UNREAD {
+            REPORTS.fetch_add(1, SeqCst);
+        }
+    })));
+}
+
+/// Two threads drop the last two references of a failure nobody read: the hook runs
+/// exactly once, whichever drop is last.
+#[test]
+fn an_unread_failure_reports_once_from_the_last_drop() {
+    count_unread_reports();
+    model(|| {
+        REPORTS.store(0, SeqCst);
+        let f = Future::new();
+        f.fail(TaskError::new(Status::TaskFailed, UNREAD, None)).unwrap();
+        let g = f.clone();
+        let t = thread::spawn(move || drop(g));
+        drop(f);
+        t.join().unwrap();
+        assert_eq!(REPORTS.load(SeqCst), 1);
+    });
+}
+
+/// A failure read on one thread while another completes and drops its reference: never
+/// reported, whichever thread drops last.
+#[test]
+fn a_failure_read_while_completing_never_reports() {
+    count_unread_reports();
+    model(|| {
+        REPORTS.store(0, SeqCst);
+        let f = Future::new();
+        let g = f.clone();
+        let t = thread::spawn(move || {
+            g.fail(TaskError::new(Status::TaskFailed, UNREAD, None)).unwrap();
+        });
+        assert_eq!(f.error(Deadline::Never).unwrap().map(|e| e.code), Some(UNREAD));
+        drop(f);
+        t.join().unwrap();
+        assert_eq!(REPORTS.load(SeqCst), 0);
+    });
+}
