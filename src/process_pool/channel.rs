@@ -135,11 +135,7 @@ impl Link {
             return after_error(n);
         }
         if let Err(e) = self.rx.feed(&scratch[..n as usize], frames) {
-            return Step::Stop(ReadEnd::Bad(match e {
-                proto::ReadError::BadMagic => "sent a malformed message",
-                proto::ReadError::TooLong(_) => "announced a message longer than the protocol allows",
-                proto::ReadError::NoMemory => "sent a message too large to receive",
-            }));
+            return Step::Stop(ReadEnd::Bad(why(e)));
         }
         // A short read: nothing more for now.
         if (n as usize) < scratch.len() { Step::Stop(ReadEnd::Drained) } else { Step::More }
@@ -165,6 +161,15 @@ impl Link {
             frames.push(f);
         }
         if (n as usize) < want { Step::Stop(ReadEnd::Drained) } else { Step::More }
+    }
+}
+
+/// What a stream that breaks the protocol did, for the worker's kill message.
+pub(super) fn why(e: proto::ReadError) -> &'static str {
+    match e {
+        proto::ReadError::BadMagic => "sent a malformed message",
+        proto::ReadError::TooLong(_) => "announced a message longer than the protocol allows",
+        proto::ReadError::NoMemory => "sent a message too large to receive",
     }
 }
 
