@@ -30,7 +30,7 @@ examples: lib
 	$(MAKE) -C examples/process run
 	$(MAKE) -C examples/cq run
 
-test: lib check-layers lint test-header test-rust fuzz-replay test-c test-process test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust fuzz-replay test-c test-process test-fault test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
@@ -77,6 +77,11 @@ bench: lib
 	$(MAKE) -C bindings/cpp bench
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C benches/process run
+
+# Fault injection (tests/fault/README.md): failing system calls through an LD_PRELOAD
+# interposer, rlimits, misbehaving workers, and the suites under a 100 us SIGALRM.
+test-fault: lib
+	$(MAKE) -C tests/fault test
 
 # Fuzzing (fuzz/README.md): each target runs FUZZ_SECONDS under libFuzzer (nightly and
 # cargo-fuzz); new inputs go to fuzz/target/corpus/, the committed corpus is only read.
@@ -136,3 +141,4 @@ clean:
 	$(MAKE) -C examples/cq clean
 	$(MAKE) -C benches/process clean
 	$(MAKE) -C tests/soak clean
+	$(MAKE) -C tests/fault clean

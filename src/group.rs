@@ -122,14 +122,14 @@ impl Group {
     pub fn submit_bytes(self: &Arc<Self>, f: BytesFn, input: &[u8]) -> Result<Future> {
         let seq = self.admit()?;
         let r = match self.ex.kind() {
-            Kind::Threads => {
-                let data: Box<[u8]> = input.into();
+            // A failed copy goes through `track` too: the admitted task must be counted out.
+            Kind::Threads => crate::task::copy_bytes(input).and_then(|data| {
                 let key = self.key();
                 self.ex.submit(Job::boxed(move |sink| {
                     let _r = Running::enter(key);
                     run_bytes(f, &data, sink)
                 }))
-            }
+            }),
             Kind::Processes => self.ex.submit_bytes(f, input),
         };
         self.track(seq, r)

@@ -13,6 +13,16 @@ use crate::map::{ChunkReport, ItemError};
 /// `int fn(const void *input, size_t len, cfut_result *out)`.
 pub type BytesFn = unsafe extern "C" fn(input: *const c_void, len: usize, out: *mut Sink) -> i32;
 
+/// A copy of a caller's bytes (a task's input or result). The length is the caller's, so
+/// the allocation is fallible: `NoMemory` instead of an abort.
+pub fn copy_bytes(b: &[u8]) -> crate::error::Result<Box<[u8]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(b.len())
+        .map_err(|_| crate::error::Error::new(crate::status::Status::NoMemory, format!("cannot allocate {} bytes for a copy", b.len())))?;
+    v.extend_from_slice(b);
+    Ok(v.into_boxed_slice())
+}
+
 /// `int fn(const void *ctx, const void *item, void *result_slot)`.
 pub type MapFn = unsafe extern "C" fn(ctx: *const c_void, item: *const c_void, result_slot: *mut c_void) -> i32;
 

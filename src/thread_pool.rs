@@ -499,7 +499,7 @@ impl ThreadPool {
 
     /// Queues `f(input)`; `input` is copied.
     pub fn submit_bytes(&self, f: BytesFn, input: &[u8]) -> Result<Future> {
-        let data: Box<[u8]> = input.into();
+        let data = crate::task::copy_bytes(input)?;
         self.submit(Job::boxed(move |sink| run_bytes(f, &data, sink)))
     }
 

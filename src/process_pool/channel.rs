@@ -55,14 +55,19 @@ impl Link {
         if self.reaped {
             return;
         }
-        match &self.pidfd {
-            Some(fd) => {
-                sys::pidfd_kill(fd, sig);
+        // A stopped worker (SIGSTOP, a debugger) would hold a signal other than SIGKILL
+        // pending forever, and shutdown with it: continue it.
+        let sigs: &[i32] = if sig == libc::SIGKILL { &[sig] } else { &[sig, libc::SIGCONT] };
+        for &s in sigs {
+            match &self.pidfd {
+                Some(fd) => {
+                    sys::pidfd_kill(fd, s);
+                }
+                // SAFETY: the child is not reaped yet, so its pid is still ours.
+                None => unsafe {
+                    libc::kill(self.pid, s);
+                },
             }
-            // SAFETY: the child is not reaped yet, so its pid is still ours.
-            None => unsafe {
-                libc::kill(self.pid, sig);
-            },
         }
     }
 
