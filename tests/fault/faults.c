@@ -110,6 +110,14 @@ static int32_t p_absurd(const void *in, size_t len, cfut_result *out) {
     if (write(3, f, sizeof f) < 0) return 1;
     for (;;) pause();
 }
+/* Sets a result copied from the big mapping of caller_sizes: the copy cannot be allocated. */
+static const void *g_big;
+static size_t g_big_len;
+static int32_t t_set_big(void *arg, cfut_result *out) {
+    (void)arg;
+    cfut_status s = cfut_result_set_bytes(out, g_big, g_big_len);
+    return s == CFUT_NO_MEMORY ? 0 : 100 + (int32_t)s;
+}
 static int32_t m_copy(const void *ctx, const void *item, void *slot) {
     (void)ctx;
     memcpy(slot, item, 8);
@@ -361,6 +369,11 @@ static void caller_sizes(void) {
     CHECK_ST(cfut_group_submit_bytes(g, p_square, m, big, NULL), CFUT_NO_MEMORY);
     CHECK_ST(cfut_group_wait(g, CFUT_SECONDS(60), NULL), CFUT_OK);
     cfut_group_free(g);
+    g_big = m, g_big_len = big;
+    cfut_future *f = NULL;
+    CHECK_ST(cfut_executor_submit(tp, t_set_big, NULL, NULL, &f), CFUT_OK);
+    CHECK_ST(error_of(f), CFUT_OK); /* the task saw CFUT_NO_MEMORY and returned 0 */
+    cfut_future_release(f);
     setrlimit(RLIMIT_AS, &old);
     munmap(m, big);
     /* Map sizes whose products overflow. */
@@ -372,6 +385,7 @@ static void caller_sizes(void) {
     cfut_executor_free(tp);
     observed("caller sizes over PTRDIFF_MAX / the 4 GiB message limit", "CFUT_INVALID_ARGUMENT");
     observed("a task input copy that cannot be allocated (RLIMIT_AS)", "CFUT_NO_MEMORY");
+    observed("cfut_result_set_bytes copy that cannot be allocated", "CFUT_NO_MEMORY to the task");
     observed("map count * item_size / result_size / ctx_len overflowing", "CFUT_INVALID_ARGUMENT");
 }
 
