@@ -414,16 +414,19 @@ int main(int argc, char **argv) {
     pthread_t sth;
     pthread_create(&sth, NULL, sampler, &t0);
     long r = 0;
+    /* SOAK_KINDS: a bit mask of the round's parts (default all), to narrow down a growth. */
+    const char *kinds_env = getenv("SOAK_KINDS");
+    unsigned kinds = kinds_env ? (unsigned)strtoul(kinds_env, NULL, 0) : 0x1ff;
     while (now_s() - t0 < seconds) {
-        round_threads(tp);
-        round_process(pp, r % 50 == 49);
-        round_map(tp, false);
-        round_map(pp, true);
-        round_group(tp);
-        round_cq(tp, pp);
-        round_standalone();
-        if (r % 5 == 0) churn_thread_pool();
-        if (r % 40 == 0) churn_process_pool();
+        if (kinds & 0x001) round_threads(tp);
+        if (kinds & 0x002) round_process(pp, r % 50 == 49);
+        if (kinds & 0x004) round_map(tp, false);
+        if (kinds & 0x008) round_map(pp, true);
+        if (kinds & 0x010) round_group(tp);
+        if (kinds & 0x020) round_cq(tp, pp);
+        if (kinds & 0x040) round_standalone();
+        if ((kinds & 0x080) && r % 5 == 0) churn_thread_pool();
+        if ((kinds & 0x100) && r % 40 == 0) churn_process_pool();
         atomic_store(&rounds, ++r);
     }
     cfut_executor_free(pp);
