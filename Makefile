@@ -14,7 +14,7 @@ relpath = $(shell realpath -ms --relative-to=$(1) $(2))
 export CFUT_ROOT := $(CURDIR)
 
 
-.PHONY: all lib mpi examples test check-layers lint test-rust test-loom test-miri test-header test-c test-cpp test-go test-process test-mpi test-ulfm test-install install bench bench-pfor bench-process bench-mpi clean
+.PHONY: all lib mpi examples test check-layers lint test-rust test-loom test-miri test-header test-c test-cpp test-go test-process test-mpi test-ulfm test-install install bench bench-pfor bench-process bench-mpi soak fuzz fuzz-replay test-fault clean
 
 all: lib mpi examples
 
@@ -42,7 +42,7 @@ examples: lib mpi
 	$(MAKE) -C examples/cq run
 	$(MAKE) -C examples/mpi run
 
-test: lib check-layers lint test-header test-rust test-loom test-miri test-c test-process test-mpi test-cpp test-go test-install
+test: lib check-layers lint test-header test-rust test-loom test-miri fuzz-replay test-c test-process test-fault test-mpi test-cpp test-go test-install
 
 test-rust:
 	cargo test --release
@@ -119,6 +119,33 @@ bench-pfor: lib
 	benches/deps.sh
 	$(MAKE) -C benches/pfor run
 
+# Fault injection (tests/fault/README.md): failing system calls through an LD_PRELOAD
+# interposer, rlimits, misbehaving workers, and the suites under a 100 us SIGALRM.
+test-fault: lib
+	$(MAKE) -C tests/fault test
+
+# Fuzzing (fuzz/README.md): each target runs FUZZ_SECONDS under libFuzzer (nightly and
+# cargo-fuzz); new inputs go to fuzz/target/corpus/, the committed corpus is only read.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := proto api
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	    mkdir -p target/corpus/$$t && \
+	    cargo +nightly fuzz run -a $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
+	    || exit 1; done
+
+# The committed corpora through the same harnesses, on stable (no libFuzzer): every entry
+# must pass its invariants.
+fuzz-replay:
+	cargo test --release --lib process_pool::fuzzing -- --ignored
+	cargo test --release --test fuzz_replay -- --ignored
+
+# Hardening (tests/soak/README.md): a mixed workload for SOAK_SECONDS (default 600), sampling
+# RSS, threads, fds and zombie children each second; fails if they grow after warm-up.
+SOAK_SECONDS ?= 600
+soak: lib
+	$(MAKE) -C tests/soak run SOAK_SECONDS=$(SOAK_SECONDS)
+
 # The process pool beside CPython's ProcessPoolExecutor, in one run.
 bench-process: lib
 	$(MAKE) -C benches/process run
@@ -158,3 +185,5 @@ clean:
 	$(MAKE) -C examples/cq clean
 	$(MAKE) -C benches/process clean
 	$(MAKE) -C benches/pfor clean
+	$(MAKE) -C tests/soak clean
+	$(MAKE) -C tests/fault clean

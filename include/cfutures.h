@@ -689,8 +689,9 @@ void cfut_result_set_value(struct cfut_result *out, void *value, cfut_drop_fn va
  * is 0). `cfut_future_result_bytes` then returns the copy and its length; the copy lives
  * as long as the future. Works on every executor kind.
  *
- * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`, or NULL `data` with a
- * non-zero `len`. Only valid during the task call that received `out`.
+ * Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`, NULL `data` with a
+ * non-zero `len`, or a `len` over `PTRDIFF_MAX`; `CFUT_NO_MEMORY` when the copy cannot be
+ * allocated (the value is unchanged). Only valid during the task call that received `out`.
  */
 cfut_status cfut_result_set_bytes(struct cfut_result *out, const void *data, size_t len);
 
@@ -979,13 +980,13 @@ cfut_status cfut_executor_submit(struct cfut_executor *ex,
  * is 0). `future_out` as for `cfut_executor_submit`.
  *
  * Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_QUEUE_FULL` (a full bounded
- * queue with `CFUT_WHEN_FULL_REJECT`), or `CFUT_INVALID_ARGUMENT` for a NULL
- * `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
+ * queue with `CFUT_WHEN_FULL_REJECT`), `CFUT_NO_MEMORY` when the copy cannot be allocated,
+ * or `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `fn`, NULL `input` with a non-zero `len`,
+ * or a `len` over `PTRDIFF_MAX`. On a process pool also
  * `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
  * of a loaded executable or shared library, or inside the main executable while the
  * workers run another program); `CFUT_INVALID_ARGUMENT` when `len` exceeds 4 GiB (the
- * process-pool message limit); `CFUT_NO_MEMORY` when the copy cannot be allocated;
- * `cfut_last_error_message` then says why. In a child forked after the executor's
+ * process-pool message limit); `cfut_last_error_message` then says why. In a child forked after the executor's
  * creation: `CFUT_UNSUPPORTED`.
  */
 cfut_status cfut_executor_submit_bytes(struct cfut_executor *ex,
@@ -1116,8 +1117,8 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  * context is a bare pointer (`cfut_last_error_message` says which),
  * `CFUT_INVALID_ARGUMENT` for NULL `ex`, `fn` or `map_out`, NULL `items` with a non-zero
  * `count`, a zero `item_size` with a non-zero `count`, NULL `results` with a non-zero
- * `result_size`, `count * item_size` or `count * result_size` overflowing, or an unknown
- * options `struct_size`; on a process pool also when a chunk's context and items, or its
+ * `result_size`, `count * item_size` or `count * result_size` over `PTRDIFF_MAX`, or an
+ * unknown options `struct_size`; on a process pool also when a chunk's context and items, or its
  * results, exceed 4 GiB (the process-pool message limit). `CFUT_NO_MEMORY` when the
  * context copy cannot be allocated. In a child forked after the executor's creation:
  * `CFUT_UNSUPPORTED`.

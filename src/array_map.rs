@@ -40,7 +40,9 @@ impl Arrays {
         if self.ctx_len > 0 && self.ctx.is_null() {
             return bad("map: NULL ctx with a non-zero ctx_len");
         }
-        if self.count.checked_mul(self.item_size).is_none() || self.count.checked_mul(self.result_size).is_none() {
+        // No array is larger than isize::MAX bytes: a product past it cannot describe memory.
+        let fits = |n: usize| self.count.checked_mul(n).is_some_and(|b| b <= isize::MAX as usize);
+        if !fits(self.item_size) || !fits(self.result_size) {
             return bad("map: count * item_size or count * result_size overflows");
         }
         Ok(())

@@ -51,6 +51,16 @@ impl std::error::Error for Error {}
 /// A core call's result.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// A copy of a caller's bytes (a task's input or result). The length is the caller's, so
+/// the allocation is fallible: `NoMemory` instead of an abort.
+pub fn copy_bytes(b: &[u8]) -> Result<Box<[u8]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(b.len())
+        .map_err(|_| Error::new(Status::NoMemory, format!("cannot allocate {} bytes for a copy", b.len())))?;
+    v.extend_from_slice(b);
+    Ok(v.into_boxed_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

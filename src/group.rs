@@ -125,8 +125,8 @@ impl Group {
     pub fn submit_bytes(self: &Arc<Self>, f: BytesFn, input: &[u8]) -> Result<Future> {
         let seq = self.admit()?;
         let r = match self.ex.kind() {
-            Kind::Threads => {
-                let data: Box<[u8]> = input.into();
+            // A failed copy goes through `track` too: the admitted task must be counted out.
+            Kind::Threads => crate::error::copy_bytes(input).and_then(|data| {
                 let key = self.key();
                 self.ex.submit_waiting(
                     Job::boxed(move |sink| {
@@ -135,7 +135,7 @@ impl Group {
                     }),
                     Deadline::Never,
                 )
-            }
+            }),
             Kind::Processes | Kind::Mpi => self.ex.submit_bytes_with(f, input, Admit::Wait(Deadline::Never)).map_err(|r| r.error),
         };
         self.track(seq, r)

@@ -553,7 +553,7 @@ impl ThreadPool {
 
     /// Queues `f(input)`; `input` is copied.
     pub fn submit_bytes(&self, f: BytesFn, input: &[u8]) -> Result<Future> {
-        let data: Box<[u8]> = input.into();
+        let data = crate::error::copy_bytes(input)?;
         self.submit(Job::boxed(move |sink| run_bytes(f, &data, sink)))
     }
 

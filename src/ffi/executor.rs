@@ -226,13 +226,13 @@ pub extern "C" fn cfut_executor_submit(
 /// is 0). `future_out` as for `cfut_executor_submit`.
 ///
 /// Returns `CFUT_OK`, `CFUT_SHUTDOWN`, `CFUT_BROKEN`, `CFUT_QUEUE_FULL` (a full bounded
-/// queue with `CFUT_WHEN_FULL_REJECT`), or `CFUT_INVALID_ARGUMENT` for a NULL
-/// `ex` or `fn`, or NULL `input` with a non-zero `len`. On a process pool also
+/// queue with `CFUT_WHEN_FULL_REJECT`), `CFUT_NO_MEMORY` when the copy cannot be allocated,
+/// or `CFUT_INVALID_ARGUMENT` for a NULL `ex` or `fn`, NULL `input` with a non-zero `len`,
+/// or a `len` over `PTRDIFF_MAX`. On a process pool also
 /// `CFUT_UNSUPPORTED` when `fn` cannot be located for a worker process (not inside the code
 /// of a loaded executable or shared library, or inside the main executable while the
 /// workers run another program); `CFUT_INVALID_ARGUMENT` when `len` exceeds 4 GiB (the
-/// process-pool message limit); `CFUT_NO_MEMORY` when the copy cannot be allocated;
-/// `cfut_last_error_message` then says why. In a child forked after the executor's
+/// process-pool message limit); `cfut_last_error_message` then says why. In a child forked after the executor's
 /// creation: `CFUT_UNSUPPORTED`.
 #[no_mangle]
 pub extern "C" fn cfut_executor_submit_bytes(

@@ -92,8 +92,8 @@ pub struct cfut_map {
 /// context is a bare pointer (`cfut_last_error_message` says which),
 /// `CFUT_INVALID_ARGUMENT` for NULL `ex`, `fn` or `map_out`, NULL `items` with a non-zero
 /// `count`, a zero `item_size` with a non-zero `count`, NULL `results` with a non-zero
-/// `result_size`, `count * item_size` or `count * result_size` overflowing, or an unknown
-/// options `struct_size`; on a process pool also when a chunk's context and items, or its
+/// `result_size`, `count * item_size` or `count * result_size` over `PTRDIFF_MAX`, or an
+/// unknown options `struct_size`; on a process pool also when a chunk's context and items, or its
 /// results, exceed 4 GiB (the process-pool message limit). `CFUT_NO_MEMORY` when the
 /// context copy cannot be allocated. In a child forked after the executor's creation:
 /// `CFUT_UNSUPPORTED`.

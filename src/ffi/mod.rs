@@ -255,6 +255,10 @@ pub(crate) fn bytes_in<'a>(p: *const c_void, len: usize) -> Result<&'a [u8], Sta
         return Ok(&[]);
     }
     non_null(p)?;
+    // No object is larger (a slice may not be): a length past it is a caller's mistake.
+    if len > isize::MAX as usize {
+        return Err(Status::InvalidArgument);
+    }
     // SAFETY: the caller passes `len` readable bytes that outlive the call.
     Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len) })
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::{c_str, cfut_drop_fn, cfut_result, cfut_status, guard, guard_status, owned, sink_mut, sink_ref};
+use super::{c_str, cfut_drop_fn, cfut_result, cfut_status, guard, guard_error, guard_status, owned, sink_mut, sink_ref};
 use crate::status::Status;
 
 /// Sets the task's value to a pointer. `value_drop`, when not NULL, is called exactly once
@@ -29,14 +29,14 @@ pub extern "C" fn cfut_result_set_value(out: *mut cfut_result, value: *mut c_voi
 /// is 0). `cfut_future_result_bytes` then returns the copy and its length; the copy lives
 /// as long as the future. Works on every executor kind.
 ///
-/// Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`, or NULL `data` with a
-/// non-zero `len`. Only valid during the task call that received `out`.
+/// Returns `CFUT_OK`, or `CFUT_INVALID_ARGUMENT` for a NULL `out`, NULL `data` with a
+/// non-zero `len`, or a `len` over `PTRDIFF_MAX`; `CFUT_NO_MEMORY` when the copy cannot be
+/// allocated (the value is unchanged). Only valid during the task call that received `out`.
 #[no_mangle]
 pub extern "C" fn cfut_result_set_bytes(out: *mut cfut_result, data: *const c_void, len: usize) -> cfut_status {
-    guard_status(|| {
+    guard_error(|| {
         let sink = sink_mut(out)?;
-        sink.set_bytes(super::bytes_in(data, len)?);
-        Ok(())
+        sink.try_set_bytes(super::bytes_in(data, len)?)
     })
 }
 

@@ -150,6 +150,12 @@ impl Sink {
         self.value = Value::Bytes(bytes.into());
     }
 
+    /// `set_bytes` for a caller-sized copy: `NoMemory` (value unchanged) instead of an abort.
+    pub fn try_set_bytes(&mut self, bytes: &[u8]) -> crate::error::Result<()> {
+        self.value = Value::Bytes(crate::error::copy_bytes(bytes)?);
+        Ok(())
+    }
+
     pub fn set_any(&mut self, v: Box<dyn Any + Send + Sync>) {
         self.value = Value::Any(v);
     }

@@ -17,7 +17,6 @@ use super::plugin::Transport;
 use super::{Backoff, Finish, DONE_STATUS_SHIFT};
 use crate::error::{Error, Result};
 use crate::future::{Future, Outcome, TaskError, Value};
-use crate::map::{ChunkReport, ItemError};
 use crate::process_pool::{locate, proto};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
@@ -231,18 +230,8 @@ impl MpiPool {
         let pad = [0u8; 16];
         let padn = proto::pad16(ctx.len()) - ctx.len();
         let frame = frame(proto::RUN_MAP, id, &[&l.1, &head, ctx, &pad[..padn], items], "the map chunk")?;
-        let finish: Finish = Box::new(move |payload: Vec<u8>| {
-            let Some((errors, results)) = proto::decode_chunk_result(&payload) else {
-                return Err(TaskError::new(Status::TaskFailed, Status::InvalidArgument as i32, Some("malformed chunk result")));
-            };
-            let n = (count * result_size).min(results.len());
-            if n > 0 {
-                // SAFETY: guaranteed by the caller of `submit_map_chunk`.
-                unsafe { std::ptr::copy_nonoverlapping(results.as_ptr(), dst as *mut u8, n) };
-            }
-            let errors = errors.into_iter().map(|(i, code)| ItemError { index: first_index + i as usize, code, message: None }).collect();
-            Ok(Value::Any(Box::new(ChunkReport { errors, stopped: false })))
-        });
+        // The rank's report is checked as a local worker's is (lengths, indices in the chunk).
+        let finish: Finish = crate::process_pool::chunk_finish(count, result_size, dst, first_index);
         self.enqueue(id, frame, Some(finish))
     }
 

@@ -55,14 +55,19 @@ impl Link {
         if self.reaped {
             return;
         }
-        match &self.pidfd {
-            Some(fd) => {
-                sys::pidfd_kill(fd, sig);
+        // A stopped worker (SIGSTOP, a debugger) would hold a signal other than SIGKILL
+        // pending forever, and shutdown with it: continue it.
+        let sigs: &[i32] = if sig == libc::SIGKILL { &[sig] } else { &[sig, libc::SIGCONT] };
+        for &s in sigs {
+            match &self.pidfd {
+                Some(fd) => {
+                    sys::pidfd_kill(fd, s);
+                }
+                // SAFETY: the child is not reaped yet, so its pid is still ours.
+                None => unsafe {
+                    libc::kill(self.pid, s);
+                },
             }
-            // SAFETY: the child is not reaped yet, so its pid is still ours.
-            None => unsafe {
-                libc::kill(self.pid, sig);
-            },
         }
     }
 
@@ -135,11 +140,7 @@ impl Link {
             return after_error(n);
         }
         if let Err(e) = self.rx.feed(&scratch[..n as usize], frames) {
-            return Step::Stop(ReadEnd::Bad(match e {
-                proto::ReadError::BadMagic => "sent a malformed message",
-                proto::ReadError::TooLong(_) => "announced a message longer than the protocol allows",
-                proto::ReadError::NoMemory => "sent a message too large to receive",
-            }));
+            return Step::Stop(ReadEnd::Bad(why(e)));
         }
         // A short read: nothing more for now.
         if (n as usize) < scratch.len() { Step::Stop(ReadEnd::Drained) } else { Step::More }
@@ -165,6 +166,15 @@ impl Link {
             frames.push(f);
         }
         if (n as usize) < want { Step::Stop(ReadEnd::Drained) } else { Step::More }
+    }
+}
+
+/// What a stream that breaks the protocol did, for the worker's kill message.
+pub(super) fn why(e: proto::ReadError) -> &'static str {
+    match e {
+        proto::ReadError::BadMagic => "sent a malformed message",
+        proto::ReadError::TooLong(_) => "announced a message longer than the protocol allows",
+        proto::ReadError::NoMemory => "sent a message too large to receive",
     }
 }
 

@@ -286,6 +286,16 @@ impl Manager {
         };
         self.sh.sleeping.store(false, Ordering::SeqCst);
         self.seen = self.sh.submits.load(Ordering::SeqCst);
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            // poll itself fails (ENOMEM): rather than spin or stall, look at everything
+            // every millisecond; each descriptor is non-blocking, so a false alarm costs a
+            // read that finds nothing.
+            std::thread::sleep(Duration::from_millis(1));
+            for p in self.pfds.iter_mut().filter(|p| p.fd >= 0) {
+                p.revents = p.events;
+            }
+            return true;
+        }
         r > 0
     }
 

@@ -448,25 +448,7 @@ impl ProcessPool {
         let pad = [0u8; 16];
         let padn = proto::pad16(ctx.len()) - ctx.len();
         let frame = build_frame(proto::RUN_MAP, id, &[&l.1, &head, ctx, &pad[..padn], items], "the map chunk")?;
-        let finish: Finish = Box::new(move |payload: Vec<u8>| {
-            let Some((errors, results)) = proto::decode_chunk_result(&payload) else {
-                return Err(TaskError::new(Status::TaskFailed, Status::InvalidArgument as i32, Some("malformed chunk result")));
-            };
-            let n = (count * result_size).min(results.len());
-            if n > 0 {
-                // SAFETY: guaranteed by the caller of `submit_map_chunk`.
-                unsafe { std::ptr::copy_nonoverlapping(results.as_ptr(), dst as *mut u8, n) };
-            }
-            let report = ChunkReport {
-                errors: errors
-                    .into_iter()
-                    .map(|(i, code)| ItemError { index: first_index + i as usize, code, message: None })
-                    .collect(),
-                stopped: false,
-            };
-            Ok(Value::Any(Box::new(report)))
-        });
-        self.enqueue(id, frame, Some(finish), Admit::Wait(deadline)).map_err(|r| r.error)
+        self.enqueue(id, frame, Some(chunk_finish(count, result_size, dst, first_index)), Admit::Wait(deadline)).map_err(|r| r.error)
     }
 
     /// CPython 3.14's `terminate_workers()` / `kill_workers()`: shuts down (cancelling
@@ -528,6 +510,30 @@ impl ProcessPool {
     }
 }
 
+/// What the manager does with a map chunk's result: checks it (the worker may be corrupt),
+/// copies the results to `dst` and reports the failed items with indices counted from
+/// `first_index`. Only a result that names items of this chunk and carries exactly
+/// `count * result_size` bytes is used; anything else fails the chunk without writing.
+/// `dst` must be valid for `count * result_size` bytes of writes (see `submit_map_chunk`).
+pub(crate) fn chunk_finish(count: usize, result_size: usize, dst: usize, first_index: usize) -> Finish {
+    Box::new(move |payload: Vec<u8>| {
+        let malformed = || TaskError::new(Status::TaskFailed, Status::InvalidArgument as i32, Some("malformed chunk result"));
+        let Some((errors, results)) = proto::decode_chunk_result(&payload) else {
+            return Err(malformed());
+        };
+        if results.len() as u128 != count as u128 * result_size as u128 || errors.iter().any(|&(i, _)| i >= count as u64) {
+            return Err(malformed());
+        }
+        if !results.is_empty() {
+            // SAFETY: `dst` has room for `count * result_size` bytes (the caller of
+            // `submit_map_chunk` guarantees it), exactly the length checked above.
+            unsafe { std::ptr::copy_nonoverlapping(results.as_ptr(), dst as *mut u8, results.len()) };
+        }
+        let errors = errors.into_iter().map(|(i, code)| ItemError { index: first_index + i as usize, code, message: None });
+        Ok(Value::Any(Box::new(ChunkReport { errors: errors.collect(), stopped: false })))
+    })
+}
+
 fn too_long(what: &str, n: u128) -> String {
     format!("{what} would take {n} bytes, more than a process-pool message can carry ({} bytes)", proto::MAX_PAYLOAD)
 }
@@ -561,3 +567,9 @@ impl Drop for ProcessPool {
 // Not under Miri: they start worker processes (dl_iterate_phdr, clone, exec).
 #[cfg(all(test, not(miri)))]
 mod tests;
+
+// The parent's reading of a worker's stream, reachable from fuzz targets (`fuzz/`) and from
+// the corpus replay in the unit tests; never in a normal build.
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -3,7 +3,10 @@
 #ifndef CFUT_PROCESS_CHECK_H
 #define CFUT_PROCESS_CHECK_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -38,6 +41,14 @@ static const char *g_test;
             g_failed_checks++;                                                            \
         }                                                                                 \
     } while (0)
+
+/* waitpid, again after a signal (tests/fault runs the suite under a 100 us itimer). */
+static inline pid_t waitpid_eintr(pid_t pid, int *st, int flags) {
+    pid_t r;
+    do r = waitpid(pid, st, flags);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
 
 static inline uint64_t now_ns(void) {
     struct timespec t;
