@@ -129,6 +129,7 @@ test-fault: lib
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := proto api
 fuzz:
+	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	    mkdir -p target/corpus/$$t && \
 	    cargo +nightly fuzz run -a $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \

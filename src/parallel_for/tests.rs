@@ -125,7 +125,7 @@ fn a_panic_fails_the_loop_not_the_pool() {
 fn nested_loops_complete() {
     for workers in [1, 2, 3] {
         let p = pool(workers);
-        let n = 64;
+        let n = if cfg!(miri) { 8 } else { 64 };
         let hits: Vec<AtomicU32> = (0..n * n).map(|_| AtomicU32::new(0)).collect();
         let r = parallel_for(&p, 0, n, 1, &|b, e| {
             for i in b..e {

@@ -1923,7 +1923,17 @@ static void test_fork_timeout_and_kill(void) {
     long pid = result_long(f, &s);
     cfut_future_release(f);
     kill((pid_t)pid, SIGKILL); /* idle worker killed from outside */
-    usleep(50000);
+    /* Once the pool has reaped it (its pid leaves the list), a task goes to a new worker. */
+    int gone = 0;
+    for (double t0 = now_s(); !gone && now_s() - t0 < 10;) {
+        int32_t pids[4];
+        size_t n = 0;
+        CHECK_STATUS(cfut_process_pool_worker_pids(ex, pids, 4, &n), CFUT_OK);
+        gone = 1;
+        for (size_t i = 0; i < n && i < 4; i++) gone &= pids[i] != (int32_t)pid;
+        if (!gone) usleep(1000);
+    }
+    CHECK(gone);
     f = submit_long(ex, t_square, 9);
     CHECK_EQ(result_long(f, &s), 81);
     cfut_future_release(f);
@@ -2154,7 +2164,7 @@ static int run_plain_main(int fd, int grandchild, int *main_ran) {
     if (child == 0) {
         if (grandchild && fork() != 0) {
             int st = 0;
-            wait(&st);
+            waitpid_eintr(-1, &st, 0);
             _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 100);
         }
         int src = fd >= 0 ? fd : open("/dev/null", O_RDWR);
@@ -2169,10 +2179,11 @@ static int run_plain_main(int fd, int grandchild, int *main_ran) {
     close(out[1]);
     char buf[256] = {0};
     ssize_t n = 0, k;
-    while (n < (ssize_t)sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0) n += k;
+    while (n < (ssize_t)sizeof buf - 1 && ((k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0 || (k < 0 && errno == EINTR)))
+        if (k > 0) n += k;
     close(out[0]);
     int st = 0;
-    CHECK(waitpid(child, &st, 0) == child);
+    CHECK(waitpid_eintr(child, &st, 0) == child);
     *main_ran = strstr(buf, "main ran") != NULL;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
