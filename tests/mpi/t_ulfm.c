@@ -77,6 +77,11 @@ int main(void) {
     }
     check(good == 38, "the pool goes on with the other ranks");
     check(cfut_executor_max_workers(ex) == slots_before - 1, "the pool has one rank's slot fewer (max_workers)");
+    cfut_executor_stats stats = {.struct_size = sizeof stats};
+    check(cfut_executor_stats_get(ex, &stats) == CFUT_OK && stats.workers == slots_before - 1,
+          "stats show the lost rank (workers)");
+    check(stats.submitted == 39 && stats.completed == 38 && stats.failed == 1 && stats.queued == 0 && stats.running == 0,
+          "stats count the tasks (39 submitted, 38 completed, 1 failed)");
     cfut_executor_free(ex);
     printf("%d passed, %d failed\n", passed, failed);
     fflush(stdout);
