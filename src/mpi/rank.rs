@@ -206,17 +206,11 @@ impl Rank {
     fn start_map(&mut self, body: &[u8]) -> Result<Running> {
         let (addr, used) = self.resolve(body).map_err(|m| Error::new(Status::Unsupported, m))?;
         let bad = || Error::new(Status::InvalidArgument, "malformed map chunk");
-        let m = MapChunk::decode(&body[used..]).ok_or_else(bad)?;
-        let ctx_at = used + MapChunk::SIZE;
-        let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
-        let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
-        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).map_or(true, |end| body.len() < end) {
-            return Err(bad());
-        }
-        let out_len = count.checked_mul(rsz).ok_or_else(bad)?;
+        let c = MapChunk::layout(body, used).ok_or_else(bad)?;
+        let (count, isz, rsz, items_at, out_len, ctx_at) = (c.count, c.item_size, c.result_size, c.items_at, c.out_len, c.ctx.start);
         // SAFETY: the root located a map function (`task::MapFn`) at this reference.
         let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
-        let ctx = &body[ctx_at..ctx_at + m.ctx_len as usize];
+        let ctx = &body[c.ctx.clone()];
         match self.local()? {
             Local::Procs(p) => {
                 let mut results: Vec<u128> = vec![0; out_len.div_ceil(16)];
@@ -231,7 +225,7 @@ impl Rank {
                 let mut copy: Vec<u128> = vec![0; body.len().div_ceil(16)];
                 // SAFETY: `copy` has room for `body.len()` bytes.
                 unsafe { std::ptr::copy_nonoverlapping(body.as_ptr(), copy.as_mut_ptr() as *mut u8, body.len()) };
-                let (ctx_len, n) = (m.ctx_len, count);
+                let (ctx_len, n) = (c.ctx.len(), count);
                 let fut = p.submit(Job::boxed(move |sink| {
                     let base = copy.as_ptr() as *const u8;
                     let mut results: Vec<u128> = vec![0; out_len.div_ceil(16)];

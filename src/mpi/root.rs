@@ -222,14 +222,9 @@ impl MpiPool {
         first_index: usize,
     ) -> Result<Future> {
         let l = Self::locate(func as usize)?;
-        let items_len = count.checked_mul(item_size).ok_or(Status::InvalidArgument)?;
-        // SAFETY: the caller passes `count * item_size` readable bytes.
-        let items = unsafe { std::slice::from_raw_parts(items, items_len) };
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
-        let head = proto::MapChunk { ctx_len: ctx.len() as u64, item_size: item_size as u64, result_size: result_size as u64, count: count as u64 }.encode();
-        let pad = [0u8; 16];
-        let padn = proto::pad16(ctx.len()) - ctx.len();
-        let frame = frame(proto::RUN_MAP, id, &[&l.1, &head, ctx, &pad[..padn], items], "the map chunk")?;
+        // SAFETY: the caller's contract, passed on.
+        let frame = unsafe { crate::process_pool::map_chunk_frame(&l.1, id, ctx, items, count, item_size, result_size) }?;
         // The rank's report is checked as a local worker's is (lengths, indices in the chunk).
         let finish: Finish = crate::process_pool::chunk_finish(count, result_size, dst, first_index);
         self.enqueue(id, frame, Some(finish))

@@ -430,24 +430,9 @@ impl ProcessPool {
         deadline: Deadline,
     ) -> Result<Future> {
         let l = self.locate(func as usize)?;
-        // Both directions must fit in a frame: the items now, the results (and one error
-        // record per item, at worst) when the chunk is done.
-        let items_len = count as u128 * item_size as u128;
-        let out = proto::payload_len(&[8, 16 * count as u128, count as u128 * result_size as u128]);
-        if let Err(proto::FrameError::TooLong(n)) = out {
-            return Err(Error::new(Status::InvalidArgument, too_long("the map chunk's results", n)));
-        }
-        let head_len = (l.1.len() + MapChunk::SIZE + proto::pad16(ctx.len())) as u128;
-        if let Err(proto::FrameError::TooLong(n)) = proto::payload_len(&[head_len, items_len]) {
-            return Err(Error::new(Status::InvalidArgument, too_long("the map chunk's context and items", n)));
-        }
-        // SAFETY: the caller passes `count * item_size` readable bytes (checked to fit above).
-        let items = unsafe { std::slice::from_raw_parts(items, items_len as usize) };
         let id = self.sh.next_id.fetch_add(1, Ordering::Relaxed);
-        let head = MapChunk { ctx_len: ctx.len() as u64, item_size: item_size as u64, result_size: result_size as u64, count: count as u64 }.encode();
-        let pad = [0u8; 16];
-        let padn = proto::pad16(ctx.len()) - ctx.len();
-        let frame = build_frame(proto::RUN_MAP, id, &[&l.1, &head, ctx, &pad[..padn], items], "the map chunk")?;
+        // SAFETY: the caller's contract, passed on.
+        let frame = unsafe { map_chunk_frame(&l.1, id, ctx, items, count, item_size, result_size) }?;
         self.enqueue(id, frame, Some(chunk_finish(count, result_size, dst, first_index)), Admit::Wait(deadline)).map_err(|r| r.error)
     }
 
@@ -508,6 +493,37 @@ impl ProcessPool {
         }
         Ok(())
     }
+}
+
+/// The RUN_MAP frame of a chunk (process and MPI pools): refused with `InvalidArgument`
+/// when its items, or its results with one error record per item, would not fit a frame.
+///
+/// # Safety
+/// `items` must be valid for `count * item_size` bytes of reads during the call.
+pub(crate) unsafe fn map_chunk_frame(
+    fnref: &[u8],
+    id: u64,
+    ctx: &[u8],
+    items: *const u8,
+    count: usize,
+    item_size: usize,
+    result_size: usize,
+) -> Result<Vec<u8>> {
+    let items_len = count as u128 * item_size as u128;
+    let out = proto::payload_len(&[8, 16 * count as u128, count as u128 * result_size as u128]);
+    if let Err(proto::FrameError::TooLong(n)) = out {
+        return Err(Error::new(Status::InvalidArgument, too_long("the map chunk's results", n)));
+    }
+    let head_len = (fnref.len() + MapChunk::SIZE + proto::pad16(ctx.len())) as u128;
+    if let Err(proto::FrameError::TooLong(n)) = proto::payload_len(&[head_len, items_len]) {
+        return Err(Error::new(Status::InvalidArgument, too_long("the map chunk's context and items", n)));
+    }
+    // SAFETY: the caller passes `count * item_size` readable bytes (checked to fit above).
+    let items = unsafe { std::slice::from_raw_parts(items, items_len as usize) };
+    let head = MapChunk { ctx_len: ctx.len() as u64, item_size: item_size as u64, result_size: result_size as u64, count: count as u64 }.encode();
+    let pad = [0u8; 16];
+    let padn = proto::pad16(ctx.len()) - ctx.len();
+    build_frame(proto::RUN_MAP, id, &[fnref, &head, ctx, &pad[..padn], items], "the map chunk")
 }
 
 /// What the manager does with a map chunk's result: checks it (the worker may be corrupt),

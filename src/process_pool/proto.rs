@@ -154,8 +154,38 @@ pub struct MapChunk {
     pub count: u64,
 }
 
+/// Where a RUN_MAP body's parts are, once checked against the body's length.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChunkLayout {
+    pub count: usize,
+    pub item_size: usize,
+    pub result_size: usize,
+    /// The context's bytes (empty when none was copied).
+    pub ctx: std::ops::Range<usize>,
+    /// Where the `count * item_size` item bytes start.
+    pub items_at: usize,
+    /// `count * result_size`.
+    pub out_len: usize,
+}
+
 impl MapChunk {
     pub(crate) const SIZE: usize = 32;
+
+    /// The layout of a RUN_MAP `body` whose function reference takes `used` bytes; `None`
+    /// when the header is missing or its lengths overflow or overrun the body.
+    pub fn layout(body: &[u8], used: usize) -> Option<ChunkLayout> {
+        let m = MapChunk::decode(body.get(used..)?)?;
+        let to = |v: u64| usize::try_from(v).ok();
+        let (ctx_len, count, item_size, result_size) = (to(m.ctx_len)?, to(m.count)?, to(m.item_size)?, to(m.result_size)?);
+        let ctx_at = used.checked_add(MapChunk::SIZE)?;
+        let items_at = ctx_at.checked_add(ctx_len.checked_add(15)? & !15)?;
+        let end = count.checked_mul(item_size)?.checked_add(items_at)?;
+        if body.len() < end {
+            return None;
+        }
+        let out_len = count.checked_mul(result_size)?;
+        Some(ChunkLayout { count, item_size, result_size, ctx: ctx_at..ctx_at + ctx_len, items_at, out_len })
+    }
 
     pub fn encode(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
@@ -303,6 +333,27 @@ mod tests {
         assert_eq!(FnRef::decode(&e[..e.len() - 1]), None);
         let main = FnRef { path: vec![], build_id: vec![], offset: 1 };
         assert_eq!(FnRef::decode(&main.encode()).unwrap().0, main);
+    }
+
+    #[test]
+    fn chunk_layout_is_checked_against_the_body() {
+        let head = MapChunk { ctx_len: 3, item_size: 8, result_size: 4, count: 2 }.encode();
+        let mut body = vec![0u8; 5];
+        body.extend_from_slice(&head);
+        body.extend_from_slice(&[0; 16 + 16]);
+        let c = MapChunk::layout(&body, 5).unwrap();
+        assert_eq!((c.ctx.clone(), c.items_at, c.out_len), (37..40, 53, 8));
+        assert_eq!(MapChunk::layout(&body[..body.len() - 1], 5), None, "an item cut short");
+        assert_eq!(MapChunk::layout(&body, 100), None, "no header");
+        for absurd in [
+            MapChunk { ctx_len: u64::MAX, item_size: 1, result_size: 1, count: 1 },
+            MapChunk { ctx_len: 0, item_size: u64::MAX, result_size: 1, count: 3 },
+            MapChunk { ctx_len: 0, item_size: 0, result_size: u64::MAX, count: 2 },
+        ] {
+            let mut b = absurd.encode().to_vec();
+            b.extend_from_slice(&[0; 64]);
+            assert_eq!(MapChunk::layout(&b, 0), None, "{:?}", absurd.encode());
+        }
     }
 
     #[test]

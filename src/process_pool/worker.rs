@@ -386,14 +386,8 @@ impl Worker {
         let body: &[u8] = unsafe { std::slice::from_raw_parts(body.as_ptr(), body.len()) };
         let (addr, used) = self.resolve(body).map_err(|m| (Status::Unsupported as i32, Some(m)))?;
         let bad = || (Status::InvalidArgument as i32, Some("malformed map chunk".to_string()));
-        let m = MapChunk::decode(&body[used..]).ok_or_else(bad)?;
-        let ctx_at = used + MapChunk::SIZE;
-        let items_at = ctx_at + proto::pad16(m.ctx_len as usize);
-        let (count, isz, rsz) = (m.count as usize, m.item_size as usize, m.result_size as usize);
-        if count.checked_mul(isz).and_then(|n| n.checked_add(items_at)).map_or(true, |end| body.len() < end) {
-            return Err(bad());
-        }
-        let out_len = count.checked_mul(rsz).ok_or_else(bad)?;
+        let c = MapChunk::layout(body, used).ok_or_else(bad)?;
+        let (count, isz, rsz, items_at, out_len) = (c.count, c.item_size, c.result_size, c.items_at, c.out_len);
         let mut results: Vec<u128> = Vec::new();
         if results.try_reserve_exact(out_len.div_ceil(16)).is_err() {
             return Err((Status::NoMemory as i32, Some(format!("cannot allocate {out_len} bytes of map results in the worker"))));
@@ -401,7 +395,7 @@ impl Worker {
         results.resize(out_len.div_ceil(16), 0);
         // SAFETY: the parent located a map function (`task::MapFn`) at this reference.
         let f: MapFn = unsafe { std::mem::transmute::<usize, MapFn>(addr) };
-        let ctx = if m.ctx_len == 0 { std::ptr::null() } else { body[ctx_at..].as_ptr() as *const c_void };
+        let ctx = if c.ctx.is_empty() { std::ptr::null() } else { body[c.ctx.start..].as_ptr() as *const c_void };
         let rp = results.as_mut_ptr() as *mut u8;
         let mem = ChunkMemory { ctx, items: body[items_at..].as_ptr(), item_size: isz, results: rp, result_size: rsz };
         // SAFETY: `body` holds the context and `count` items (checked above), `results`
