@@ -43,6 +43,14 @@ static const char *g_test;
     } while (0)
 
 /* waitpid, again after a signal (tests/fault runs the suite under a 100 us itimer). */
+/* usleep that sleeps its whole time when signals interrupt it (the fault suite runs these
+ * programs under a SIGALRM every 100 us): polling loops keep their deadlines. */
+static inline void sleep_us(long us) {
+    struct timespec t = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+    }
+}
+
 static inline pid_t waitpid_eintr(pid_t pid, int *st, int flags) {
     pid_t r;
     do r = waitpid(pid, st, flags);

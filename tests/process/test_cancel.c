@@ -143,7 +143,7 @@ static bool wait_polling(int n) {
     uint64_t end = now_ns() + 30000000000ull;
     while (atomic_load(&g_sh->polling) < n) {
         if (now_ns() > end) return false;
-        usleep(100); /* a hang guard's pace, not synchronisation: the flag is the event */
+        sleep_us(100); /* a hang guard's pace, not synchronisation: the flag is the event */
     }
     return true;
 }
@@ -312,7 +312,7 @@ static void t_group_wait_in_callback(void) {
     CHECK_STATUS(cfut_future_add_done_callback(second, wait_in_callback, NULL, NULL), CFUT_OK);
     CHECK(!cfut_future_request_cancel(second));
     CHECK_STATUS(cfut_future_wait(second, CFUT_SECONDS(30)), CFUT_OK);
-    for (int i = 0; i < 3000 && atomic_load(&g_cb_status) == -1; i++) usleep(1000);
+    for (int i = 0; i < 3000 && atomic_load(&g_cb_status) == -1; i++) sleep_us(1000);
     CHECK(atomic_load(&g_cb_status) == CFUT_WOULD_DEADLOCK);
     cfut_future_release(second);
     cfut_group_free(g_cb_group); /* asks the first task to stop, waits */
@@ -324,7 +324,7 @@ static int32_t m_slow(const void *ctx, const void *item, void *slot) {
     (void)ctx;
     (void)item;
     (void)slot;
-    usleep(2000); /* the work: 2 ms per item */
+    sleep_us(2000); /* the work: 2 ms per item */
     return 0;
 }
 

@@ -117,7 +117,7 @@ static int32_t t_pid(const void *in, size_t len, cfut_result *out) {
 
 /* Sleeps `in` milliseconds, returns its pid. */
 static int32_t t_sleep_ms(const void *in, size_t len, cfut_result *out) {
-    usleep((useconds_t)get_long(in, len) * 1000);
+    sleep_us((useconds_t)get_long(in, len) * 1000);
     return t_pid(NULL, 0, out);
 }
 
@@ -278,7 +278,7 @@ static int32_t m_div(const void *ctx, const void *item, void *slot) {
 }
 static int32_t m_sleep(const void *ctx, const void *item, void *slot) {
     (void)ctx;
-    usleep((useconds_t)(*(const long *)item) * 1000);
+    sleep_us((useconds_t)(*(const long *)item) * 1000);
     *(long *)slot = getpid();
     return 0;
 }
@@ -343,7 +343,7 @@ static size_t wait_workers(cfut_executor *ex, size_t want) {
     for (int i = 0; i < 500; i++) {
         n = worker_pids(ex, NULL, 0);
         if (n == want) break;
-        usleep(10000);
+        sleep_us(10000);
     }
     return n;
 }
@@ -819,7 +819,7 @@ static void test_external_kill_idle(void) { /* study #7 */
     CHECK_EQ(worker_pids(ex, pids, 4), 1);
     CHECK_EQ(pids[0], pid);
     kill((pid_t)pid, SIGKILL);
-    for (int i = 0; i < 200 && worker_pids(ex, NULL, 0) != 0; i++) usleep(5000);
+    for (int i = 0; i < 200 && worker_pids(ex, NULL, 0) != 0; i++) sleep_us(5000);
     CHECK_EQ(worker_pids(ex, NULL, 0), 0);
     f = submit_long(ex, t_pid, 0);
     long pid2 = result_long(f, &s);
@@ -835,8 +835,8 @@ static void test_external_kill_busy(void) { /* study #8, 2.4 #51 */
     cfut_future *f = submit_long(ex, t_sleep_ms, 10000);
     cfut_future *pending = submit_long(ex, t_square, 6);
     int32_t pid = 0;
-    for (int i = 0; i < 500 && !(cfut_future_running(f) && worker_pids(ex, &pid, 1) == 1); i++) usleep(10000);
-    usleep(50000);
+    for (int i = 0; i < 500 && !(cfut_future_running(f) && worker_pids(ex, &pid, 1) == 1); i++) sleep_us(10000);
+    sleep_us(50000);
     double t0 = now_s();
     kill(pid, SIGKILL);
     cfut_error e = error_of(f);
@@ -890,7 +890,7 @@ static void test_break_pool_mode(void) { /* 2.4 #51/#52, 2.10 #142 with CPython 
     kill((pid_t)pid, SIGKILL);
     for (int i = 0; i < 200; i++) {
         if (cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, NULL) == CFUT_BROKEN) break;
-        usleep(5000);
+        sleep_us(5000);
     }
     CHECK_STATUS(cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, NULL), CFUT_BROKEN);
     cfut_executor_free(ex);
@@ -1099,7 +1099,7 @@ static void test_worker_exe_never_ready(void) {
     o.start_method = CFUT_START_SPAWN;
     ex = pool_opts(&o);
     f = submit_long(ex, lib_triple, 4);
-    usleep(100000); /* the worker is started and stays unready */
+    sleep_us(100000); /* the worker is started and stays unready */
     t0 = now_s();
     CHECK_STATUS(cfut_executor_shutdown(ex, true, true), CFUT_OK);
     CHECK(now_s() - t0 < 5.0);
@@ -1310,7 +1310,7 @@ static void test_cancel_futures(void) { /* 2.8 #118 */
     for (int i = 0; i < 50; i++) fs[i] = submit_long(ex, t_sleep_ms, 50);
     /* Workers start on demand: wait until one task runs (CPython's call queue makes some
      * futures RUNNING at once; here a future runs once a worker has it). */
-    for (int i = 0; i < 1000 && !cfut_future_running(fs[0]); i++) usleep(1000);
+    for (int i = 0; i < 1000 && !cfut_future_running(fs[0]); i++) sleep_us(1000);
     CHECK_STATUS(cfut_executor_shutdown(ex, true, true), CFUT_OK);
     int cancelled = 0, ok = 0;
     for (int i = 0; i < 50; i++) {
@@ -1386,7 +1386,7 @@ static void test_terminate_and_kill_workers(void) { /* 2.4 #69-#75 */
         cfut_future *run = submit_long(ex, t_sleep_ms, 20000);
         cfut_future *run2 = submit_long(ex, t_loop, 0);
         cfut_future *pend = submit_long(ex, t_square, 5);
-        for (int i = 0; i < 500 && !(cfut_future_running(run) && cfut_future_running(run2)); i++) usleep(10000);
+        for (int i = 0; i < 500 && !(cfut_future_running(run) && cfut_future_running(run2)); i++) sleep_us(10000);
         CHECK_EQ(wait_workers(ex, 2), 2);
         int32_t pids[2];
         worker_pids(ex, pids, 2);
@@ -1446,7 +1446,7 @@ static void test_shutdown_from_callback_would_deadlock(void) {
     cfut_future *f = submit_long(ex, t_sleep_ms, 50);
     cfut_future_add_done_callback(f, cb_shutdown, NULL, NULL);
     cfut_future_wait(f, CFUT_SECONDS(10));
-    for (int i = 0; i < 100 && g_cb_status < 0; i++) usleep(1000);
+    for (int i = 0; i < 100 && g_cb_status < 0; i++) sleep_us(1000);
     CHECK_EQ(g_cb_status, CFUT_WOULD_DEADLOCK);
     cfut_future_release(f);
     cfut_executor_free(ex);
@@ -1670,7 +1670,7 @@ static void host_killed(const char *mode, const char *method) {
     while (alive && now_s() - t0 < 1.0) {
         alive = 0;
         for (int i = 0; i < n; i++) alive += pid_alive(pids[i]);
-        usleep(5000);
+        sleep_us(5000);
     }
     CHECK_EQ(alive, 0);
 }
@@ -1745,7 +1745,7 @@ static void test_timeout_kills_task_process_group(void) { /* study #6 */
         fclose(in);
     }
     CHECK(g > 0);
-    for (int i = 0; i < 100 && g > 0 && pid_alive(g); i++) usleep(10000);
+    for (int i = 0; i < 100 && g > 0 && pid_alive(g); i++) sleep_us(10000);
     CHECK(g > 0 && !pid_alive(g));
     unlink(path);
     cfut_status s;
@@ -1840,6 +1840,20 @@ static void test_fork_start_method(void) {
 static void test_fork_multithreaded_host(void) { multithreaded_host(CFUT_START_FORK); }
 
 /* FORKSERVER: a fresh server process forks the workers. */
+/* True once `pid` is no longer among the pool's workers (reaped by its manager), within 10 s. */
+static int wait_worker_gone(cfut_executor *ex, int32_t pid) {
+    for (double t0 = now_s(); now_s() - t0 < 10;) {
+        int32_t pids[16];
+        size_t n = 0;
+        if (cfut_process_pool_worker_pids(ex, pids, 16, &n) != CFUT_OK) return 0;
+        int gone = 1;
+        for (size_t i = 0; i < n && i < 16; i++) gone &= pids[i] != pid;
+        if (gone) return 1;
+        sleep_us(1000);
+    }
+    return 0;
+}
+
 static void test_forkserver(void) {
     cfut_process_pool_options o;
     cfut_process_pool_options_init(&o);
@@ -1884,7 +1898,7 @@ static void test_forkserver(void) {
     pid = result_long(f, &s);
     cfut_future_release(f);
     kill((pid_t)pid, SIGKILL);
-    usleep(50000);
+    CHECK(wait_worker_gone(ex, (int32_t)pid));
     f = submit_long(ex, t_square, 11);
     CHECK_EQ(result_long(f, &s), 121);
     cfut_future_release(f);
@@ -1924,16 +1938,7 @@ static void test_fork_timeout_and_kill(void) {
     cfut_future_release(f);
     kill((pid_t)pid, SIGKILL); /* idle worker killed from outside */
     /* Once the pool has reaped it (its pid leaves the list), a task goes to a new worker. */
-    int gone = 0;
-    for (double t0 = now_s(); !gone && now_s() - t0 < 10;) {
-        int32_t pids[4];
-        size_t n = 0;
-        CHECK_STATUS(cfut_process_pool_worker_pids(ex, pids, 4, &n), CFUT_OK);
-        gone = 1;
-        for (size_t i = 0; i < n && i < 4; i++) gone &= pids[i] != (int32_t)pid;
-        if (!gone) usleep(1000);
-    }
-    CHECK(gone);
+    CHECK(wait_worker_gone(ex, (int32_t)pid));
     f = submit_long(ex, t_square, 9);
     CHECK_EQ(result_long(f, &s), 81);
     cfut_future_release(f);
@@ -1975,7 +1980,7 @@ static int32_t t_bogus_frame(const void *in, size_t len, cfut_result *out) {
 }
 
 static void wait_running(cfut_future *f) {
-    for (int i = 0; i < 1000 && !cfut_future_running(f); i++) usleep(5000);
+    for (int i = 0; i < 1000 && !cfut_future_running(f); i++) sleep_us(5000);
     CHECK(cfut_future_running(f));
 }
 
@@ -2145,7 +2150,7 @@ static void zygote_named(uint32_t method, const char *name) {
     CHECK(z > 0);
     kill(z, SIGKILL);
     long v = 2;
-    for (int i = 0; i < 500 && (s = cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, NULL)) == CFUT_OK; i++) usleep(10000);
+    for (int i = 0; i < 500 && (s = cfut_executor_submit_bytes(ex, t_square, &v, sizeof v, NULL)) == CFUT_OK; i++) sleep_us(10000);
     CHECK_STATUS(s, CFUT_BROKEN);
     const char *m = cfut_last_error_message();
     CHECK(m && strstr(m, name));
@@ -2227,7 +2232,7 @@ static int wait_stats_running(cfut_executor *ex, uint64_t running) {
     uint64_t until = now_ns() + 30ull * 1000000000u;
     while (now_ns() < until) {
         if (proc_stats(ex).running == running) return 1;
-        usleep(2000);
+        sleep_us(2000);
     }
     return 0;
 }
@@ -2328,7 +2333,7 @@ static void test_flow_manager_never_waits(void) {
     CHECK_STATUS(cfut_future_result(busy, CFUT_FOREVER, NULL), CFUT_OK);
     CHECK_STATUS(cfut_future_result(queued, CFUT_FOREVER, NULL), CFUT_OK);
     uint64_t until = now_ns() + 30ull * 1000000000u;
-    while (!atomic_load(&m.done) && now_ns() < until) usleep(1000);
+    while (!atomic_load(&m.done) && now_ns() < until) sleep_us(1000);
     CHECK(atomic_load(&m.done));
     CHECK(m.st == CFUT_QUEUE_FULL || m.st == CFUT_OK);
     CHECK(m.ns < 5ull * 1000000000u);
