@@ -154,6 +154,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot dlopen")]
     fn a_missing_plugin_is_unsupported_and_names_it() {
         let o = MpiOptions { plugin_path: Some("/nonexistent/libcfutures_mpi.so".into()), ..Default::default() };
         let e = start(&o).err().expect("no plugin there");
