@@ -456,9 +456,13 @@ impl Shared {
                     slot.count(ended);
                     slot.running.sub(1);
                     // The queue's length is read here anyway (for the idle claim); it doubles
-                    // as the unbounded pool's peak sample (a bounded one counts exactly).
+                    // as the unbounded pool's peak sample, less shutdown's `Stop` (a bounded
+                    // pool counts its peak exactly when places are taken).
                     let left = self.queue.len();
-                    slot.peak.raise(left as u64);
+                    if self.room.is_none() {
+                        let stop = self.stop_pushed.load(Ordering::Relaxed) as usize;
+                        slot.peak.raise(left.saturating_sub(stop) as u64);
+                    }
                     if left == 0 {
                         self.idle.fetch_add(1, Ordering::AcqRel);
                         idle = true;
