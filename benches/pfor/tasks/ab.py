@@ -52,7 +52,7 @@ def main():
         order = list(sides)
         random.shuffle(order)
         for k in order:
-            res[k].append(run_one(sides[k]))
+            res[k].append(sides[k]())
     load1 = os.getloadavg()
     for case, better in (("empty100k", "higher"), ("oneshot_p50", "lower")):
         med = {k: statistics.median(r[case] for r in v) for k, v in res.items()}
@@ -62,12 +62,6 @@ def main():
                   for b, p in zip(res["B"], res[peer])]
             print(f"  B vs {peer}: median {statistics.median(rs):.3f}  (range {min(rs):.2f}..{max(rs):.2f})")
     print(f"rounds {x.rounds}, load average {load0[0]:.2f} -> {load1[0]:.2f}")
-
-
-def run_one(f):
-    r = f()
-    # Go's rows are keyed by impl name; keep only the values by case.
-    return {k: v for k, v in r.items()}
 
 
 if __name__ == "__main__":
