@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 /// burn more CPU than the ~30 µs the kernel wake itself costs here.
 pub const SPIN: Duration = Duration::from_micros(10);
 
-/// PAUSE iterations before the first yield: ~25 ns each here, so ~1 µs. Longer bursts keep
-/// a thread we wait for on the same vCPU from running.
-const BURST: u32 = 40;
+/// PAUSE iterations before the first yield (~25 ns each here). Kept short: when the CPUs are
+/// busy the thread we wait for often shares our vCPU, and every PAUSE delays it (a one-shot
+/// submit->result p50 grew by ~30 ns per iteration: 1.2 µs at 0, 2.4 µs at 40, 14 µs at
+/// 400, two context switches each); on idle CPUs a yield returns in ~0.25 µs anyway.
+const BURST: u32 = 4;
 
 /// Polls `ready` for up to `budget`; true as soon as it returns true.
 pub fn spin_until(budget: Duration, mut ready: impl FnMut() -> bool) -> bool {

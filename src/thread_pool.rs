@@ -20,10 +20,13 @@
 //!   `push` does: queue push, SeqCst fence, then reads `parked` and `spinners`. The two
 //!   fences order "announce parked, then look" against "publish message, then look": at
 //!   least one side sees the other, so a message is never left with every worker asleep.
-//!   `push` wakes one parked worker only if nobody spins or more than one message waits.
+//!   `push` wakes one parked worker only if nobody spins and no notified worker is still
+//!   on its way (`waking`, set by the notifier and cleared by whichever worker leaves
+//!   `wait`, under `park_lock`, before its SeqCst fence and pop): during a burst the
+//!   submitter then pays at most one futex wake per wake-up latency, not one per push.
 //! - **Baton.** A worker that just took a message (after spin or park) runs `pass_baton`:
-//!   SeqCst fence, and if work is still queued, workers are parked and none spins, it wakes
-//!   one more. A burst therefore fans out one wake per taken message instead of the
+//!   SeqCst fence, and if work is still queued, workers are parked, none spins and none is
+//!   waking, it wakes one more. A burst therefore fans out one wake per taken message instead of the
 //!   submitter paying for every wake.
 //! - **Stop.** Shutdown closes `gate` (waiting for admitted submitters), then pushes one
 //!   `Stop`; each worker that takes it pushes it again and exits, so one message stops all.
@@ -152,6 +155,9 @@ struct Shared {
     /// Idle workers asleep on `park_cond`; only `push` and a worker passing the baton
     /// wake them, and only when no spinner will take the work.
     parked: AtomicUsize,
+    /// A worker was notified and has not yet left `park_cond.wait` (set and cleared under
+    /// `park_lock`): until it looks at the queue, pushes wake nobody else.
+    waking: AtomicBool,
     park_lock: Mutex<()>,
     park_cond: Condvar,
     /// Workers alive or starting (a retiring worker leaves it under `threads`).
@@ -213,6 +219,7 @@ impl ThreadPool {
                 idle: AtomicUsize::new(0),
                 spinners: AtomicUsize::new(0),
                 parked: AtomicUsize::new(0),
+                waking: AtomicBool::new(false),
                 park_lock: Mutex::new(()),
                 park_cond: Condvar::new(),
                 started: AtomicUsize::new(0),
@@ -449,9 +456,13 @@ impl Shared {
                     slot.count(ended);
                     slot.running.sub(1);
                     // The queue's length is read here anyway (for the idle claim); it doubles
-                    // as the unbounded pool's peak sample (a bounded one counts exactly).
+                    // as the unbounded pool's peak sample, less shutdown's `Stop` (a bounded
+                    // pool counts its peak exactly when places are taken).
                     let left = self.queue.len();
-                    slot.peak.raise(left as u64);
+                    if self.room.is_none() {
+                        let stop = self.stop_pushed.load(Ordering::Relaxed) as usize;
+                        slot.peak.raise(left.saturating_sub(stop) as u64);
+                    }
                     if left == 0 {
                         self.idle.fetch_add(1, Ordering::AcqRel);
                         idle = true;
@@ -471,22 +482,30 @@ impl Shared {
         }
     }
 
-    /// Queues a message and wakes a parked worker unless a spinning one will take it.
+    /// Queues a message and wakes a parked worker unless a spinning or waking one will
+    /// take it (that one passes the baton if more is queued).
     fn push(&self, msg: Msg) {
         self.queue.push(msg);
-        // Pairs with the fence in `park` / `pass_baton`: either they see the message or
-        // this sees them parked or no longer spinning.
+        // Pairs with the fences in `park` / `pass_baton`: either they see the message or
+        // this sees them parked, no longer spinning, or no longer waking.
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) > 0
-            && (self.spinners.load(Ordering::SeqCst) == 0 || self.queue.len() > 1)
+            && self.spinners.load(Ordering::SeqCst) == 0
+            && !self.waking.load(Ordering::SeqCst)
         {
             self.wake_one();
         }
     }
 
+    /// Notifies one parked worker unless one is already on its way. Under `park_lock`,
+    /// `parked` counts exactly the workers inside `wait`, so one of them leaves it and
+    /// clears `waking` (a worker found gone has already left and looks at the queue).
     fn wake_one(&self) {
         let _g = self.park_lock.lock();
-        self.park_cond.notify_one();
+        if self.parked.load(Ordering::SeqCst) > 0 && !self.waking.load(Ordering::SeqCst) {
+            self.waking.store(true, Ordering::SeqCst);
+            self.park_cond.notify_one();
+        }
     }
 
     /// Marks the pool broken and fails everything queued with `Broken`.

@@ -2,8 +2,9 @@ package cfutures
 
 import (
 	"errors"
-	"runtime"
 	"runtime/debug"
+
+	"github.com/cfutures/cfutures/bindings/go/internal/gid"
 )
 
 // ErrGoexit matches the error of a task (or initializer) that called runtime.Goexit, as
@@ -91,19 +92,8 @@ func recovered(fn func()) (err error) {
 	return nil
 }
 
-// goid is the calling goroutine's id, from its stack header "goroutine N [".
-func goid() uint64 {
-	var buf [32]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	var id uint64
-	for _, c := range b[len("goroutine "):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + uint64(c-'0')
-	}
-	return id
-}
+// goid is the calling goroutine's identity (unique among live goroutines; see internal/gid).
+func goid() uint64 { return uint64(gid.Current()) }
 
 // ownTask reports whether the caller is one of x's running Go tasks.
 func (x *exHandle) ownTask() bool {

@@ -340,9 +340,10 @@ impl Future {
     }
 
     /// Records that the outcome was reported to someone: a failure will not go to the
-    /// unobserved-error hook.
+    /// unobserved-error hook. Called once done; only a failure is marked (the hook sees no
+    /// other), so reading a success writes nothing to the line the worker just wrote.
     pub fn mark_observed(&self) {
-        if self.0.sleepers.load(Ordering::Relaxed) & OBSERVED == 0 {
+        if self.0.state.load(Ordering::Relaxed) == FAILED && self.0.sleepers.load(Ordering::Relaxed) & OBSERVED == 0 {
             self.0.sleepers.fetch_or(OBSERVED, Ordering::Relaxed);
         }
     }

@@ -15,6 +15,7 @@ impl Shared {
         if self.parked.load(Ordering::SeqCst) > 0
             && !self.queue.is_empty()
             && self.spinners.load(Ordering::SeqCst) == 0
+            && !self.waking.load(Ordering::SeqCst)
         {
             self.wake_one();
         }
@@ -39,7 +40,12 @@ impl Shared {
                 Some(t) => self.park_cond.wait_until(&mut g, t).timed_out(),
             };
             self.parked.fetch_sub(1, Ordering::SeqCst);
+            // Whoever leaves `wait` (notified, timed out or spurious) ends the pending wake,
+            // then looks at the queue after a fence: a push that saw `waking` set (and woke
+            // nobody) or saw us parked has its message seen here.
+            self.waking.store(false, Ordering::SeqCst);
             drop(g);
+            fence(Ordering::SeqCst);
             if let Some(m) = self.queue.pop() {
                 return Some(m);
             }

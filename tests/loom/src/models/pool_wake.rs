@@ -5,12 +5,13 @@
 //!
 //! Checked: a pushed message is never left queued while every worker sleeps (that
 //! execution would end with the main thread blocked in `join`, which loom reports as a
-//! deadlock), and every message is taken exactly once.
+//! deadlock), and every message is taken exactly once; and that a broken variant (the
+//! `waking` flag never cleared) is caught.
 
 use std::sync::atomic::Ordering::SeqCst as S;
 use std::sync::Arc;
 
-use loom::sync::atomic::{fence, AtomicUsize};
+use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
 use loom::thread;
 
 use super::model;
@@ -27,28 +28,38 @@ struct Pool {
     queue: Queue<Msg>,
     spinners: AtomicUsize,
     parked: AtomicUsize,
+    waking: AtomicBool,
     park_lock: Mutex<()>,
     park_cond: Condvar,
     ran: AtomicUsize,
+    /// False only in the mutation check below: a woken worker that never clears `waking`.
+    clears_waking: bool,
 }
 
 impl Pool {
     fn push(&self, m: Msg) {
         self.queue.push(m);
         fence(S);
-        if self.parked.load(S) > 0 && (self.spinners.load(S) == 0 || self.queue.len() > 1) {
+        if self.parked.load(S) > 0 && self.spinners.load(S) == 0 && !self.waking.load(S) {
             self.wake_one();
         }
     }
 
     fn wake_one(&self) {
         let _g = self.park_lock.lock();
-        self.park_cond.notify_one();
+        if self.parked.load(S) > 0 && !self.waking.load(S) {
+            self.waking.store(true, S);
+            self.park_cond.notify_one();
+        }
     }
 
     fn pass_baton(&self) {
         fence(S);
-        if self.parked.load(S) > 0 && !self.queue.is_empty() && self.spinners.load(S) == 0 {
+        if self.parked.load(S) > 0
+            && !self.queue.is_empty()
+            && self.spinners.load(S) == 0
+            && !self.waking.load(S)
+        {
             self.wake_one();
         }
     }
@@ -64,7 +75,11 @@ impl Pool {
             }
             self.park_cond.wait(&mut g);
             self.parked.fetch_sub(1, S);
+            if self.clears_waking {
+                self.waking.store(false, S);
+            }
             drop(g);
+            fence(S);
             if let Some(m) = self.queue.pop() {
                 return m;
             }
@@ -105,13 +120,19 @@ impl Pool {
 }
 
 fn run(workers: usize, tasks: u8) {
+    run_with(workers, tasks, true)
+}
+
+fn run_with(workers: usize, tasks: u8, clears_waking: bool) {
     let p = Arc::new(Pool {
         queue: Queue::new(),
         spinners: AtomicUsize::new(0),
         parked: AtomicUsize::new(0),
+        waking: AtomicBool::new(false),
         park_lock: Mutex::new(()),
         park_cond: Condvar::new(),
         ran: AtomicUsize::new(0),
+        clears_waking,
     });
     let hs: Vec<_> = (0..workers)
         .map(|_| {
@@ -147,4 +168,12 @@ fn one_worker_takes_a_burst() {
 #[test]
 fn two_workers_take_a_burst() {
     model(|| run(2, 2));
+}
+
+/// The model still catches a stranded message: with a woken worker that never clears
+/// `waking`, a later push wakes nobody and loom reports the main thread blocked in `join`.
+#[test]
+#[should_panic]
+fn a_stuck_waking_flag_strands_a_message() {
+    model(|| run_with(1, 2, false));
 }
