@@ -327,14 +327,8 @@ impl Shared {
     /// itself unless it was already claimed, so a claim made after the send could find the
     /// count gone and start a thread although an idle worker took the task.
     fn claim_idle(&self) -> bool {
-        let mut idle = self.idle.load(Ordering::Acquire);
-        while idle > 0 {
-            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return true,
-                Err(v) => idle = v,
-            }
-        }
-        false
+        // The same decrement a worker leaving the idle count makes (`try_withdraw_idle`).
+        self.try_withdraw_idle()
     }
 
     /// Starts a worker unless the pool is at `max_workers` (the caller found no idle one).

@@ -114,6 +114,7 @@ impl Shared {
 
     /// Leaves the idle count if a count is left to leave; false when every idle count was
     /// claimed by submitters (their tasks are on the way).
+    #[inline]
     pub(super) fn try_withdraw_idle(&self) -> bool {
         let mut idle = self.idle.load(Ordering::Acquire);
         while idle > 0 {
@@ -127,12 +128,6 @@ impl Shared {
 
     /// A worker that got work leaves the idle count, unless a submitter already claimed it.
     pub(super) fn withdraw_idle(&self) {
-        let mut idle = self.idle.load(Ordering::Acquire);
-        while idle > 0 {
-            match self.idle.compare_exchange_weak(idle, idle - 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(v) => idle = v,
-            }
-        }
+        self.try_withdraw_idle();
     }
 }
