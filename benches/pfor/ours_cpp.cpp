@@ -1,5 +1,6 @@
 // cfutures from C++: ThreadPool::parallel_for with the lambda inlined into the per-range
-// loop (per index for the maps, per range for the reduction), on the default pool.
+// loop (per index for the maps, per range for the reduction), on the default pool; and
+// ThreadPool::map (map1m) in its loop and chunked forms.
 #include <atomic>
 #include <vector>
 
@@ -30,5 +31,14 @@ int main() {
   MEASURE("tri", "cpp_pfor", (void)0, pool.parallel_for(0, N_TRI, [&](size_t i) { O[i] = work(i, i); }), check_tri(O));
   MEASURE("spike", "cpp_pfor", (void)0, pool.parallel_for(0, N_SPIKE, [&](size_t i) { O[i] = work(i, spike_units(i)); }),
           check_spike(O));
+  // ThreadPool::map into a new vector: the eager map (a loop on the default pool) against
+  // the lazy chunked map it replaces there.
+  std::vector<int64_t> in(N_SMALL);
+  reset(in.data(), N_SMALL);
+  std::vector<int64_t> res;
+  auto sq = [](const int64_t &x) { return x * x; };
+  MEASURE("map1m", "cpp_map", res.clear(), res = pool.map(sq, in), check_squares(res.data(), N_SMALL));
+  MEASURE("map1m", "cpp_map_chunks", res.clear(), res = pool.map_lazy(sq, in).collect(),
+          check_squares(res.data(), N_SMALL));
   return 0;
 }

@@ -17,21 +17,24 @@ import statistics
 import subprocess
 import sys
 
-ITEMS = {"sq1m": 1_000_000, "sq10m": 10_000_000, "sum10m": 10_000_000, "tri": 6000, "spike": 1_000_000}
+ITEMS = {"sq1m": 1_000_000, "sq10m": 10_000_000, "sum10m": 10_000_000, "tri": 6000, "spike": 1_000_000, "map1m": 1_000_000}
 ROWS = {
     "sq1m": "in-place squares, 1 M int64",
     "sq10m": "in-place squares, 10 M int64",
     "sum10m": "sum of 10 M int64",
     "tri": "uneven: item i costs i units (6000 items)",
     "spike": "uneven: 1 item in 100 costs 1000x (1 M items)",
+    "map1m": "C++ pool.map, 1 M int64 squares into a new vector",
 }
-OURS = ["c_map", "c_pfor", "cpp_pfor", "go_pfor"]
+OURS = ["c_map", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
 PEERS = ["omp_static", "omp_dynamic", "tbb", "rayon_chunks", "rayon_iter", "go_chunks"]
 NAMES = {
     "c_map": "cfutures C per-item map",
     "c_pfor": "cfutures C parallel_for",
     "cpp_pfor": "cfutures C++ parallel_for",
     "go_pfor": "cfutures Go ParallelFor",
+    "cpp_map": "cfutures C++ map (loop)",
+    "cpp_map_chunks": "cfutures C++ map_lazy().collect()",
     "omp_static": "OpenMP static",
     "omp_dynamic": "OpenMP dynamic",
     "tbb": "oneTBB parallel_for",
@@ -91,13 +94,18 @@ def main():
               "|---|---|" + "---:|" * len(PEERS)]
     for w in ITEMS:
         for o in OURS:
-            if (w, o) not in rounds[0]:
+            if (w, o) not in rounds[0] or w == "map1m":  # no peer maps into a new vector
                 continue
             cells = []
             for p in PEERS:
                 rs = [t[(w, p)] / t[(w, o)] for t in rounds if (w, p) in t and (w, o) in t]
                 cells.append(f"{statistics.median(rs):.2f}x" if rs else "—")
             lines.append(f"| {w} | {NAMES[o]} | " + " | ".join(cells) + " |")
+    rs = [t[("map1m", "cpp_map_chunks")] / t[("map1m", "cpp_map")] for t in rounds
+          if ("map1m", "cpp_map") in t and ("map1m", "cpp_map_chunks") in t]
+    if rs:
+        lines += ["", f"C++ pool.map as a loop vs the chunked map_lazy().collect(): {statistics.median(rs):.2f}x "
+                  f"(min {min(rs):.2f}x, max {max(rs):.2f}x)"]
     lines += ["", "Empty tasks (100 000 submitted, then each result waited in order) and one-shot "
               "submit->result p50; medians over rounds, ratios of per-round values (> 1 = the first better):", "",
               "| case | cfutures C | oneTBB task_arena::enqueue + atomic flag | Go channel pool | "

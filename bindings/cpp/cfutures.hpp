@@ -60,6 +60,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
@@ -912,6 +913,52 @@ struct result_slot<void> {
   std::exception_ptr error;
 };
 
+/// Whether ThreadPool::map can run as a loop over a C: random access to lvalue items, and
+/// a result that is void or can be default-built and then assigned from another thread
+/// (not bool: std::vector<bool> packs bits, so neighbouring writes would race).
+template <class Fn, class C, class = void>
+struct loop_mappable : std::false_type {};
+template <class Fn, class C>
+struct loop_mappable<Fn, C, std::void_t<decltype(std::begin(std::declval<C &>())), decltype(std::end(std::declval<C &>()))>> {
+  using It = decltype(std::begin(std::declval<C &>()));
+  static constexpr bool items_ok =
+      std::is_base_of_v<std::random_access_iterator_tag, typename std::iterator_traits<It>::iterator_category> &&
+      std::is_lvalue_reference_v<decltype(*std::declval<It>())>;
+  template <class E, class = void>
+  struct result : std::false_type {};
+  template <class E>
+  struct result<E, std::enable_if_t<std::is_invocable_v<const Fn &, const E &>>> {
+    using R = decay_result_t<std::invoke_result_t<const Fn &, const E &>>;
+    static constexpr bool value = std::is_void_v<R> || (std::is_default_constructible_v<R> &&
+                                                        std::is_move_assignable_v<R> && !std::is_same_v<R, bool>);
+  };
+  static constexpr bool value =
+      items_ok && result<std::remove_cv_t<std::remove_reference_t<decltype(*std::declval<It>())>>>::value;
+};
+template <class Fn, class C>
+inline constexpr bool loop_mappable_v = loop_mappable<Fn, C>::value;
+
+/// The first failure of a map run as a loop: the lowest failing index wins, and ranges
+/// starting after it are skipped.
+struct loop_map_failure {
+  std::atomic<std::size_t> stop{SIZE_MAX};
+  std::mutex m;
+  std::size_t index = SIZE_MAX;
+  std::exception_ptr error;
+
+  void record(std::size_t i, std::exception_ptr e) {
+    std::lock_guard<std::mutex> g(m);
+    if (i < index) {
+      index = i;
+      error = std::move(e);
+      stop.store(i, std::memory_order_relaxed);
+    }
+  }
+  void rethrow() {
+    if (error) std::rethrow_exception(error);
+  }
+};
+
 /// Thread-pool map: items are pointers into the (borrowed or owned) container, results
 /// are result_slots, the callable is passed as a pointer (ctx_len == 0).
 template <class F, class Holder, class Elem, class R>
@@ -1440,10 +1487,26 @@ class ThreadPool : public Executor {
     }
   }
   /// The eager map: a std::vector of every result in input order (void for a void
-  /// callable). Throws the first failing item's exception, with its own type, or
-  /// timeout_error; the rest of the map is then cancelled.
+  /// callable). Throws the first failing item's exception (the lowest index), with its own
+  /// type, or timeout_error; the rest of the map is then cancelled. Every item before the
+  /// failing one ran; items after it may or may not have.
+  ///
+  /// On a random-access container of non-void-or-default-constructible results (not bool),
+  /// without a timeout or max_in_flight, on a pool without an initializer whose max_workers
+  /// is at least the machine's CPUs (the default pool), the map runs as a parallel_for over
+  /// the indices: `f` is inlined into the loop over each range, results are written straight
+  /// into the vector, and the calling thread works too (it never runs more items at once
+  /// than max_workers). chunksize is then the loop's grain. Otherwise it is
+  /// map_lazy(...).collect().
   template <class F, class Container>
   auto map(F &&f, Container &&items, const MapOptions &opts = {}) {
+    using Fn = std::decay_t<F>;
+    using C = std::remove_reference_t<Container>;
+    if constexpr (detail::loop_mappable_v<Fn, C>) {
+      if (std::begin(items) != std::end(items) && loop_map_fits(opts)) {
+        return map_loop(static_cast<const Fn &>(f), items, opts.chunksize);
+      }
+    }
     return map_lazy(std::forward<F>(f), std::forward<Container>(items), opts).collect();
   }
 
@@ -1477,6 +1540,51 @@ class ThreadPool : public Executor {
                             sizeof(const Elem *), n ? st->results.data() : nullptr,
                             n ? sizeof(detail::result_slot<R>) : 0, &o, &m));
     return make_range<R>(std::move(st), m, n);
+  }
+
+  // The eager map as a loop keeps map's guarantees only where the caller joining the
+  // workers changes nothing a task can see: no initializer (per-thread state the caller
+  // lacks), and at least as many workers as CPUs (parallel_for runs at most min(CPUs,
+  // max_workers + 1) threads, so never more items at once than max_workers).
+  bool loop_map_fits(const MapOptions &opts) const noexcept {
+    const unsigned cpus = std::thread::hardware_concurrency();
+    return !opts.timeout && opts.max_in_flight == 0 && !init_ && cpus != 0 && max_workers() >= cpus;
+  }
+
+  template <class Fn, class C>
+  auto map_loop(const Fn &f, C &items, std::size_t grain) {
+    using Elem = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(items))>>;
+    using R = detail::decay_result_t<std::invoke_result_t<const Fn &, const Elem &>>;
+    using Diff = typename std::iterator_traits<decltype(std::begin(items))>::difference_type;
+    const auto first = std::begin(items);
+    const auto n = static_cast<std::size_t>(std::distance(first, std::end(items)));
+    detail::loop_map_failure fail;
+    if constexpr (std::is_void_v<R>) {
+      parallel_for(0, n, [&](std::size_t b, std::size_t e) {
+        if (b >= fail.stop.load(std::memory_order_relaxed)) return;  // after a failure: skip
+        std::size_t i = b;
+        try {
+          for (; i < e; ++i) std::invoke(f, static_cast<const Elem &>(first[static_cast<Diff>(i)]));
+        } catch (...) {
+          fail.record(i, std::current_exception());
+        }
+      }, grain);
+      fail.rethrow();
+    } else {
+      std::vector<R> out(n);
+      R *o = out.data();
+      parallel_for(0, n, [&](std::size_t b, std::size_t e) {
+        if (b >= fail.stop.load(std::memory_order_relaxed)) return;
+        std::size_t i = b;
+        try {
+          for (; i < e; ++i) o[i] = std::invoke(f, static_cast<const Elem &>(first[static_cast<Diff>(i)]));
+        } catch (...) {
+          fail.record(i, std::current_exception());
+        }
+      }, grain);
+      fail.rethrow();
+      return out;
+    }
   }
 
   static std::int32_t initializer_trampoline(void *arg) noexcept {

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <string>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
@@ -120,6 +123,106 @@ TEST(ParallelFor, ShutDownPoolThrows) {
   cfut::ThreadPool pool(2);
   pool.shutdown();
   EXPECT_THROW(pool.parallel_for(0, 10, [](std::size_t) {}), cfut::shutdown_error);
+}
+
+// ThreadPool::map on the default pool runs as a loop (the caller works too); its results
+// and failures are the lazy map's.
+TEST(MapAsLoop, ResultsInOrderAndTheCallerWorks) {
+  cfut::ThreadPool pool;  // default: max_workers >= CPUs
+  std::vector<std::int64_t> in(200001);
+  std::iota(in.begin(), in.end(), -100000);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> on_caller{0};
+  const auto out = pool.map(
+      [&](const std::int64_t &x) {
+        if (std::this_thread::get_id() == caller) on_caller.fetch_add(1, std::memory_order_relaxed);
+        return x * x;
+      },
+      in);
+  ASSERT_EQ(out.size(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], in[i] * in[i]) << i;
+  EXPECT_GT(on_caller.load(), 0);  // the loop path: the calling thread took a range
+  // The same results from the lazy (chunked) map.
+  EXPECT_EQ(pool.map_lazy([](const std::int64_t &x) { return x * x; }, in).collect(), out);
+}
+
+TEST(MapAsLoop, LowestFailingIndexWinsAndEverythingBeforeItRan) {
+  cfut::ThreadPool pool;
+  for (std::size_t chunk : {std::size_t(0), std::size_t(1), std::size_t(64)}) {
+    std::vector<int> in(50000);
+    std::iota(in.begin(), in.end(), 0);
+    std::vector<std::atomic<int>> ran(in.size());
+    cfut::MapOptions o;
+    o.chunksize = chunk;
+    try {
+      pool.map(
+          [&](const int &x) {
+            ran[std::size_t(x)].store(1, std::memory_order_relaxed);
+            if (x % 9000 == 8999) throw custom_error(x);
+            return x;
+          },
+          in, o);
+      FAIL() << "no exception";
+    } catch (const custom_error &e) {
+      EXPECT_EQ(e.value, 8999) << chunk;
+    }
+    for (int i = 0; i <= 8999; ++i) ASSERT_EQ(ran[std::size_t(i)].load(), 1) << i;
+  }
+}
+
+TEST(MapAsLoop, VoidStringsDequesAndEmpty) {
+  cfut::ThreadPool pool;
+  std::vector<std::atomic<int>> hits(1000);
+  std::vector<int> idx(1000);
+  std::iota(idx.begin(), idx.end(), 0);
+  pool.map([&](const int &i) { hits[std::size_t(i)]++; }, idx);
+  for (auto &h : hits) ASSERT_EQ(h.load(), 1);
+  const std::deque<std::string> words{"a", "bb", "ccc"};
+  EXPECT_EQ(pool.map([](const std::string &w) { return w + w; }, words),
+            (std::vector<std::string>{"aa", "bbbb", "cccccc"}));
+  EXPECT_TRUE(pool.map([](const int &x) { return x; }, std::vector<int>{}).empty());
+  // bool results and proxy inputs keep the chunked path (vector<bool> packs bits).
+  const std::vector<bool> flags{true, false, true};
+  EXPECT_EQ(pool.map([](bool b) { return !b; }, flags), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(pool.map([](const int &x) { return x > 1; }, std::vector<int>{1, 2, 3}), (std::vector<bool>{false, true, true}));
+}
+
+// Pools where the caller joining would change what tasks see keep the chunked path: items
+// run only on workers, at most max_workers at once.
+TEST(MapAsLoop, SmallPoolsAndInitializersKeepWorkersOnly) {
+  cfut::ThreadPool one(1);
+  cfut::ThreadPoolOptions opts;
+  opts.max_workers = 64;
+  opts.initializer = [] {};
+  cfut::ThreadPool with_init(opts);
+  for (cfut::ThreadPool *pool : {&one, &with_init}) {
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> on_caller{0}, active{0}, peak{0};
+    std::vector<int> in(2000, 1);
+    pool->map(
+        [&](const int &) {
+          if (std::this_thread::get_id() == caller) on_caller++;
+          const int a = ++active;
+          int p = peak.load();
+          while (a > p && !peak.compare_exchange_weak(p, a)) {
+          }
+          --active;
+        },
+        in);
+    EXPECT_EQ(on_caller.load(), 0);
+    if (pool == &one) {
+      EXPECT_EQ(peak.load(), 1);
+    }
+  }
+}
+
+TEST(MapAsLoop, TimeoutAndShutdown) {
+  cfut::ThreadPool pool;
+  cfut::MapOptions o;
+  o.timeout = std::chrono::seconds(30);  // a deadline keeps the chunked path; results alike
+  EXPECT_EQ(pool.map([](const int &x) { return x + 1; }, std::vector<int>{1, 2}, o), (std::vector<int>{2, 3}));
+  pool.shutdown();
+  EXPECT_THROW(pool.map([](const int &x) { return x; }, std::vector<int>{1}), cfut::shutdown_error);
 }
 
 }  // namespace
