@@ -33,7 +33,8 @@ type exHandle struct {
 	uses   atomic.Int64
 	init   *initializer // kept alive (and its handle valid) for the pool's lifetime
 	direct bool         // WithDirectGoTasks
-	tasks  sync.Map     // goroutine ids of the running Go tasks (see guarded)
+	tasks  sync.Map     // goroutine ids of the running Go tasks (see guarded, goPool)
+	gp     *goPool      // thread pools: Submit's runner goroutines (nil: the library path)
 }
 
 const closedBit = int64(1) << 62
@@ -71,6 +72,14 @@ func boolInt(b bool) C.int {
 }
 
 func (x *exHandle) free() {
+	if x.gp != nil {
+		if x.ownTask() { // the last user is one of the pool's Go tasks: wait elsewhere
+			go x.free()
+			return
+		}
+		x.gp.shutdown(false)
+		x.gp.waitQuiet()
+	}
 	C.cfut_executor_free(x.ptr) // shutdown(wait) + free; from a pool worker, no wait
 	if x.init != nil {
 		x.init.h.Delete()
@@ -105,10 +114,14 @@ func WithInitializer(fn func() error) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.init = fn }
 }
 
-// WithDirectGoTasks runs Submit closures and Map functions directly on the worker threads
-// instead of on a goroutine of their own: about ten times less overhead per task, but a
-// task that calls runtime.Goexit (t.FailNow, t.Fatal, t.SkipNow) then kills the process, as
-// Go does for a Goexit on any thread it did not create. Panics are still recovered.
+// WithDirectGoTasks runs Submit and TrySubmit closures as library tasks, directly on the
+// pool's worker threads, instead of on the pool's runner goroutines (the default): they
+// then share the pool's max-workers bound, queue and statistics with its C tasks and map
+// chunks, and see its worker threads' thread-local state. It also runs Map functions on the
+// worker threads instead of on a goroutine of their own (about ten times less overhead per
+// chunk). A closure or Map function that calls runtime.Goexit (t.FailNow, t.Fatal,
+// t.SkipNow) then kills the process, as Go does for a Goexit on any thread it did not
+// create. Panics are still recovered.
 func WithDirectGoTasks() ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.direct = true }
 }
@@ -175,6 +188,9 @@ func NewThreadPool(opts ...ThreadPoolOption) (*Executor, error) {
 	}
 	e := newExecutor(ptr, in)
 	e.h.direct = cfg.direct
+	if !cfg.direct && in == nil { // an initializer prepares worker threads for their tasks
+		e.h.gp = newGoPool(e.h, int(C.cfut_executor_max_workers(ptr)), &cfg)
+	}
 	return e, nil
 }
 
@@ -195,9 +211,15 @@ func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 		return nil // closed: already shut down
 	}
 	defer e.h.release()
+	if e.h.gp != nil {
+		e.h.gp.shutdown(cancelFutures)
+	}
 	if wait && !e.h.direct && e.h.ownTask() { // not on the worker thread: tell the library
 		C.cfut_executor_shutdown(ptr, false, C.bool(cancelFutures))
 		return ErrWouldDeadlock
+	}
+	if wait && e.h.gp != nil {
+		e.h.gp.waitQuiet()
 	}
 	return statusErr(C.cfut_executor_shutdown(ptr, C.bool(wait), C.bool(cancelFutures)))
 }
@@ -238,15 +260,31 @@ func (e *Executor) Raw() unsafe.Pointer {
 	return unsafe.Pointer(ptr)
 }
 
-// Submit runs fn on one of the executor's worker threads and returns its future. The value
-// and error stay in Go memory; a panic in fn becomes a *PanicError on the future, a
-// runtime.Goexit in fn (t.FailNow, t.Fatal) a *GoexitError matching ErrGoexit. If the
-// executor refuses the task (shut down, broken, a process pool), the future is returned
-// already failed with ErrShutdown, ErrBroken or ErrUnsupported.
+// Submit runs fn as a task of the executor and returns its future. The value and error
+// stay in Go memory; a panic in fn becomes a *PanicError on the future, a runtime.Goexit in
+// fn (t.FailNow, t.Fatal) a *GoexitError matching ErrGoexit. If the executor refuses the
+// task (shut down, broken, a process pool, a full queue with WhenFullReject), the future is
+// returned already failed with ErrShutdown, ErrBroken, ErrUnsupported or ErrQueueFull.
+//
+// On a thread pool, fn runs on one of the pool's runner goroutines: at most max-workers
+// Go closures run at once, the rest wait in the pool's Go queue, which WithMaxQueued bounds
+// as it bounds the library's (WhenFullCallerRuns runs fn on a goroutine of the caller's,
+// which waits). The runners start on demand and park when idle (WithIdleTimeout ends
+// them). The future is a library future all the same (Raw, Wait, AsCompleted, completion
+// queues); the runner starts and completes it, so C code may read, wait on, cancel or
+// request cancellation of it, but must not complete it. Go closures and C tasks each have
+// their own max-workers bound and queue, counted together in Stats; WithDirectGoTasks and
+// WithInitializer put Go closures back on the library's worker threads, under one bound.
 func Submit[T any](ex *Executor, fn func() (T, error)) *Future[T] {
 	f := newFuture[T]()
 	f.fn = fn
 	f.ex = ex.h
+	if ex.h.gp != nil {
+		if err := submitGoroutine(ex, f, false, 0); err != nil {
+			f.fail(err)
+		}
+		return f
+	}
 	ptr := ex.h.acquire()
 	if ptr == nil {
 		f.fail(ErrShutdown)

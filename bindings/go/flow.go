@@ -49,6 +49,16 @@ func WithProcessMaxQueued(n int, w WhenFull) ProcessPoolOption {
 // request (answer "busy", retry later). Any other refusal (shut down, broken) is returned
 // as the error too.
 func TrySubmit[T any](ex *Executor, timeout time.Duration, fn func() (T, error)) (*Future[T], error) {
+	if ex.h.gp != nil {
+		f := newFuture[T]()
+		f.fn = fn
+		f.ex = ex.h
+		if err := submitGoroutine(ex, f, true, timeout); err != nil {
+			f.fn = nil
+			return nil, err
+		}
+		return f, nil
+	}
 	ptr := ex.h.acquire()
 	if ptr == nil {
 		return nil, ErrShutdown
@@ -83,7 +93,11 @@ type Stats struct {
 }
 
 // Stats reads the executor's counters (zero once closed). Keeping them costs the submit
-// and complete paths nothing shared: each worker counts for itself and this sums.
+// and complete paths nothing shared: each worker counts for itself and this sums. On a
+// thread pool whose Go closures run on runner goroutines (see Submit), each field is the
+// library's count plus the Go side's: runner goroutines count as workers (WorkerRestarts
+// counts threads only), and PeakQueued adds the two queues' peaks (exact when only one of
+// them was used).
 func (e *Executor) Stats() Stats {
 	ptr := e.h.acquire()
 	if ptr == nil {
@@ -95,13 +109,17 @@ func (e *Executor) Stats() Stats {
 	if C.cfut_executor_stats_get(ptr, &s) != C.CFUT_OK {
 		return Stats{}
 	}
-	return Stats{
+	st := Stats{
 		Workers: int(s.workers), IdleWorkers: int(s.idle_workers),
 		Queued: uint64(s.queued), Running: uint64(s.running),
 		Submitted: uint64(s.submitted), Completed: uint64(s.completed), Failed: uint64(s.failed),
 		Cancelled: uint64(s.cancelled), Rejected: uint64(s.rejected),
 		PeakQueued: uint64(s.peak_queued), WorkerRestarts: uint64(s.worker_restarts),
 	}
+	if e.h.gp != nil {
+		e.h.gp.stats(&st)
+	}
+	return st
 }
 
 var unobservedHook atomic.Pointer[func(error)]

@@ -34,6 +34,7 @@ type Future[T any] struct {
 	keepRef bool                                    // SubmitC: hold the C future until Close (the value is borrowed from it)
 	ack     func(err error) bool                    // SubmitCtx: does the task's error acknowledge a cancellation request?
 	ex      *exHandle                               // Submit: the executor (WithDirectGoTasks, ownTask)
+	gj      goJob                                   // Submit on runner goroutines (gopool.go); gj.pool nil otherwise
 
 	ref     futRef
 	cleanup runtime.Cleanup
@@ -205,6 +206,9 @@ func (f *Future[T]) onDone(d *doneInfo) (releaseRef bool) {
 			te.Message = C.GoString(d.message)
 		}
 		err = te
+	}
+	if d.cancelled && f.gj.pool != nil {
+		f.gj.pool.onCancelled(&f.gj)
 	}
 	f.mu.Lock()
 	if f.extract != nil || err != nil && (f.err == nil || d.cancelled) {

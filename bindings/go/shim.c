@@ -263,3 +263,72 @@ cfut_status cfutgo_map_run(cfut_executor *ex, void *fn, const void *ctx, size_t 
 	cfut_map_free(m);
 	return st;
 }
+
+// ---- Go closures on goroutines (gopool.go) ----
+// A Submit closure runs on a Go runner goroutine and completes a standalone future. The
+// library calls into Go for it only when the future is cancelled while queued (by Cancel,
+// cfut_future_cancel from C, or shutdown): every other outcome is set by the runner, which
+// settles the Go side itself.
+
+static void go_cancel_done_tramp(cfut_future *f, void *arg) {
+	if (cfut_future_cancelled(f)) {
+		go_done_tramp(f, arg); // the done-callback owns the handle, as for library tasks
+	}
+}
+
+// A pending future with two references (the Future's and the runner's) and the
+// cancellation callback.
+cfut_status cfutgo_go_new(uintptr_t h, cfut_future **out) {
+	cfut_future *f = NULL;
+	cfut_status st = cfut_future_new(&f);
+	if (st != CFUT_OK) {
+		return st;
+	}
+	cfut_future_retain(f);
+	cfut_future_add_done_callback(f, go_cancel_done_tramp, (void *)h, NULL);
+	*out = f;
+	return CFUT_OK;
+}
+
+// 1: now RUNNING, run the closure. 0: cancelled (the done-callback settles Go; the
+// runner's reference is dropped here). 2: completed by someone else before it ran (C code
+// that set its result): the caller settles Go from it and drops the runner's reference.
+int cfutgo_go_start(cfut_future *f) {
+	if (cfut_future_set_running_or_notify_cancel(f)) {
+		return 1;
+	}
+	if (cfut_future_cancelled(f)) {
+		cfut_future_release(f);
+		return 0;
+	}
+	return 2;
+}
+
+// Completes a running future and drops the runner's reference (and the Future's own, when
+// drop_owner). A failure is marked observed at once: Go reports unread failures itself.
+void cfutgo_go_finish(cfut_future *f, int failed, const char *message, int drop_owner) {
+	if (failed) {
+		cfut_future_set_error(f, 1, message);
+		cfut_error e;
+		cfut_future_error(f, 0, &e);
+	} else {
+		cfut_future_set_result(f, NULL, NULL);
+	}
+	if (drop_owner) {
+		cfut_future_release(f);
+	}
+	cfut_future_release(f);
+}
+
+// Cancels a future taken out of the queue by shutdown(cancel_futures) and drops the
+// runner's reference.
+void cfutgo_go_cancel_queued(cfut_future *f) {
+	cfut_future_cancel(f);
+	cfut_future_release(f);
+}
+
+// Drops both references of a future that never reached the queue (a refused submit).
+void cfutgo_go_discard(cfut_future *f) {
+	cfut_future_release(f);
+	cfut_future_release(f);
+}

@@ -45,4 +45,9 @@ int cfutgo_in_task(void);
 void cfutgo_call_drop(void *drop, void *arg);
 cfut_status cfutgo_group_submit_go(cfut_group *g, uintptr_t h, cfut_future **out);
 cfut_status cfutgo_on_cancel(cfut_future *f, uintptr_t h);
+cfut_status cfutgo_go_new(uintptr_t h, cfut_future **out);
+int cfutgo_go_start(cfut_future *f);
+void cfutgo_go_finish(cfut_future *f, int failed, const char *message, int drop_owner);
+void cfutgo_go_cancel_queued(cfut_future *f);
+void cfutgo_go_discard(cfut_future *f);
 #endif

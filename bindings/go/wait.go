@@ -25,6 +25,7 @@ import (
 // taskCtx is a Go task running on a goroutine of its own; its worker thread serves waits.
 type taskCtx struct {
 	waits chan waitReq
+	run   *runCtx // instead, a goroutine-path task (gopool.go): its waits stay in Go
 }
 
 type waitReq struct {
@@ -48,7 +49,7 @@ func onWorkerThread(do func() C.cfut_status, cancel <-chan struct{}) (st C.cfut_
 		return do(), true
 	}
 	v, found := runningTasks.Load(goid())
-	if !found {
+	if !found || v.(*taskCtx).run != nil { // none, or on a runner goroutine: no worker thread
 		return C.CFUT_OK, false
 	}
 	req := waitReq{do: do, reply: make(chan C.cfut_status, 1)}
@@ -96,6 +97,11 @@ func callerIsTask() bool {
 // refused; nil means "go on waiting on the done channel" (the future is done by then,
 // or the deadline passed, or the caller is no task).
 func (f *Future[T]) waitInLibrary(ns uint64, cancel <-chan struct{}) error {
+	if C.cfutgo_in_task() == 0 {
+		if rc := currentRunner(); rc != nil {
+			return rc.waitFor(f.goJobOf(), f.done, ns, cancel)
+		}
+	}
 	if !callerIsTask() || f.ref.acquire() == nil {
 		return nil
 	}
