@@ -82,6 +82,9 @@ func (f *Future[T]) RequestCancel() bool {
 	ok := bool(C.cfut_future_request_cancel(ptr))
 	f.ref.release()
 	runtime.KeepAlive(f)
+	if ok && f.gj.pool != nil {
+		f.cancelledGo() // no done-callback does it (see gopool.go)
+	}
 	if ok {
 		<-f.done // the dispatcher settles it at once
 	}

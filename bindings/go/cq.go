@@ -88,6 +88,7 @@ func (q *CompletionQueue) Watch(f Watchable, tag uint64) {
 
 func (f *Future[T]) watchOn(q *C.cfut_cq, tag uint64) {
 	if ptr := f.ref.acquire(); ptr != nil {
+		f.gj.exposed.Store(true) // a Go closure's future: its runner must complete it in C
 		C.cfut_cq_watch(q, ptr, C.uint64_t(tag))
 		f.ref.release()
 		runtime.KeepAlive(f)

@@ -405,6 +405,9 @@ func (f *Future[T]) cancelNoWait() bool {
 	ok := C.cfut_future_cancel(ptr)
 	f.ref.release()
 	runtime.KeepAlive(f)
+	if ok && f.gj.pool != nil {
+		f.cancelledGo() // no done-callback does it (see gopool.go)
+	}
 	return bool(ok)
 }
 
@@ -475,6 +478,7 @@ func (f *Future[T]) Raw() unsafe.Pointer {
 	if ptr == nil {
 		return nil
 	}
+	f.gj.watchForC(ptr) // a Go closure's future: let a cancellation by C code reach Go
 	f.ref.release()
 	return unsafe.Pointer(ptr)
 }

@@ -27,8 +27,10 @@ import (
 //   - its state (jobPending → jobTaken | jobCancelled | jobDrained) says who took it out of
 //     the queue: a runner, an inline wait or the caller (taken), a cancellation while queued
 //     (cancelled: it stays in the queue until a runner pops it), shutdown (drained);
-//   - the C future's own state decides run versus cancelled (cfutgo_go_start): a cancel
-//     that wins there is settled in Go by the done-callback (onDone), as for library tasks;
+//   - the C future's own state decides run versus cancelled (cfutgo_go_start); whoever sees
+//     a cancellation first settles the Go side, once (cancelledGo): Cancel, RequestCancel,
+//     shutdown, the runner that pops the job, or the done-callback that Raw installs so
+//     that a cancellation by C code reaches Go at once;
 //   - the runner's C reference is dropped by whoever ends the job: cfutgo_go_start (when
 //     cancelled) or cfutgo_go_finish, the runner popping a cancelled job, or shutdown.
 
@@ -43,8 +45,10 @@ const (
 type goJob struct {
 	state atomic.Uint32
 	pool  *goPool
-	cf    *C.cfut_future // the runner's reference
-	h     taskHandle     // the done-callback's handle (deleted by the runner once started)
+	cf       *C.cfut_future // the runner's reference
+	settled  atomic.Bool    // a cancellation was settled in Go
+	exposed  atomic.Bool    // C code may hold the C future (Raw, a completion queue)
+	watched  atomic.Bool    // Raw installed the done-callback
 	owner atomic.Pointer[runCtx] // who runs it: for cycle detection
 	done  <-chan struct{}        // its Future's
 	task  goRunnable
@@ -54,6 +58,19 @@ type goRunnable interface {
 	// runGo runs the closure on the calling goroutine and completes the future; it returns
 	// how it ended (counted by the caller). A Goexit in the closure counts itself.
 	runGo(rc *runCtx) jobEnd
+	cancelledGo()
+}
+
+// goCancelWatch is the done-callback's task for a Go closure's future handed to C code.
+type goCancelWatch struct{ j *goJob }
+
+func (goCancelWatch) run(*C.cfut_result) C.int32_t { return -1 } // never submitted
+
+func (w goCancelWatch) onDone(d *doneInfo) bool {
+	if d.cancelled {
+		w.j.task.cancelledGo()
+	}
+	return false
 }
 
 type jobEnd uint8
@@ -115,10 +132,8 @@ func submitGoroutine[T any](ex *Executor, f *Future[T], try bool, timeout time.D
 	startDispatcher()
 	j := &f.gj
 	j.pool, j.task, j.done = p, f, f.done
-	j.h = newTaskHandle(f)
 	var cf *C.cfut_future
-	if st := C.cfutgo_go_new(C.uintptr_t(j.h), &cf); st != C.CFUT_OK {
-		j.h.delete()
+	if st := C.cfutgo_go_new(&cf); st != C.CFUT_OK {
 		return Status(st)
 	}
 	j.cf = cf
@@ -127,7 +142,6 @@ func submitGoroutine[T any](ex *Executor, f *Future[T], try bool, timeout time.D
 	if err != nil {
 		f.ref.ptr = nil
 		C.cfutgo_go_discard(cf)
-		j.h.delete()
 		return err
 	}
 	if callerRuns {
@@ -384,7 +398,8 @@ func (p *goPool) shutdown(cancelFutures bool) {
 	}
 	p.mu.Unlock()
 	for _, j := range drained {
-		C.cfutgo_go_cancel_queued(j.cf) // the done-callback settles and counts it
+		C.cfutgo_go_cancel_queued(j.cf)
+		j.task.cancelledGo()
 	}
 	for _, j := range dropped {
 		C.cfut_future_release(j.cf)
@@ -446,18 +461,17 @@ func (f *Future[T]) runGo(rc *runCtx) (end jobEnd) {
 	j := &f.gj
 	j.owner.Store(rc)
 	switch C.cfutgo_go_start(j.cf) {
-	case 0: // cancelled: the done-callback settles it
+	case 0: // cancelled while queued
+		f.cancelledGo()
 		return endSkipped
 	case 2: // completed from C before it ran
-		j.h.delete()
 		d := doneInfoOf(j.cf)
-		if f.onDone(&d) {
+		if j.settled.CompareAndSwap(false, true) && f.onDone(&d) {
 			C.cfut_future_release(j.cf)
 		}
 		C.cfut_future_release(j.cf)
 		return endSkipped
 	}
-	j.h.delete() // started: the done-callback will not need it
 	f.mu.Lock()
 	fn := f.fn
 	f.fn = nil
@@ -487,18 +501,47 @@ func (f *Future[T]) runGo(rc *runCtx) (end jobEnd) {
 	return endOK
 }
 
+// cancelledGo settles, once, a Go closure's future whose C future was cancelled before it
+// ran (onDone also counts it and takes the job out of the pending count).
+func (f *Future[T]) cancelledGo() {
+	if !f.gj.settled.CompareAndSwap(false, true) {
+		return
+	}
+	d := doneInfo{cancelled: true}
+	if f.onDone(&d) {
+		C.cfut_future_release(f.gj.cf) // the Future's own reference
+	}
+}
+
+// watchForC installs, once, the done-callback that tells Go of a cancellation by C code.
+func (j *goJob) watchForC(ptr *C.cfut_future) {
+	if j.pool == nil || !j.watched.CompareAndSwap(false, true) {
+		return
+	}
+	j.exposed.Store(true)
+	startDispatcher()
+	h := newTaskHandle(goCancelWatch{j})
+	if C.cfutgo_go_watch(ptr, C.uintptr_t(h)) != C.CFUT_OK {
+		h.delete()
+	}
+}
+
 // finishGo completes the C future, then the Go side, with the closure's outcome.
 func (f *Future[T]) finishGo(v T, err error) {
-	var msg *C.char
-	if err != nil {
-		msg = C.CString(safeErrorString(err))
-	}
 	// Drop the Future's own reference too unless a caller in flight (Cancel, Raw...) holds
 	// it: that one drops it (see futRef). The runner's reference keeps it alive meanwhile.
 	drop := f.ref.uses.Or(closedBit) == 0
-	C.cfutgo_go_finish(f.gj.cf, boolInt(err != nil), msg, boolInt(drop))
-	if msg != nil {
-		C.free(unsafe.Pointer(msg))
+	if drop && !f.gj.exposed.Load() {
+		// Nobody but this Future ever held the C future, and nobody can any more: its
+		// outcome would never be read, so let it go unset (no waiter, callback or hook).
+		C.cfutgo_go_discard(f.gj.cf)
+	} else {
+		var msg *C.char
+		if err != nil {
+			msg = C.CString(safeErrorString(err))
+			defer C.free(unsafe.Pointer(msg))
+		}
+		C.cfutgo_go_finish(f.gj.cf, boolInt(err != nil), msg, boolInt(drop))
 	}
 	f.mu.Lock()
 	f.val, f.err = v, err

@@ -265,33 +265,27 @@ cfut_status cfutgo_map_run(cfut_executor *ex, void *fn, const void *ctx, size_t 
 }
 
 // ---- Go closures on goroutines (gopool.go) ----
-// A Submit closure runs on a Go runner goroutine and completes a standalone future. The
-// library calls into Go for it only when the future is cancelled while queued (by Cancel,
-// cfut_future_cancel from C, or shutdown): every other outcome is set by the runner, which
-// settles the Go side itself.
+// A Submit closure runs on a Go runner goroutine and completes a standalone future; Go
+// settles its own side (the runner, Cancel, shutdown), so the library never calls into Go
+// for it unless C code got the future (cfutgo_go_watch).
 
-static void go_cancel_done_tramp(cfut_future *f, void *arg) {
-	if (cfut_future_cancelled(f)) {
-		go_done_tramp(f, arg); // the done-callback owns the handle, as for library tasks
+// A pending future with two references: the Future's and the runner's.
+cfut_status cfutgo_go_new(cfut_future **out) {
+	cfut_status st = cfut_future_new(out);
+	if (st == CFUT_OK) {
+		cfut_future_retain(*out);
 	}
+	return st;
 }
 
-// A pending future with two references (the Future's and the runner's) and the
-// cancellation callback.
-cfut_status cfutgo_go_new(uintptr_t h, cfut_future **out) {
-	cfut_future *f = NULL;
-	cfut_status st = cfut_future_new(&f);
-	if (st != CFUT_OK) {
-		return st;
-	}
-	cfut_future_retain(f);
-	cfut_future_add_done_callback(f, go_cancel_done_tramp, (void *)h, NULL);
-	*out = f;
-	return CFUT_OK;
+// Tells Go (cfutGoDone, through the completion port) when f is done, for a Go closure's
+// future that C code may cancel (see Future.Raw): the handle's onDone settles a
+// cancellation and ignores the rest.
+cfut_status cfutgo_go_watch(cfut_future *f, uintptr_t h) {
+	return cfut_future_add_done_callback(f, go_done_tramp, (void *)h, NULL);
 }
 
-// 1: now RUNNING, run the closure. 0: cancelled (the done-callback settles Go; the
-// runner's reference is dropped here). 2: completed by someone else before it ran (C code
+// 1: now RUNNING, run the closure. 0: cancelled (the runner's reference is dropped here). 2: completed by someone else before it ran (C code
 // that set its result): the caller settles Go from it and drops the runner's reference.
 int cfutgo_go_start(cfut_future *f) {
 	if (cfut_future_set_running_or_notify_cancel(f)) {
