@@ -10,13 +10,15 @@ import (
 	cf "github.com/cfutures/cfutures/bindings/go"
 )
 
-// Deadlock-proof waits (C API 0.2 section 1) from Go closures, on both paths: the default
-// (each closure on a goroutine of its own) and WithDirectGoTasks (on the worker thread).
+// Deadlock-proof waits (C API 0.2 section 1) from Go closures, on every path: the default
+// (the pool's runner goroutines, gopool.go), library tasks each run on a goroutine of its
+// own (a pool with an initializer), and WithDirectGoTasks (on the worker thread).
 
 var taskPaths = []struct {
 	name string
 	opts []cf.ThreadPoolOption
-}{{"goroutine", nil}, {"direct", []cf.ThreadPoolOption{cf.WithDirectGoTasks()}}}
+}{{"goroutine", nil}, {"library", []cf.ThreadPoolOption{cf.WithInitializer(func() error { return nil })}},
+	{"direct", []cf.ThreadPoolOption{cf.WithDirectGoTasks()}}}
 
 func within(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
