@@ -288,6 +288,7 @@ func (p *goPool) next(rc *runCtx, ran bool, end jobEnd) *goJob {
 		p.signalQuiet()
 		if p.shut {
 			p.runners--
+			p.signalQuiet()
 			p.mu.Unlock()
 			return nil
 		}
@@ -319,6 +320,7 @@ func (p *goPool) park(rc *runCtx) bool {
 		if r == rc {
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
 			p.runners--
+			p.signalQuiet()
 			p.mu.Unlock()
 			return false
 		}
@@ -353,8 +355,13 @@ func (p *goPool) signalRoom() {
 	}
 }
 
+// quietLocked: nothing queued or running, and after shutdown every runner gone.
+func (p *goPool) quietLocked() bool {
+	return p.pending == 0 && p.running == 0 && (!p.shut || p.runners == 0)
+}
+
 func (p *goPool) signalQuiet() {
-	if p.quiet != nil && p.pending == 0 && p.running == 0 {
+	if p.quiet != nil && p.quietLocked() {
 		close(p.quiet)
 		p.quiet = nil
 	}
@@ -406,10 +413,11 @@ func (p *goPool) shutdown(cancelFutures bool) {
 	}
 }
 
-// waitQuiet blocks until no job is queued or running.
+// waitQuiet blocks until no job is queued or running (and, after shutdown, every runner
+// goroutine has exited).
 func (p *goPool) waitQuiet() {
 	p.mu.Lock()
-	for p.pending > 0 || p.running > 0 {
+	for !p.quietLocked() {
 		if p.quiet == nil {
 			p.quiet = make(chan struct{})
 		}
