@@ -100,7 +100,8 @@ type threadPoolConfig struct {
 // ThreadPoolOption configures NewThreadPool, mirroring cfut_thread_pool_options.
 type ThreadPoolOption func(*threadPoolConfig)
 
-// WithMaxWorkers sets the most threads the pool runs at once (default min(32, CPUs + 4)).
+// WithMaxWorkers sets the most threads the pool runs at once (default min(32, CPUs + 4)),
+// and the most Submit closures its runner goroutines run at once (see Submit).
 func WithMaxWorkers(n int) ThreadPoolOption { return func(c *threadPoolConfig) { c.maxWorkers = n } }
 
 // WithThreadNamePrefix names the workers "<prefix>_<i>" (Linux shows 15 bytes).
@@ -109,7 +110,9 @@ func WithThreadNamePrefix(p string) ThreadPoolOption {
 }
 
 // WithInitializer runs fn on each new worker thread before its first task. An error (or a
-// panic) breaks the pool: queued futures fail with ErrBroken, later submits too.
+// panic) breaks the pool: queued futures fail with ErrBroken, later submits too. Submit
+// closures of such a pool run as library tasks (each on a goroutine of its own, its worker
+// thread waiting), so that they too run after the initializer and share its verdict.
 func WithInitializer(fn func() error) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.init = fn }
 }
@@ -127,8 +130,8 @@ func WithDirectGoTasks() ThreadPoolOption {
 }
 
 // WithInlineWaits(false) turns deadlock-proof waits off (they are on by default): a task
-// that waits on a pending future of its own pool then waits for a free worker, as in
-// CPython, instead of running that task itself. Waits that would close a cycle of tasks
+// that waits on a pending future of its own pool then waits for a free worker (or runner
+// goroutine), as in CPython, instead of running that task itself. Waits that would close a cycle of tasks
 // waiting on each other still return ErrWouldDeadlock.
 func WithInlineWaits(on bool) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.noInline = !on }
@@ -202,8 +205,9 @@ func newExecutor(ptr *C.cfut_executor, in *initializer) *Executor {
 }
 
 // Shutdown is Python's shutdown(wait, cancel_futures): no new work is accepted (submits
-// then fail with ErrShutdown); cancelFutures cancels what has not started; wait blocks (an
-// OS thread) until the queued work is done. Idempotent. From one of the pool's own tasks,
+// then fail with ErrShutdown); cancelFutures cancels what has not started (Go closures
+// queued for the runner goroutines included); wait blocks until the queued work is done
+// and the runner goroutines have exited (an OS thread for the library's part). Idempotent. From one of the pool's own tasks,
 // wait returns ErrWouldDeadlock (the shutdown still happens).
 func (e *Executor) Shutdown(wait, cancelFutures bool) error {
 	ptr := e.h.acquire()

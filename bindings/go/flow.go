@@ -21,18 +21,22 @@ const (
 	// WhenFullReject fails the submit with ErrQueueFull (TrySubmit returns it; Submit's
 	// future fails with it).
 	WhenFullReject WhenFull = C.CFUT_WHEN_FULL_REJECT
-	// WhenFullCallerRuns runs the task on the submitting thread (thread pools only).
+	// WhenFullCallerRuns runs the task on the submitting thread (thread pools only); a
+	// Submit closure on a pool with runner goroutines, on a goroutine of the submitter's,
+	// which waits for it.
 	WhenFullCallerRuns WhenFull = C.CFUT_WHEN_FULL_CALLER_RUNS
 )
 
 // WithMaxQueued bounds the tasks accepted but not started (map chunks count) to n
-// (0: unbounded, the default); w says what a submit does when n tasks wait.
+// (0: unbounded, the default); w says what a submit does when n tasks wait. Submit
+// closures on runner goroutines have a queue of their own, bounded alike.
 func WithMaxQueued(n int, w WhenFull) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.maxQueued, c.whenFull = n, w }
 }
 
-// WithIdleTimeout lets a worker thread idle for d exit; a pool idle for longer holds no
-// threads, and workers start again on demand. 0 (the default): workers never retire.
+// WithIdleTimeout lets a worker thread (or runner goroutine) idle for d exit; a pool idle
+// for longer holds no threads, and workers start again on demand. 0 (the default): workers
+// never retire.
 func WithIdleTimeout(d time.Duration) ThreadPoolOption {
 	return func(c *threadPoolConfig) { c.idleTimeout = d }
 }

@@ -304,13 +304,14 @@ func (f *Future[T]) outcome() (T, error) {
 // itself; a cancelled future gives ErrCancelled; a context deadline gives an error matching
 // both ErrTimeout and context.DeadlineExceeded (a cancelled context: context.Canceled).
 //
-// Deadlock-proof waits: called from inside a task of a thread pool (Submit's closure, with
-// or without WithDirectGoTasks) on a pending future of the same pool, the awaited task runs
-// right away on the task's worker thread (unless WithInlineWaits(false)), so a one-worker
-// pool whose task submits and waits does not hang; a wait that would close a cycle of tasks
-// waiting on each other returns ErrWouldDeadlock at once. ctx's deadline bounds the
-// waiting, not a task already run inline. After a cancelled ctx (no deadline) the worker
-// thread keeps waiting for the future in the background until it is done.
+// Deadlock-proof waits: called from inside a task of a thread pool (a Submit closure, on a
+// runner goroutine or a worker thread) on a pending future of the same pool, the awaited
+// task runs right away (on a goroutine of its own, or on the task's worker thread) unless
+// WithInlineWaits(false), so a one-worker pool whose task submits and waits does not
+// hang; a wait that would close a cycle of tasks waiting on each other returns
+// ErrWouldDeadlock at once. ctx's deadline bounds the waiting, not a task already run
+// inline. After a cancelled ctx (no deadline) a worker thread keeps waiting for the
+// future in the background until it is done.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	if f.spinDone() {
 		return f.outcome()
@@ -472,7 +473,10 @@ func (f *Future[T]) Close() {
 }
 
 // Raw returns the C future (cfut_future*), borrowed: valid until Close (for Submit and
-// SubmitBytes futures, only until Done closes), nil if the submit failed or after Close. Keep f reachable (runtime.KeepAlive) while C code uses it.
+// SubmitBytes futures, only until Done closes; cfut_future_retain keeps it longer), nil if
+// the submit failed or after Close. Keep f reachable (runtime.KeepAlive) while C code uses
+// it. A Submit closure's future may be waited on, cancelled or asked to cancel from C
+// (Go hears of a cancellation at once), but not completed: its runner does that.
 func (f *Future[T]) Raw() unsafe.Pointer {
 	ptr := f.ref.acquire()
 	if ptr == nil {

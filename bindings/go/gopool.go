@@ -43,15 +43,15 @@ const (
 
 // goJob is a queued Go closure; it lives inside its Future.
 type goJob struct {
-	state atomic.Uint32
-	pool  *goPool
-	cf       *C.cfut_future // the runner's reference
-	settled  atomic.Bool    // a cancellation was settled in Go
-	exposed  atomic.Bool    // C code may hold the C future (Raw, a completion queue)
-	watched  atomic.Bool    // Raw installed the done-callback
-	owner atomic.Pointer[runCtx] // who runs it: for cycle detection
-	done  <-chan struct{}        // its Future's
-	task  goRunnable
+	state   atomic.Uint32
+	pool    *goPool
+	cf      *C.cfut_future         // the runner's reference
+	settled atomic.Bool            // a cancellation was settled in Go
+	exposed atomic.Bool            // C code may hold the C future (Raw, a completion queue)
+	watched atomic.Bool            // Raw installed the done-callback
+	owner   atomic.Pointer[runCtx] // who runs it: for cycle detection
+	done    <-chan struct{}        // its Future's
+	task    goRunnable
 }
 
 type goRunnable interface {

@@ -14,13 +14,15 @@ import (
 
 // Deadlock-proof waits from Go tasks. The library runs a pending task of a worker's own pool
 // inline, and refuses waits that close a cycle of waiting tasks, by recognising the waiting
-// thread. A Go wait parks a goroutine instead, so a wait from inside a Go task goes through
-// the library on the task's worker thread:
-//   - WithDirectGoTasks: the closure runs on that thread; it calls cfut_future_wait itself.
-//   - default: the closure runs on a goroutine of its own while the worker thread waits in
-//     guarded; that goroutine hands the wait to the worker thread (runningTasks), which
-//     calls cfut_future_wait and replies.
-// Waits from anywhere else (not inside a task) park a goroutine as before.
+// thread. A Go wait parks a goroutine instead, so a wait from inside a Go task goes:
+//   - on a runner goroutine (Submit's default, gopool.go): to runCtx.waitFor, the same
+//     rules kept in Go among the Go closures of runner pools;
+//   - WithDirectGoTasks: the closure runs on its worker thread; it calls cfut_future_wait.
+//   - a library task on a goroutine of its own (a pool with an initializer, SubmitCtx,
+//     groups): its worker thread waits in guarded; the goroutine hands the wait to it
+//     (runningTasks), which calls cfut_future_wait and replies.
+// Waits from anywhere else (not inside a task) park a goroutine as before. A cycle that
+// runs through both a runner goroutine and a library task is not detected.
 
 // taskCtx is a Go task running on a goroutine of its own; its worker thread serves waits.
 type taskCtx struct {
@@ -33,7 +35,8 @@ type waitReq struct {
 	reply chan C.cfut_status   // buffered: the requester may have given up (ctx)
 }
 
-// runningTasks maps the goroutine id of each running guarded Go task to its taskCtx.
+// runningTasks maps the goroutine id of each running guarded Go task, and of each runner
+// goroutine, to its taskCtx.
 var runningTasks sync.Map
 
 // serve runs one wait on the worker thread (called from guarded).
