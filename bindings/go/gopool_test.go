@@ -473,3 +473,22 @@ func TestClosureStormCountsAddUp(t *testing.T) {
 		t.Fatalf("ok %d failed %d cancelled %d: %+v", ok, failed, cancelled, s)
 	}
 }
+
+func TestIdleRunnersRetire(t *testing.T) {
+	ex := pool(t, cf.WithIdleTimeout(20*time.Millisecond))
+	if n := ex.MaxWorkers(); n < 1 {
+		t.Fatalf("max workers %d", n)
+	}
+	for round := range 2 {
+		if v, err := cf.Submit(ex, func() (int, error) { return round, nil }).ResultTimeout(20 * time.Second); v != round || err != nil {
+			t.Fatal(v, err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for ex.Stats().Workers > 0 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if s := ex.Stats(); s.Workers != 0 || s.IdleWorkers != 0 {
+			t.Fatalf("round %d: runners left after the idle timeout: %+v", round, s)
+		}
+	}
+}
