@@ -273,7 +273,7 @@ func (e *Executor) Raw() unsafe.Pointer {
 // On a thread pool, fn runs on one of the pool's runner goroutines: at most max-workers
 // Go closures run at once, the rest wait in the pool's Go queue, which WithMaxQueued bounds
 // as it bounds the library's (WhenFullCallerRuns runs fn on a goroutine of the caller's,
-// which waits). The runners start on demand and park when idle (WithIdleTimeout ends
+// which waits; so does WhenFullBlock when the caller is one of the pool's own tasks). The runners start on demand and park when idle (WithIdleTimeout ends
 // them). The future is a library future all the same (Raw, Wait, AsCompleted, completion
 // queues); the runner starts and completes it, so C code may read, wait on, cancel or
 // request cancellation of it, but must not complete it. Go closures and C tasks each have

@@ -163,6 +163,14 @@ func (p *goPool) enqueue(j *goJob, try bool, timeout time.Duration) (callerRuns 
 				mode = WhenFullReject
 			}
 		}
+		// One of the pool's own tasks never waits for room (its runner may be the one that
+		// would make it): as the library does, it runs the closure itself or is refused.
+		if mode == WhenFullBlock && p.x.ownTask() {
+			mode = WhenFullCallerRuns
+			if try {
+				mode = WhenFullReject
+			}
+		}
 		switch mode {
 		case WhenFullReject:
 			p.counters.rejected++

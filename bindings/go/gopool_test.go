@@ -492,3 +492,29 @@ func TestIdleRunnersRetire(t *testing.T) {
 		}
 	}
 }
+
+// A closure submitting to its own pool's full WhenFullBlock queue runs the new closure
+// itself instead of waiting for room only its own runner could make (as the library does);
+// TrySubmit from it is refused at once.
+func TestOwnTaskOnAFullBlockingQueueDoesNotWait(t *testing.T) {
+	ex := pool(t, cf.WithMaxWorkers(1), cf.WithMaxQueued(1, cf.WhenFullBlock))
+	outer := cf.Submit(ex, func() (int, error) {
+		first := cf.Submit(ex, func() (int, error) { return 1, nil }) // fills the queue
+		second := cf.Submit(ex, func() (int, error) { return 2, nil })
+		if !isDone(second) {
+			return 0, errors.New("the own task's submit to a full queue did not run it inline")
+		}
+		if f, err := cf.TrySubmit(ex, cf.Forever, func() (int, error) { return 3, nil }); f != nil || !errors.Is(err, cf.ErrQueueFull) {
+			return 0, fmt.Errorf("TrySubmit from an own task: %v", err)
+		}
+		a, err := first.Result(context.Background()) // queued behind us: runs inline
+		if err != nil {
+			return 0, err
+		}
+		b, err := second.Result(context.Background())
+		return a + b, err
+	})
+	if v, err := outer.ResultTimeout(20 * time.Second); v != 3 || err != nil {
+		t.Fatal(v, err)
+	}
+}
