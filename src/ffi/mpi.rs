@@ -98,6 +98,14 @@ pub extern "C" fn cfut_mpi_pool_options_init(opts: *mut cfut_mpi_pool_options) {
 ///   pending and later tasks get `CFUT_BROKEN`). Without ULFM, the MPI job ends, as any
 ///   MPI program's does when a rank dies: the launcher kills every rank (the pool calls
 ///   `MPI_Abort` if MPI reports the failure to it first); nothing hangs.
+/// - Ending the pool is collective over the surviving ranks (`cfut_executor_free` on the
+///   root, the end of this call elsewhere): under ULFM they first agree whether a rank
+///   failed (bounded: 20 s per round); if one did, MPI is finalised without the job-wide
+///   barrier that would wait for the dead rank (Open MPI 5's finalize fence), also when
+///   the program finalises MPI itself. The whole step (agreement, freeing the pool's
+///   communicator, `MPI_Finalize`) is bounded by 60 s: past that, MPI is stuck on a peer
+///   it cannot tell is gone, and the process prints why on stderr and ends with
+///   `_exit(75)` rather than hang (the call does not return).
 /// - Message sizes: a task's input and result, and a map chunk's context, items and
 ///   results, are limited to 4 GiB each, as on a process pool.
 ///
