@@ -28,10 +28,10 @@ use crate::stats::{Own, Stats};
 use crate::task::{BytesFn, MapFn};
 
 /// How much work a rank is sent beyond its slots: what it completes in `AHEAD_TIME` at its
-/// measured rate (enough to cover a round trip to the root), at least one task, at most
-/// `AHEAD_MAX` per slot. Long tasks get one task ahead, so that at the end of a run no rank
-/// sits on a queue while another is idle.
-const AHEAD_TIME: f64 = 0.004;
+/// measured rate (several round trips to the root, which take ~3 ms on a loaded host), at
+/// least one task, at most `AHEAD_MAX` per slot. Long tasks get one task ahead, so that at
+/// the end of a run no rank sits on a queue while another is idle.
+const AHEAD_TIME: f64 = 0.016;
 const AHEAD_MAX: usize = 32;
 /// A rank's completion rate is measured over windows of at least this long.
 const RATE_WINDOW: Duration = Duration::from_millis(5);
