@@ -90,10 +90,11 @@ pub extern "C" fn cfut_mpi_pool_options_init(opts: *mut cfut_mpi_pool_options) {
 ///   not block (as on a process pool's manager thread). Idle ranks poll MPI with a capped
 ///   back-off (at most ~1000 wake-ups a second, well under 1% of a core) instead of a
 ///   blocking receive, which would spin a core.
-/// - Tasks sent ahead: so that a rank never waits a round trip to the root for its next
-///   task, the root sends it tasks beyond its free slots: what it completes in ~16 ms at
-///   its measured rate, at least 1 and at most 32 per slot (tasks of 16 ms or more get
-///   1 ahead, so no rank holds a queue while another idles). Such a task waits in its
+/// - Tasks sent ahead: a task goes to a rank with an idle slot if there is one; else, so
+///   that a rank never waits a round trip to the root for its next task, it is sent ahead
+///   to the rank with the most room: what the rank completes in ~16 ms at its measured
+///   rate, at least 1 and at most 32 per slot (tasks of 16 ms or more get 1 ahead, so no
+///   rank holds a queue while another idles). Such a task waits in its
 ///   rank's queue but counts as started on the root (as the call queue of Python's
 ///   `ProcessPoolExecutor`): `cfut_future_running` is true and `cfut_future_cancel` returns
 ///   false. `cfut_future_request_cancel` cancels it on its rank if it has not started

@@ -125,6 +125,14 @@ impl Peer {
         }
     }
 
+    /// Slots with nothing to run.
+    fn idle_slots(&self) -> usize {
+        match self.state {
+            PeerState::Ready(s) => s.saturating_sub(self.running.len()),
+            _ => 0,
+        }
+    }
+
     /// (running, waiting ahead) of the tasks it was sent.
     fn split(&self) -> (usize, usize) {
         let slots = match self.state {
@@ -415,8 +423,13 @@ impl Manager {
         let mut busy = !cancels.is_empty() || cancel_ahead;
         let n = self.peers.len();
         while !st.pending.is_empty() {
-            // The rank with the most free slots; the first one from the cursor on a tie.
-            let best = (0..n).map(|k| (self.cursor + k) % n).map(|i| (i, self.peers[i].free())).filter(|x| x.1 > 0).min_by_key(|x| std::cmp::Reverse(x.1));
+            // The rank with the most idle slots, else the most room ahead (an idle slot
+            // anywhere beats a queue); the first one from the cursor on a tie.
+            let best = (0..n)
+                .map(|k| (self.cursor + k) % n)
+                .map(|i| (i, (self.peers[i].idle_slots(), self.peers[i].free())))
+                .filter(|x| x.1 .1 > 0)
+                .min_by_key(|x| std::cmp::Reverse(x.1));
             let Some((r, _)) = best else { break };
             self.cursor = (r + 1) % n;
             let t = st.pending.pop_front().expect("not empty");

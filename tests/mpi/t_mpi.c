@@ -390,10 +390,10 @@ static void test_sent_ahead(int shutdown_cancels) {
         uint32_t ms = 20000;
         for (uint32_t i = 0; i < slots; i++)
             CHECK_STATUS(cfut_executor_submit_bytes(ex, nap, &ms, sizeof ms, &naps[i]), CFUT_OK);
-        CHECK(all_running(naps, slots, 30));
+        CHECK(all_running(naps, slots, 30)); /* one per rank: idle slots go first */
         for (uint32_t i = 0; i < slots; i++)
             CHECK_STATUS(cfut_executor_submit_bytes(ex, stubborn, NULL, 0, &ahead[i]), CFUT_OK);
-        CHECK(all_running(ahead, slots, 30)); /* sent: one ahead per rank */
+        CHECK(all_running(ahead, slots, 30)); /* sent ahead, behind the naps */
         CHECK(stats_show(ex, slots, slots));  /* the stats count them as queued */
         CHECK(!cfut_future_cancel(ahead[0]));
         double t0 = now_s();
