@@ -1,7 +1,8 @@
 /* The MPI pool's side of `make bench-mpi`: run as `mpirun -np 4 bench_mpi [none|process]`.
  * Prints one JSON object (root only): empty-task throughput, one-shot latency, a map of 1 M
  * items in chunks of 1000, and the idle CPU of every rank while the pool waits for work.
- * The program initialises MPI itself only to learn every rank's pid (for the idle CPU). */
+ * The program initialises MPI itself only to learn every rank's pid (for the idle CPU).
+ * An optional third argument sets workers_per_rank (default: the rank's CPUs). */
 #define _DEFAULT_SOURCE
 #include <mpi.h>
 #include <stdint.h>
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
     cfut_mpi_pool_options o;
     cfut_mpi_pool_options_init(&o);
     o.isolation = (uint32_t)isolation;
+    o.workers_per_rank = argc > 3 ? (uint32_t)atoi(argv[3]) : 0;
     cfut_executor *ex = NULL;
     cfut_status s = cfut_mpi_pool_new(&o, &ex);
     if (s != CFUT_OK) {

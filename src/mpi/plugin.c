@@ -5,12 +5,15 @@
  * by one thread at a time (MPI_THREAD_SERIALIZED). Traffic goes over a duplicate of
  * MPI_COMM_WORLD, so it never mixes with the program's own messages, with errors returned
  * (not fatal) so that a dead peer under ULFM is reported, not aborted on. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <mpi.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(OPEN_MPI) && OPEN_MPI
 #include <mpi-ext.h>
 #endif
@@ -21,7 +24,7 @@
 #define HAVE_ULFM 0
 #endif
 
-#define TRANSPORT_VERSION 1u
+#define TRANSPORT_VERSION 2u
 
 typedef struct transport {
     uint32_t version;
@@ -43,8 +46,10 @@ typedef struct transport {
     int (*iprobe)(int src, int tag, int *src_out, size_t *len_out);
     /* Receives the message iprobe announced. 0 on success, -1 on failure. */
     int (*recv)(int src, int tag, void *buf, size_t len);
-    /* Frees the communicator; finalises MPI when finalize is non-zero. */
-    void (*close)(int finalize);
+    /* Every surviving rank calls it (a fault-tolerant barrier under ULFM), then it frees the
+     * communicator and finalises MPI when finalize is non-zero. 1: a rank of the job failed
+     * (ULFM), 0: none did, -1: the survivors could not agree within the bound. */
+    int (*close)(int finalize);
     void (*abort)(int code);
     /* ULFM: acknowledges failures and writes up to max failed ranks; returns how many
      * (-1 without ULFM). */
@@ -168,11 +173,82 @@ static int t_recv(int src, int tag, void *buf, size_t len) {
     return MPI_Recv(buf, (int)len, MPI_BYTE, src, tag, comm, MPI_STATUS_IGNORE) == MPI_SUCCESS ? 0 : -1;
 }
 
-static void t_close(int finalize) {
+#if HAVE_ULFM
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* MPIX_Comm_agree, waited for at most AGREE_BOUND_S: a bitwise AND of flag over the ranks
+ * alive, the same at each of them. 0 on success, -1 when it failed or timed out. */
+#define AGREE_BOUND_S 20.0
+static int agree_bounded(int *flag) {
+    MPI_Request req;
+    if (MPIX_Comm_iagree(comm, flag, &req) != MPI_SUCCESS)
+        return -1;
+    double end = now_s() + AGREE_BOUND_S;
+    for (;;) {
+        int done = 0;
+        int rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        /* A failure the agreement itself noticed still completes it (flag is uniform). */
+        if (done || (rc != MPI_SUCCESS && req == MPI_REQUEST_NULL))
+            return 0;
+        if (rc != MPI_SUCCESS || now_s() > end) {
+            if (req != MPI_REQUEST_NULL)
+                MPI_Request_free(&req);
+            return -1;
+        }
+        struct timespec nap = {0, 200000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* 1 when this rank knows of a failed rank in the communicator (acknowledging it). */
+static int knows_failure(void) {
+    MPI_Group g;
+    int n = 0;
+    MPIX_Comm_failure_ack(comm);
+    if (MPIX_Comm_failure_get_acked(comm, &g) != MPI_SUCCESS)
+        return 0;
+    MPI_Group_size(g, &n);
+    MPI_Group_free(&g);
+    return n > 0;
+}
+#endif
+
+/* Open MPI 5's MPI_Finalize starts with a PMIx fence over every process of the job, which
+ * waits forever for a rank that died (ULFM or not). Once every survivor agreed that a rank
+ * failed (and so that none of them sends anything anymore), they finalise without it. */
+static int t_close(int finalize) {
+    int failed = 0;
+#if HAVE_ULFM
+    if (comm != MPI_COMM_NULL) {
+        /* Round 1 is the barrier: each survivor's last message was received (the protocol
+         * has none in flight at close) and each one's view of failures is complete. Round 2
+         * makes "a rank failed" the same answer everywhere (an AND of "none failed here"). */
+        int all = 1;
+        int ok = agree_bounded(&all) == 0;
+        int none = !knows_failure();
+        if (ok)
+            ok = agree_bounded(&none) == 0;
+        failed = !ok ? -1 : !none;
+        if (failed != 0) {
+#if defined(OPEN_MPI) && OPEN_MPI
+            /* No public API turns the fence off after MPI_Init; this is the variable behind
+             * Open MPI's async_mpi_finalize parameter. */
+            _Bool *async_fin = dlsym(RTLD_DEFAULT, "ompi_async_mpi_finalize");
+            if (async_fin)
+                *async_fin = 1;
+#endif
+        }
+    }
+#endif
     if (comm != MPI_COMM_NULL)
         MPI_Comm_free(&comm);
     if (finalize)
         MPI_Finalize();
+    return failed;
 }
 
 static void t_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }

@@ -10,7 +10,12 @@ use crate::status::Status;
 /// The plugin's file name.
 pub const PLUGIN: &str = "libcfutures_mpi.so";
 const ENTRY: &CStr = c"cfutures_mpi_transport_v1";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// How long `Transport::close` (agreement, communicator, `MPI_Finalize`) may take.
+pub const CLOSE_BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+/// The exit status of a process whose `Transport::close` overran `CLOSE_BOUND`.
+pub const CLOSE_EXIT: c_int = 75;
 
 /// The C table `plugin.c` exports (`struct transport`), field for field.
 #[repr(C)]
@@ -25,7 +30,7 @@ struct Table {
     test: unsafe extern "C" fn(req: *mut c_void) -> c_int,
     iprobe: unsafe extern "C" fn(src: c_int, tag: c_int, src_out: *mut c_int, len_out: *mut usize) -> c_int,
     recv: unsafe extern "C" fn(src: c_int, tag: c_int, buf: *mut c_void, len: usize) -> c_int,
-    close: unsafe extern "C" fn(finalize: c_int),
+    close: unsafe extern "C" fn(finalize: c_int) -> c_int,
     abort: unsafe extern "C" fn(code: c_int),
     failed: unsafe extern "C" fn(out: *mut c_int, max: c_int) -> c_int,
     library: unsafe extern "C" fn() -> *const c_char,
@@ -200,10 +205,33 @@ impl Transport {
         unsafe { (self.t.agree)(value) == 1 }
     }
 
-    /// Frees the communicator; finalises MPI if this process initialised it.
+    /// Collective over the surviving ranks: frees the communicator and finalises MPI if this
+    /// process initialised it. Under ULFM, after a rank failure, the survivors agree on it
+    /// and finalise without the dead rank (`plugin.c`). MPI may still wait forever on a
+    /// peer it cannot tell is gone: if the whole step takes longer than `CLOSE_BOUND`, this
+    /// process says so on stderr and ends with `_exit(CLOSE_EXIT)`.
     pub fn close(&self) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rank = self.rank;
+        let watchdog = std::thread::Builder::new().name("cfut-mpi-close".into()).spawn(move || {
+            if rx.recv_timeout(CLOSE_BOUND) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                eprintln!(
+                    "cfutures: MPI pool: rank {rank}: closing MPI did not finish within {} s (a rank that failed?): ending this process (exit status {CLOSE_EXIT})",
+                    CLOSE_BOUND.as_secs()
+                );
+                // SAFETY: ends the process without running anything else (MPI is stuck).
+                unsafe { libc::_exit(CLOSE_EXIT) };
+            }
+        });
         // SAFETY: called once, after every send is done.
-        unsafe { (self.t.close)(self.we_init as c_int) }
+        let failed = unsafe { (self.t.close)(self.we_init as c_int) };
+        drop(tx);
+        if let Ok(w) = watchdog {
+            let _ = w.join();
+        }
+        if failed < 0 {
+            eprintln!("cfutures: MPI pool: rank {rank}: the ranks could not agree on failures at close; MPI was finalised without waiting for the others");
+        }
     }
 
     /// Ends the whole MPI job (what any MPI program does on a fatal communication error).

@@ -38,6 +38,8 @@ struct Done {
 
 struct Running {
     fut: Future,
+    /// Arrival order: the root counts this rank's oldest `slots` tasks as running.
+    seq: u64,
     /// A process-pool map chunk's result slots (16-aligned), copied in before it completes.
     results: Option<(Vec<u128>, usize)>,
 }
@@ -51,6 +53,8 @@ struct Rank {
     /// Resolved task references (the reference's bytes → address).
     cache: HashMap<Vec<u8>, usize>,
     quit: bool,
+    slots: usize,
+    received: u64,
 }
 
 /// The rank's CPUs.
@@ -69,7 +73,7 @@ pub(super) fn serve(link: Link, root: usize, opts: &MpiOptions) -> Result<()> {
         }
         Isolation::None => Ok(Local::Threads(ThreadPool::new(ThreadPoolOptions { max_workers: slots, ..Default::default() }))),
     };
-    let mut r = Rank { link, root, local: None, running: HashMap::new(), done: Arc::default(), cache: HashMap::new(), quit: false };
+    let mut r = Rank { link, root, local: None, running: HashMap::new(), done: Arc::default(), cache: HashMap::new(), quit: false, slots, received: 0 };
     match local {
         Ok(l) => {
             r.local = Some(l);
@@ -152,7 +156,9 @@ impl Rank {
                     _ => self.start_map(payload),
                 };
                 match started {
-                    Ok(run) => {
+                    Ok(mut run) => {
+                        run.seq = self.received;
+                        self.received += 1;
                         let d = self.done.clone();
                         let id = h.id;
                         self.running.insert(id, run);
@@ -166,6 +172,16 @@ impl Rank {
                         let arg = proto::DONE_ERROR | ((e.status() as u64) << DONE_STATUS_SHIFT);
                         self.link.queue_parts(self.root, proto::DONE, h.id, arg, e.to_string().as_bytes());
                     }
+                }
+            }
+            // Id 0: shutdown(cancel_futures) on the root: the tasks sent ahead (all but the
+            // oldest `slots`, which the root counts as running) that have not started.
+            proto::CANCEL if h.id == 0 => {
+                let mut seqs: Vec<u64> = self.running.values().map(|r| r.seq).collect();
+                seqs.sort_unstable();
+                let Some(&first_ahead) = seqs.get(self.slots) else { return };
+                for r in self.running.values().filter(|r| r.seq >= first_ahead) {
+                    r.fut.cancel();
                 }
             }
             proto::CANCEL => {
@@ -200,7 +216,7 @@ impl Rank {
             Local::Procs(p) => p.submit_task(f, &body[used..])?,
             Local::Threads(p) => p.submit_bytes(f, &body[used..])?,
         };
-        Ok(Running { fut, results: None })
+        Ok(Running { fut, seq: 0, results: None })
     }
 
     fn start_map(&mut self, body: &[u8]) -> Result<Running> {
@@ -218,7 +234,7 @@ impl Rank {
                 // SAFETY: the items are in `body` (checked above) for the call; `results`
                 // has `count * rsz` bytes and lives in `Running` until the chunk is done.
                 let fut = unsafe { p.submit_map_chunk(f, ctx, body[items_at..].as_ptr(), count, isz, rsz, dst, 0, Deadline::Never) }?;
-                Ok(Running { fut, results: Some((results, out_len)) })
+                Ok(Running { fut, seq: 0, results: Some((results, out_len)) })
             }
             Local::Threads(p) => {
                 // The chunk runs after this message is gone: it gets its own aligned copy.
@@ -249,7 +265,7 @@ impl Rank {
                     sink.set_bytes(&proto::encode_chunk_result(&errors, res));
                     0
                 }))?;
-                Ok(Running { fut, results: None })
+                Ok(Running { fut, seq: 0, results: None })
             }
         }
     }

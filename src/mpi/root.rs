@@ -2,15 +2,19 @@
 //! (`cfut-mpi`), the only thread that calls MPI on the root, hands each task to a rank with
 //! a free slot, reads results, and completes futures (their done-callbacks run there).
 //!
-//! A task leaves the queue only for a free slot on a rank, so a pending future can always
-//! be cancelled here; a running one's cancellation request travels to its rank as a
-//! `CANCEL` frame.
+//! A rank gets tasks beyond its free slots (`AHEAD_TIME`), so that its local pool never
+//! waits a round trip to the root for its next task. A task leaves the queue only for
+//! that room: a pending future can always be cancelled here. One sent ahead counts as
+//! running (as a process pool's call queue in Python); its cancellation request travels to
+//! its rank as a `CANCEL` frame and cancels it there if it has not started, and
+//! `shutdown(cancel_futures)` sends every rank a `CANCEL` for the tasks sent ahead that it
+//! has not started.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::link::{Link, Recv};
 use super::plugin::Transport;
@@ -23,6 +27,15 @@ use crate::sync::{Condvar, Mutex};
 use crate::stats::{Own, Stats};
 use crate::task::{BytesFn, MapFn};
 
+/// How much work a rank is sent beyond its slots: what it completes in `AHEAD_TIME` at its
+/// measured rate (several round trips to the root, which take ~3 ms on a loaded host), at
+/// least one task, at most `AHEAD_MAX` per slot. Long tasks get one task ahead, so that at
+/// the end of a run no rank sits on a queue while another is idle.
+const AHEAD_TIME: f64 = 0.016;
+const AHEAD_MAX: usize = 32;
+/// A rank's completion rate is measured over windows of at least this long.
+const RATE_WINDOW: Duration = Duration::from_millis(5);
+
 struct Task {
     id: u64,
     fut: Future,
@@ -34,6 +47,8 @@ struct Task {
 struct St {
     pending: VecDeque<Task>,
     cancels: Vec<u64>,
+    /// `shutdown(cancel_futures)`: the ranks must cancel what they have not started.
+    cancel_ahead: bool,
     shutdown: bool,
     /// Something changed for the manager (submit, cancel, shutdown).
     dirty: bool,
@@ -52,8 +67,10 @@ struct Shared {
     /// Tasks this pool runs at once: the ranks' slots.
     slots: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
-    /// Written by the manager thread only (`stats`).
+    /// Written by the manager thread only (`stats`): tasks running on ranks, and tasks sent
+    /// ahead that wait in a rank's queue.
     running: Own,
+    ahead: Own,
     completed: Own,
     failed: Own,
     cancelled: Own,
@@ -91,13 +108,50 @@ struct Running {
 struct Peer {
     state: PeerState,
     running: HashMap<u64, Running>,
+    /// Completions a second (0 until measured), and the current window's start and count.
+    rate: f64,
+    window: Option<(Instant, u32)>,
 }
 
 impl Peer {
+    /// Room for tasks: its slots and the tasks it may hold ahead, minus those it has.
     fn free(&self) -> usize {
+        match self.state {
+            PeerState::Ready(s) => {
+                let ahead = ((self.rate * AHEAD_TIME) as usize).clamp(1, AHEAD_MAX * s.max(1));
+                (s + ahead).saturating_sub(self.running.len())
+            }
+            _ => 0,
+        }
+    }
+
+    /// Slots with nothing to run.
+    fn idle_slots(&self) -> usize {
         match self.state {
             PeerState::Ready(s) => s.saturating_sub(self.running.len()),
             _ => 0,
+        }
+    }
+
+    /// (running, waiting ahead) of the tasks it was sent.
+    fn split(&self) -> (usize, usize) {
+        let slots = match self.state {
+            PeerState::Ready(s) => s,
+            _ => 0,
+        };
+        let n = self.running.len();
+        (n.min(slots), n.saturating_sub(slots))
+    }
+
+    /// Counts a completion into the rate.
+    fn completed_one(&mut self, now: Instant) {
+        let (start, n) = self.window.get_or_insert((now, 0));
+        *n += 1;
+        let took = now.duration_since(*start);
+        if took >= RATE_WINDOW {
+            let r = *n as f64 / took.as_secs_f64();
+            self.rate = if self.rate == 0.0 { r } else { (self.rate + r) / 2.0 };
+            self.window = Some((now, 0));
         }
     }
 }
@@ -122,11 +176,12 @@ impl MpiPool {
             slots: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
             running: Own::default(),
+            ahead: Own::default(),
             completed: Own::default(),
             failed: Own::default(),
             cancelled: Own::default(),
         });
-        let mut peers: Vec<Peer> = (0..tr.size).map(|_| Peer { state: PeerState::Starting, running: HashMap::new() }).collect();
+        let mut peers: Vec<Peer> = (0..tr.size).map(|_| Peer { state: PeerState::Starting, running: HashMap::new(), rate: 0.0, window: None }).collect();
         peers[root].state = PeerState::Dead;
         let m = Manager { sh: sh.clone(), link: Link::new(tr), peers, cursor: 0, done: Vec::new(), cancelled: Vec::new(), quitting: false };
         let handle = std::thread::Builder::new()
@@ -239,7 +294,7 @@ impl MpiPool {
         Stats {
             workers: workers.min(u32::MAX as u64) as u32,
             idle_workers: workers.saturating_sub(running).min(u32::MAX as u64) as u32,
-            queued: st.pending.len() as u64,
+            queued: st.pending.len() as u64 + self.sh.ahead.get(),
             running,
             submitted: st.submitted,
             completed: self.sh.completed.get(),
@@ -262,6 +317,7 @@ impl MpiPool {
             st.shutdown = true;
             self.sh.poke(&mut st);
             let taken = if cancel_futures { std::mem::take(&mut st.pending) } else { VecDeque::new() };
+            st.cancel_ahead |= cancel_futures;
             st.cancelled_pending += taken.len() as u64;
             taken
         };
@@ -363,11 +419,17 @@ impl Manager {
         let mut st = self.sh.st.lock();
         st.dirty = false;
         let cancels = std::mem::take(&mut st.cancels);
-        let mut busy = !cancels.is_empty();
+        let cancel_ahead = std::mem::take(&mut st.cancel_ahead);
+        let mut busy = !cancels.is_empty() || cancel_ahead;
         let n = self.peers.len();
         while !st.pending.is_empty() {
-            // The rank with the most free slots; the first one from the cursor on a tie.
-            let best = (0..n).map(|k| (self.cursor + k) % n).map(|i| (i, self.peers[i].free())).filter(|x| x.1 > 0).min_by_key(|x| std::cmp::Reverse(x.1));
+            // The rank with the most idle slots, else the most room ahead (an idle slot
+            // anywhere beats a queue); the first one from the cursor on a tie.
+            let best = (0..n)
+                .map(|k| (self.cursor + k) % n)
+                .map(|i| (i, (self.peers[i].idle_slots(), self.peers[i].free())))
+                .filter(|x| x.1 .1 > 0)
+                .min_by_key(|x| std::cmp::Reverse(x.1));
             let Some((r, _)) = best else { break };
             self.cursor = (r + 1) % n;
             let t = st.pending.pop_front().expect("not empty");
@@ -383,6 +445,14 @@ impl Manager {
         for id in cancels {
             if let Some(r) = self.peers.iter().position(|p| p.running.contains_key(&id)) {
                 self.link.queue_header(r, proto::CANCEL, id, 0);
+            }
+        }
+        if cancel_ahead {
+            // Id 0 (no task has it): every task the rank has not started.
+            for r in 0..self.peers.len() {
+                if matches!(self.peers[r].state, PeerState::Ready(_)) && !self.peers[r].running.is_empty() {
+                    self.link.queue_header(r, proto::CANCEL, 0, 0);
+                }
             }
         }
         busy
@@ -426,6 +496,7 @@ impl Manager {
 
     fn on_done(&mut self, src: usize, h: proto::Header, payload: &[u8]) {
         let Some(r) = self.peers[src].running.remove(&h.id) else { return };
+        self.peers[src].completed_one(Instant::now());
         if h.arg & proto::DONE_CANCELLED != 0 {
             self.cancelled.push(r.fut);
             return;
@@ -479,7 +550,7 @@ impl Manager {
         }
         p.state = if dead { PeerState::Dead } else { PeerState::Gone };
         for (_, run) in p.running.drain() {
-            self.done.push((run.fut, Err(TaskError::new(Status::WorkerDied, 0, Some(&format!("{why}; the task was running there"))))));
+            self.done.push((run.fut, Err(TaskError::new(Status::WorkerDied, 0, Some(&format!("{why}; the task was sent there (running or queued)"))))));
         }
         self.link.forget(r);
         if self.peers.iter().all(|p| matches!(p.state, PeerState::Gone | PeerState::Dead)) {
@@ -497,7 +568,9 @@ impl Manager {
     }
 
     fn complete(&mut self) {
-        self.sh.running.set(self.peers.iter().map(|p| p.running.len() as u64).sum());
+        let (running, ahead) = self.peers.iter().map(|p| p.split()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        self.sh.running.set(running as u64);
+        self.sh.ahead.set(ahead as u64);
         for (f, o) in self.done.drain(..) {
             if o.is_ok() { self.sh.completed.add(1) } else { self.sh.failed.add(1) }
             let _ = f.complete(o);

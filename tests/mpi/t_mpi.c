@@ -335,6 +335,93 @@ static void test_cancel_and_shutdown(void) {
     end(before);
 }
 
+/* Waits (bounded) until every future is running or done. */
+static int all_running(cfut_future **fs, uint32_t n, double bound_s) {
+    double t0 = now_s();
+    for (;;) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            k += cfut_future_running(fs[i]) || cfut_future_done(fs[i]);
+        if (k == n)
+            return 1;
+        if (now_s() - t0 > bound_s)
+            return 0;
+        usleep(1000);
+    }
+}
+
+/* Waits (bounded) until the pool's stats show `running` running and `queued` queued. */
+static int stats_show(cfut_executor *ex, uint64_t running, uint64_t queued) {
+    double t0 = now_s();
+    cfut_executor_stats st = {.struct_size = sizeof st};
+    while (now_s() - t0 < 10) {
+        if (cfut_executor_stats_get(ex, &st) == CFUT_OK && st.running == running && st.queued == queued)
+            return 1;
+        usleep(1000);
+    }
+    fprintf(stderr, "stats: running %llu queued %llu, want %llu %llu\n", (unsigned long long)st.running,
+            (unsigned long long)st.queued, (unsigned long long)running, (unsigned long long)queued);
+    return 0;
+}
+
+/* A rank is sent a task beyond its free slots (it waits in the rank's queue): it is running
+ * on the root, so cancel fails, but a cancellation request, or shutdown(cancel_futures),
+ * cancels it there before it starts. The task ahead ignores requests and takes 30 s: only
+ * a cancellation before it starts ends it within seconds. */
+static void test_sent_ahead(int shutdown_cancels) {
+    begin(shutdown_cancels ? "tasks sent ahead to a rank: shutdown(cancel_futures) cancels them there before they start"
+                           : "tasks sent ahead to a rank: a cancellation request cancels them there before they start");
+    int before = g_failed;
+    cfut_executor *ex = mpi_pool(CFUT_MPI_ISOLATION_PROCESS, 1, false);
+    if (ex) {
+        enum { MAXR = 64 };
+        uint32_t slots = cfut_executor_max_workers(ex); /* one per worker rank */
+        if (slots > MAXR)
+            slots = MAXR;
+        cfut_future *naps[MAXR], *ahead[MAXR];
+        /* Every rank's worker process started (ties go round the ranks), so that each nap
+         * starts on its rank as soon as it arrives there. */
+        for (uint32_t i = 0; i < 2 * slots; i++) {
+            cfut_future *f = NULL;
+            CHECK_STATUS(cfut_executor_submit_bytes(ex, empty, NULL, 0, &f), CFUT_OK);
+            CHECK_STATUS(cfut_future_wait(f, CFUT_SECONDS(30)), CFUT_OK);
+            cfut_future_release(f);
+        }
+        uint32_t ms = 20000;
+        for (uint32_t i = 0; i < slots; i++)
+            CHECK_STATUS(cfut_executor_submit_bytes(ex, nap, &ms, sizeof ms, &naps[i]), CFUT_OK);
+        CHECK(all_running(naps, slots, 30)); /* one per rank: idle slots go first */
+        for (uint32_t i = 0; i < slots; i++)
+            CHECK_STATUS(cfut_executor_submit_bytes(ex, stubborn, NULL, 0, &ahead[i]), CFUT_OK);
+        CHECK(all_running(ahead, slots, 30)); /* sent ahead, behind the naps */
+        CHECK(stats_show(ex, slots, slots));  /* the stats count them as queued */
+        CHECK(!cfut_future_cancel(ahead[0]));
+        double t0 = now_s();
+        if (shutdown_cancels) {
+            CHECK_STATUS(cfut_executor_shutdown(ex, false, true), CFUT_OK);
+        } else {
+            for (uint32_t i = 0; i < slots; i++)
+                CHECK(!cfut_future_request_cancel(ahead[i]));
+        }
+        for (uint32_t i = 0; i < slots; i++) {
+            CHECK_STATUS(cfut_future_wait(ahead[i], CFUT_SECONDS(25)), CFUT_OK);
+            CHECK(cfut_future_cancelled(ahead[i]));
+        }
+        CHECK(now_s() - t0 < 10);
+        for (uint32_t i = 0; i < slots; i++) {
+            CHECK(!cfut_future_done(naps[i])); /* what had started runs on */
+            cfut_future_request_cancel(naps[i]);
+            CHECK_STATUS(cfut_future_wait(naps[i], CFUT_SECONDS(25)), CFUT_OK);
+            cfut_future_release(naps[i]);
+            cfut_future_release(ahead[i]);
+        }
+        cfut_executor_stats st = {.struct_size = sizeof st};
+        CHECK(cfut_executor_stats_get(ex, &st) == CFUT_OK && st.cancelled == 2 * (uint64_t)slots);
+        cfut_executor_free(ex);
+    }
+    end(before);
+}
+
 static void test_cancel_kills(void) {
     begin("cancel_kills kills the task's worker process on its rank");
     int before = g_failed;
@@ -486,6 +573,8 @@ int main(int argc, char **argv) {
     test_large_payloads();
     test_cancel_and_shutdown();
     test_cancel_kills();
+    test_sent_ahead(0);
+    test_sent_ahead(1);
     test_groups_and_cq();
     test_root_never_submits();
     test_other_root(size);

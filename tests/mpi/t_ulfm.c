@@ -19,11 +19,15 @@ static double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Input 1: the whole rank dies (isolation NONE runs tasks in the rank itself). */
+/* Input 1: the whole rank dies (isolation NONE runs tasks in the rank itself); DIE_LATER:
+ * it dies after 300 ms. */
+enum { DIE_LATER = 1000001 };
 static int32_t maybe_die(const void *in, size_t len, cfut_result *out) {
     uint64_t x = 0;
     memcpy(&x, in, len < sizeof x ? len : sizeof x);
-    if (x == 1)
+    if (x == DIE_LATER)
+        usleep(300000);
+    if (x == 1 || x == DIE_LATER)
         kill(getpid(), SIGKILL);
     x += 1000;
     cfut_result_set_bytes(out, &x, sizeof x);
@@ -82,6 +86,38 @@ int main(void) {
           "stats show the lost rank (workers)");
     check(stats.submitted == 39 && stats.completed == 38 && stats.failed == 1 && stats.queued == 0 && stats.running == 0,
           "stats count the tasks (39 submitted, 38 completed, 1 failed)");
+    /* Tasks sent ahead to a rank that dies fail with it. A task that kills its rank after
+     * 300 ms takes one of the two ranks left, then 200 quick tasks fill both ranks' room
+     * (the root places them faster than a rank completes them), so some wait on the dying
+     * rank behind it: with one slot per rank they can only be there as sent ahead. */
+    enum { Q = 200 };
+    uint64_t later = DIE_LATER;
+    cfut_future *dying = NULL, *q[Q];
+    cfut_executor_submit_bytes(ex, maybe_die, &later, sizeof later, &dying);
+    for (uint64_t i = 0; i < Q; i++) {
+        uint64_t x = 100 + i;
+        cfut_executor_submit_bytes(ex, maybe_die, &x, sizeof x, &q[i]);
+    }
+    check(cfut_future_error(dying, CFUT_SECONDS(30), &e) == CFUT_OK && e.status == CFUT_WORKER_DIED,
+          "a second rank dies: its task fails");
+    int ok = 0, died = 0, other = 0;
+    for (uint64_t i = 0; i < Q; i++) {
+        const void *d = NULL;
+        size_t n = 0;
+        uint64_t v = 0;
+        cfut_status rs = cfut_future_result_bytes(q[i], CFUT_SECONDS(30), &d, &n);
+        cfut_error qe;
+        if (rs == CFUT_OK && n == sizeof v && (memcpy(&v, d, sizeof v), v == 100 + i + 1000))
+            ok++;
+        else if (cfut_future_error(q[i], 0, &qe) == CFUT_OK && qe.status == CFUT_WORKER_DIED)
+            died++;
+        else
+            other++;
+        cfut_future_release(q[i]);
+    }
+    cfut_future_release(dying);
+    printf("     (%d completed, %d failed with the rank)\n", ok, died);
+    check(died > 0 && other == 0, "the tasks sent ahead to it fail with CFUT_WORKER_DIED, the others complete");
     cfut_executor_free(ex);
     printf("%d passed, %d failed\n", passed, failed);
     fflush(stdout);
