@@ -91,7 +91,9 @@ pub(crate) fn future_ref(p: *const cfut_future) -> Result<ManuallyDrop<Future>, 
 
 /// Hands one reference to C.
 pub(crate) fn future_into_raw(f: Future) -> *mut cfut_future {
-    f.into_raw() as *mut cfut_future
+    // The reference stays counted for C (`Future` has a drop, so its Arc cannot move out).
+    let f = ManuallyDrop::new(f);
+    Arc::as_ptr(&f.0) as *mut cfut_future
 }
 
 /// Hands the caller a new reference through an optional out-pointer (NULL: dropped).

@@ -212,12 +212,6 @@ impl Future {
         Future(Arc::new(inner))
     }
 
-    /// Gives this reference up as a raw pointer (the C handle); `Arc::from_raw` takes it back.
-    pub(crate) fn into_raw(self) -> *const Inner {
-        let me = std::mem::ManuallyDrop::new(self);
-        Arc::as_ptr(&me.0)
-    }
-
     /// An identity usable as a key while a reference is held.
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
