@@ -4,6 +4,7 @@
 
 use std::ffi::c_void;
 use std::ops::Range;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -130,8 +131,13 @@ unsafe fn map_in_threads(exec: Arc<Executor>, f: MapFn, arrays: Arrays, options:
         // A bounded queue: wait for room (within the map's deadline), never refuse a chunk
         // for lack of it; on the pool's own worker, run the chunk inline instead.
         exec.submit_waiting(Job::boxed(move |sink| {
-            // SAFETY: the map's contract (above); each chunk covers its own range.
-            let report = unsafe { run_map_chunk(f, s.memory(), range, 0, || sink.cancel_requested()) };
+            // A thread pool's sink always watches its future's flag: load it directly.
+            let report = match sink.cancel_flag() {
+                // SAFETY: the map's contract (above); each chunk covers its own range.
+                Some(flag) => unsafe { run_map_chunk(f, s.memory(), range, 0, || flag.load(Ordering::Relaxed)) },
+                // SAFETY: as above.
+                None => unsafe { run_map_chunk(f, s.memory(), range, 0, || sink.cancel_requested()) },
+            };
             if report.stopped {
                 sink.set_cancelled();
             }

@@ -44,26 +44,48 @@ pub struct ChunkMemory {
 /// writable slots for every index in `range`, and no other thread may write those slots
 /// during the call; `f` must be safe to call with them.
 ///
-/// Generic over `stop` so a thread pool's check (one relaxed load) inlines into the loop:
-/// per item there is the indirect call and nothing else worth measuring.
+/// Generic over `stop` so a thread pool's check (one relaxed load) inlines into the loop.
+/// Per item there is the indirect call, the check, two pointer steps and a compare: the
+/// item and slot pointers advance by their sizes (no multiply), and a failure's report
+/// is pushed out of line.
 pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize, stop: impl Fn() -> bool) -> ChunkReport {
     let mut report = ChunkReport::default();
-    let no_slot = mem.result_size == 0;
-    let first = range.start;
-    for i in range {
-        if i != first && stop() {
+    if range.is_empty() {
+        return report;
+    }
+    let ctx = mem.ctx;
+    let mut item = mem.items.wrapping_add(range.start * mem.item_size);
+    let last = mem.items.wrapping_add((range.end - 1) * mem.item_size);
+    // With no result slots every item gets NULL: NULL stepped by 0 stays NULL.
+    let (mut slot, step) = match mem.result_size {
+        0 => (std::ptr::null_mut(), 0),
+        n => (mem.results.wrapping_add(range.start * n), n),
+    };
+    loop {
+        // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
+        let rc = unsafe { f(ctx, item as *const c_void, slot as *mut c_void) };
+        if rc != 0 {
+            // The index from the pointer: item_size > 0 whenever there are items.
+            let i = (item as usize - mem.items as usize) / mem.item_size;
+            failed(&mut report, i - report_base, rc);
+        }
+        if item == last {
+            break;
+        }
+        if stop() {
             report.stopped = true;
             break;
         }
-        let item = mem.items.wrapping_add(i * mem.item_size) as *const c_void;
-        let slot = if no_slot { std::ptr::null_mut() } else { mem.results.wrapping_add(i * mem.result_size) as *mut c_void };
-        // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
-        let rc = unsafe { f(mem.ctx, item, slot) };
-        if rc != 0 {
-            report.errors.push(ItemError { index: i - report_base, code: rc, message: None });
-        }
+        item = item.wrapping_add(mem.item_size);
+        slot = slot.wrapping_add(step);
     }
     report
+}
+
+#[cold]
+#[inline(never)]
+fn failed(report: &mut ChunkReport, index: usize, code: i32) {
+    report.errors.push(ItemError { index, code, message: None });
 }
 
 #[cfg(test)]
@@ -100,6 +122,36 @@ mod tests {
         let r = unsafe { run_map_chunk(square, mem, 2..5, 0, || false) };
         assert_eq!(out, vec![0, 0, 4, 0, 16, 0]);
         assert_eq!(r.errors, vec![ItemError { index: 3, code: 7, message: None }]);
+    }
+
+    unsafe extern "C" fn widen(_ctx: *const c_void, item: *const c_void, slot: *mut c_void) -> i32 {
+        // SAFETY: the test passes u32 items and u64 slots.
+        let x = unsafe { *(item as *const u32) };
+        if x % 5 == 0 {
+            return x as i32 + 1;
+        }
+        // SAFETY: as above.
+        unsafe { *(slot as *mut u64) = u64::from(x) << 32 };
+        0
+    }
+
+    #[test]
+    fn items_and_slots_of_different_sizes_step_apart_and_failures_keep_their_index() {
+        let items: Vec<u32> = (0..12).collect();
+        let mut out = vec![0u64; 12];
+        let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr() as *const u8, item_size: 4, results: out.as_mut_ptr() as *mut u8, result_size: 8 };
+        // SAFETY: 12 u32 items and 12 u64 slots.
+        let r = unsafe { run_map_chunk(widen, mem, 4..11, 3, || false) };
+        let want: Vec<u64> = (0..12u64).map(|x| if (4..11).contains(&x) && x % 5 != 0 { x << 32 } else { 0 }).collect();
+        assert_eq!(out, want);
+        assert_eq!(
+            r.errors,
+            vec![ItemError { index: 5 - 3, code: 6, message: None }, ItemError { index: 10 - 3, code: 11, message: None }]
+        );
+        assert!(!r.stopped);
+        // SAFETY: as above; an empty range runs nothing.
+        let r = unsafe { run_map_chunk(widen, mem, 7..7, 0, || true) };
+        assert!(r.errors.is_empty() && !r.stopped);
     }
 
     #[test]

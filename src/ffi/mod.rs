@@ -91,7 +91,9 @@ pub(crate) fn future_ref(p: *const cfut_future) -> Result<ManuallyDrop<Future>, 
 
 /// Hands one reference to C.
 pub(crate) fn future_into_raw(f: Future) -> *mut cfut_future {
-    Arc::into_raw(f.0) as *mut cfut_future
+    // The reference stays counted for C (`Future` has a drop, so its Arc cannot move out).
+    let f = ManuallyDrop::new(f);
+    Arc::as_ptr(&f.0) as *mut cfut_future
 }
 
 /// Hands the caller a new reference through an optional out-pointer (NULL: dropped).
@@ -109,8 +111,9 @@ pub(crate) fn future_as_raw(f: &Future) -> *mut cfut_future {
 /// Takes back one reference given to C.
 pub(crate) fn future_release(p: *const cfut_future) {
     if !p.is_null() {
-        // SAFETY: the caller gives up one reference obtained from `future_into_raw`.
-        drop(unsafe { Arc::from_raw(p as *const Inner) })
+        // SAFETY: the caller gives up one reference obtained from `future_into_raw`. Dropped
+        // as a `Future`: the last handle keeps its block for the thread's next future.
+        drop(Future(unsafe { Arc::from_raw(p as *const Inner) }))
     }
 }
 

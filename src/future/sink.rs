@@ -116,6 +116,17 @@ impl Sink {
         self.cancel = CancelSource::Probe(probe);
     }
 
+    /// The request flag `watch` gave this sink, if it was given one: a loop that polls it
+    /// per item loads it directly instead of matching the source each time.
+    pub(crate) fn cancel_flag(&self) -> Option<&AtomicBool> {
+        match self.cancel {
+            // SAFETY: `watch`'s contract: the flag outlives the sink's use; the borrow is
+            // tied to the sink's.
+            CancelSource::Flag(f) => Some(unsafe { &*f }),
+            _ => None,
+        }
+    }
+
     /// True once cancellation of the running task was requested. A load, or a worker's
     /// rate-limited look at its channel: cheap enough to poll in a loop.
     pub fn cancel_requested(&self) -> bool {

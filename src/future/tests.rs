@@ -250,3 +250,44 @@ fn unread_failures_reach_the_hook_once() {
     drop(failing());
     assert_eq!(SEEN.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn a_released_block_serves_the_next_future_built_on_its_thread_as_new() {
+    use std::sync::Arc;
+    std::thread::spawn(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let f = Future::new();
+        let id = f.id();
+        assert!(f.set_running_or_notify_cancel());
+        f.0.cancel_requested.store(true, Ordering::Relaxed);
+        f.complete(Ok(Value::Any(Box::new(DropCount(drops.clone()))))).unwrap();
+        assert!(f.result(Deadline::Poll).is_ok(), "marks the outcome observed");
+        let before = spare::len();
+        drop(f);
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the value goes with the last handle, not at reuse");
+        assert_eq!(spare::len(), before + 1);
+        let g = Future::new();
+        assert_eq!(g.id(), id, "the next future reuses the block");
+        assert_eq!(spare::len(), before);
+        assert_eq!(g.state(), State::Pending);
+        assert!(!g.cancel_requested() && !g.was_started());
+        assert!(g.outcome().is_none());
+        assert_eq!(g.0.sleepers.load(Ordering::Relaxed), 0, "no sleeper, STARTED or OBSERVED bit survives");
+        assert!(g.set_running_or_notify_cancel());
+        g.complete(ok_bytes(b"again")).unwrap();
+        assert_eq!(g.result(Deadline::Poll).unwrap().as_ptr_len().1, 5);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_thread_that_builds_no_futures_keeps_no_blocks() {
+    let f = Future::new();
+    std::thread::spawn(move || {
+        drop(f);
+        assert_eq!(spare::len(), 0, "freed, not kept by a thread that never builds one");
+    })
+    .join()
+    .unwrap();
+}
