@@ -12,7 +12,8 @@
 //! - **Claim.** `submit` first claims one `idle` count (CAS, AcqRel), then pushes. Claiming
 //!   before the push means a woken worker that finds its count already taken does not
 //!   withdraw it twice, and a submit that claims nothing starts a thread (`adjust_workers`,
-//!   up to `max_workers`). A worker that finishes with an empty queue counts itself idle
+//!   up to `max_workers`); so does one that claimed but finds `started == 0` after its push
+//!   (with `idle_timeout`, every worker may have retired in between). A worker that finishes with an empty queue counts itself idle
 //!   *before* its result is visible, so a sequential submit+result reuses it.
 //! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
 //!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
@@ -556,7 +557,15 @@ impl ThreadPool {
         let f = Future::with_job_in(job, s.tag.0);
         let claimed = s.claim_idle();
         s.push(Msg::Run(f.clone()));
-        let failed = if claimed { None } else { s.adjust_workers() };
+        // A claim is not a worker: between claim and push the claimed worker may take
+        // another message, count itself idle afresh and retire, and so may every other.
+        // `retire` lowers `started`, fences, then looks at the queue; `push` fenced after
+        // publishing, so reading `started` here pairs with it: one side sees the other.
+        let failed = if !claimed || s.started.load(Ordering::SeqCst) == 0 {
+            s.adjust_workers()
+        } else {
+            None
+        };
         s.leave();
         if let Some(message) = failed {
             s.break_pool(-1, message);
