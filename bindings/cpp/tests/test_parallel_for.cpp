@@ -135,7 +135,17 @@ TEST(MapAsLoop, ResultsInOrderAndTheCallerWorks) {
   std::atomic<int> on_caller{0};
   const auto out = pool.map(
       [&](const std::int64_t &x) {
-        if (std::this_thread::get_id() == caller) on_caller.fetch_add(1, std::memory_order_relaxed);
+        if (std::this_thread::get_id() == caller) {
+          on_caller.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          // Workers hold their first range until the caller ran an item (else a fast worker
+          // may finish every range while the caller is still starting threads); bounded, so
+          // a caller that never works fails the check below instead of hanging.
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (on_caller.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until) {
+            std::this_thread::yield();
+          }
+        }
         return x * x;
       },
       in);
