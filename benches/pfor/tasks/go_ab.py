@@ -12,18 +12,11 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
+import sys
 import tempfile
 
-
-def run(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    r = {}
-    for line in out.split("\n"):
-        p = line.split()
-        if len(p) == 3:
-            r[p[0]] = float(p[2])
-    return r
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ab import run  # noqa: E402  (one parser of the programs' "<case> <impl> <value>" lines)
 
 
 def main():
