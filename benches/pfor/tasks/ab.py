@@ -30,6 +30,17 @@ def run(cmd, libdir=None):
     return r
 
 
+def interleave(sides, rounds):
+    """Runs every side once per round, in a shuffled order each round: {side: [result, ...]}."""
+    res = {k: [] for k in sides}
+    for _ in range(rounds):
+        order = list(sides)
+        random.shuffle(order)
+        for k in order:
+            res[k].append(sides[k]())
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("a")
@@ -47,12 +58,7 @@ def main():
     if x.go_cf:
         sides["go_cf"] = lambda: run([os.path.join(x.build, "tasks_go"), "cf"], x.b)
     load0 = os.getloadavg()
-    res = {k: [] for k in sides}
-    for _ in range(x.rounds):
-        order = list(sides)
-        random.shuffle(order)
-        for k in order:
-            res[k].append(sides[k]())
+    res = interleave(sides, x.rounds)
     load1 = os.getloadavg()
     for case, better in (("empty100k", "higher"), ("oneshot_p50", "lower")):
         med = {k: statistics.median(r[case] for r in v) for k, v in res.items()}

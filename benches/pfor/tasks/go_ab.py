@@ -9,14 +9,13 @@ against the channel pool (µs: 1/throughput for the 100 000-task burst, p50 for 
 """
 import argparse
 import os
-import random
 import shutil
 import statistics
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ab import run  # noqa: E402  (one parser of the programs' "<case> <impl> <value>" lines)
+from ab import interleave, run  # noqa: E402  (one parser of the programs' "<case> <impl> <value>" lines)
 
 
 def main():
@@ -34,12 +33,7 @@ def main():
         "old": lambda: run([x.old, "cf"]),
     }
     load0 = os.getloadavg()
-    res = {k: [] for k in sides}
-    for _ in range(x.rounds):
-        order = list(sides)
-        random.shuffle(order)
-        for k in order:
-            res[k].append(sides[k]())
+    res = interleave(sides, x.rounds)
     load1 = os.getloadavg()
     for case, better in (("empty100k", "higher"), ("oneshot_p50", "lower")):
         med = {k: statistics.median(r[case] for r in v) for k, v in res.items()}
