@@ -45,17 +45,18 @@ pub struct ChunkMemory {
 /// during the call; `f` must be safe to call with them.
 ///
 /// Generic over `stop` so a thread pool's check (one relaxed load) inlines into the loop.
-/// Per item there is the indirect call, the check, two pointer steps and a compare: the
+/// Per item there is the indirect call, the check, two pointer steps and a counter: the
 /// item and slot pointers advance by their sizes (no multiply), and a failure's report
-/// is pushed out of line.
+/// is pushed out of line. A zero `item_size` passes the same item pointer `range.len()`
+/// times, as the index-based loop did.
 pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize, stop: impl Fn() -> bool) -> ChunkReport {
     let mut report = ChunkReport::default();
     if range.is_empty() {
         return report;
     }
     let ctx = mem.ctx;
+    let mut i = range.start;
     let mut item = mem.items.wrapping_add(range.start * mem.item_size);
-    let last = mem.items.wrapping_add((range.end - 1) * mem.item_size);
     // With no result slots every item gets NULL: NULL stepped by 0 stays NULL.
     let (mut slot, step) = match mem.result_size {
         0 => (std::ptr::null_mut(), 0),
@@ -65,11 +66,10 @@ pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, rep
         // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
         let rc = unsafe { f(ctx, item as *const c_void, slot as *mut c_void) };
         if rc != 0 {
-            // The index from the pointer: item_size > 0 whenever there are items.
-            let i = (item as usize - mem.items as usize) / mem.item_size;
             failed(&mut report, i - report_base, rc);
         }
-        if item == last {
+        i += 1;
+        if i == range.end {
             break;
         }
         if stop() {
@@ -152,6 +152,20 @@ mod tests {
         // SAFETY: as above; an empty range runs nothing.
         let r = unsafe { run_map_chunk(widen, mem, 7..7, 0, || true) };
         assert!(r.errors.is_empty() && !r.stopped);
+    }
+
+    unsafe extern "C" fn fail_all(_ctx: *const c_void, _item: *const c_void, _slot: *mut c_void) -> i32 {
+        9
+    }
+
+    #[test]
+    fn zero_item_size_calls_each_index_with_the_same_item() {
+        let items = [0u8; 1];
+        let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr(), item_size: 0, results: std::ptr::null_mut(), result_size: 0 };
+        // SAFETY: every call reads nothing; no result slots.
+        let r = unsafe { run_map_chunk(fail_all, mem, 2..5, 2, || false) };
+        let idx: Vec<usize> = r.errors.iter().map(|e| e.index).collect();
+        assert_eq!(idx, vec![0, 1, 2]);
     }
 
     #[test]

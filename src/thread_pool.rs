@@ -13,8 +13,9 @@
 //!   before the push means a woken worker that finds its count already taken does not
 //!   withdraw it twice, and a submit that claims nothing starts a thread (`adjust_workers`,
 //!   up to `max_workers`); so does one that claimed but finds `started == 0` after its push
-//!   (with `idle_timeout`, every worker may have retired in between). A worker that finishes with an empty queue counts itself idle
-//!   *before* its result is visible, so a sequential submit+result reuses it.
+//!   (with `idle_timeout`, every worker may have retired in between). A worker that
+//!   finishes with an empty queue counts itself idle *before* its result is visible, so a
+//!   sequential submit+result reuses it.
 //! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
 //!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
 //! - **Park.** Under `park_lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
