@@ -1559,32 +1559,27 @@ class ThreadPool : public Executor {
     const auto first = std::begin(items);
     const auto n = static_cast<std::size_t>(std::distance(first, std::end(items)));
     detail::loop_map_failure fail;
-    if constexpr (std::is_void_v<R>) {
-      parallel_for(0, n, [&](std::size_t b, std::size_t e) {
-        if (b >= fail.stop.load(std::memory_order_relaxed)) return;  // after a failure: skip
-        std::size_t i = b;
-        try {
-          for (; i < e; ++i) std::invoke(f, static_cast<const Elem &>(first[static_cast<Diff>(i)]));
-        } catch (...) {
-          fail.record(i, std::current_exception());
+    // Results go straight into the vector (none for a void callable).
+    std::vector<std::conditional_t<std::is_void_v<R>, char, R>> out(std::is_void_v<R> ? 0 : n);
+    auto *o = out.data();
+    parallel_for(0, n, [&](std::size_t b, std::size_t e) {
+      if (b >= fail.stop.load(std::memory_order_relaxed)) return;  // after a failure: skip
+      std::size_t i = b;
+      try {
+        for (; i < e; ++i) {
+          const Elem &x = first[static_cast<Diff>(i)];
+          if constexpr (std::is_void_v<R>) {
+            std::invoke(f, x);
+          } else {
+            o[i] = std::invoke(f, x);
+          }
         }
-      }, grain);
-      fail.rethrow();
-    } else {
-      std::vector<R> out(n);
-      R *o = out.data();
-      parallel_for(0, n, [&](std::size_t b, std::size_t e) {
-        if (b >= fail.stop.load(std::memory_order_relaxed)) return;
-        std::size_t i = b;
-        try {
-          for (; i < e; ++i) o[i] = std::invoke(f, static_cast<const Elem &>(first[static_cast<Diff>(i)]));
-        } catch (...) {
-          fail.record(i, std::current_exception());
-        }
-      }, grain);
-      fail.rethrow();
-      return out;
-    }
+      } catch (...) {
+        fail.record(i, std::current_exception());
+      }
+    }, grain);
+    fail.rethrow();
+    if constexpr (!std::is_void_v<R>) return out;
   }
 
   static std::int32_t initializer_trampoline(void *arg) noexcept {
