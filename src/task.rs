@@ -49,6 +49,11 @@ pub struct ChunkMemory {
 /// item and slot pointers advance by their sizes (no multiply), and a failure's report
 /// is pushed out of line. A zero `item_size` passes the same item pointer `range.len()`
 /// times, as the index-based loop did.
+///
+/// The loop prefetches the items and slots it will reach a few hundred items on (one
+/// prefetch per cache line): an item function the compiler cannot see is a call the
+/// out-of-order core cannot look past, so without this every cache line of a large map
+/// is a full memory-latency stall (1 M int64 squares on two threads: 1.13 → 0.56 ms).
 pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize, stop: impl Fn() -> bool) -> ChunkReport {
     let mut report = ChunkReport::default();
     if range.is_empty() {
@@ -62,24 +67,72 @@ pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, rep
         0 => (std::ptr::null_mut(), 0),
         n => (mem.results.wrapping_add(range.start * n), n),
     };
-    loop {
-        // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
-        let rc = unsafe { f(ctx, item as *const c_void, slot as *mut c_void) };
-        if rc != 0 {
-            failed(&mut report, i - report_base, rc);
+    let ahead = Prefetch::new(mem.item_size, step);
+    'chunk: loop {
+        ahead.fetch(item, slot);
+        for _ in 0..ahead.block {
+            // SAFETY: the caller guarantees the item and slot are valid and the slot is ours.
+            let rc = unsafe { f(ctx, item as *const c_void, slot as *mut c_void) };
+            if rc != 0 {
+                failed(&mut report, i - report_base, rc);
+            }
+            i += 1;
+            if i == range.end {
+                break 'chunk;
+            }
+            if stop() {
+                report.stopped = true;
+                break 'chunk;
+            }
+            item = item.wrapping_add(mem.item_size);
+            slot = slot.wrapping_add(step);
         }
-        i += 1;
-        if i == range.end {
-            break;
-        }
-        if stop() {
-            report.stopped = true;
-            break;
-        }
-        item = item.wrapping_add(mem.item_size);
-        slot = slot.wrapping_add(step);
     }
     report
+}
+
+/// How far ahead, and how often, the chunk loop prefetches.
+struct Prefetch {
+    /// Items per prefetch: about one cache line of the larger of item and slot.
+    block: usize,
+    item_ahead: usize,
+    slot_ahead: usize,
+}
+
+impl Prefetch {
+    const LINE: usize = 64;
+    /// Items ahead: covers a memory latency at about a nanosecond an item.
+    const ITEMS: usize = 256;
+    /// Bytes ahead at most, so large items do not prefetch what will be evicted first.
+    const MAX_BYTES: usize = 4096;
+
+    fn new(item_size: usize, slot_size: usize) -> Prefetch {
+        let widest = item_size.max(slot_size).max(1);
+        Prefetch {
+            block: (Self::LINE / widest).clamp(1, 8),
+            item_ahead: item_size.saturating_mul(Self::ITEMS).min(Self::MAX_BYTES),
+            slot_ahead: slot_size.saturating_mul(Self::ITEMS).min(Self::MAX_BYTES),
+        }
+    }
+
+    /// A hint only: prefetching an address past the array (or unmapped) does nothing.
+    #[inline(always)]
+    fn fetch(&self, item: *const u8, slot: *mut u8) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+            // SAFETY: a prefetch never faults and reads or writes nothing; SSE is part of
+            // x86_64.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(item.wrapping_add(self.item_ahead) as *const i8);
+                if !slot.is_null() {
+                    _mm_prefetch::<_MM_HINT_ET0>(slot.wrapping_add(self.slot_ahead) as *const i8);
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (item, slot);
+    }
 }
 
 #[cold]
@@ -175,6 +228,33 @@ mod tests {
         // SAFETY: 4 readable items; no slot is written.
         let r = unsafe { run_map_chunk(no_slot, mem, 0..4, 0, || false) };
         assert!(r.errors.is_empty());
+    }
+
+    #[test]
+    fn long_ranges_cross_prefetch_blocks_without_losing_an_item() {
+        // 8 i64 per prefetch block: ranges that start, stop and fail mid-block.
+        let items: Vec<i64> = (0..100).collect();
+        for (start, end) in [(0, 100), (5, 37), (8, 16), (13, 14), (1, 99)] {
+            let mut out = vec![-1i64; 100];
+            let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr() as *const u8, item_size: 8, results: out.as_mut_ptr() as *mut u8, result_size: 8 };
+            // SAFETY: items and out hold 100 i64 each.
+            let r = unsafe { run_map_chunk(square, mem, start..end, 0, || false) };
+            for (i, v) in out.iter().enumerate() {
+                let want = if (start..end).contains(&i) && i != 3 { (i * i) as i64 } else { -1 };
+                assert_eq!(*v, want, "item {i} of {start}..{end}");
+            }
+            assert_eq!(r.errors.len(), usize::from((start..end).contains(&3)));
+        }
+        // Stopped on the 11th check: items 0..=10 ran (the first needs no check), crossing a block.
+        let mut out = vec![-1i64; 100];
+        let mem = ChunkMemory { ctx: std::ptr::null(), items: items.as_ptr() as *const u8, item_size: 8, results: out.as_mut_ptr() as *mut u8, result_size: 8 };
+        let asked = std::cell::Cell::new(0);
+        // SAFETY: as above.
+        let r = unsafe { run_map_chunk(square, mem, 0..100, 0, || { asked.set(asked.get() + 1); asked.get() > 10 }) };
+        assert!(r.stopped);
+        assert_eq!(out.iter().filter(|v| **v != -1).count(), 10, "items 0..=10 less the failing 3");
+        assert_eq!(out[10], 100);
+        assert_eq!(out[11], -1);
     }
 
     #[test]
