@@ -86,16 +86,12 @@ impl Pool {
         }
     }
 
-    /// `spins`: false for a worker whose adaptive budget fell to zero (it parks at once
-    /// and never counts itself a spinner).
-    fn wait_idle(&self, spins: bool) -> Msg {
+    fn wait_idle(&self) -> Msg {
         let mut got = None;
-        if spins {
-            if self.spinners.fetch_add(1, S) == 0 {
-                got = self.queue.pop(); // the spin, reduced to one poll
-            }
-            self.spinners.fetch_sub(1, S);
+        if self.spinners.fetch_add(1, S) == 0 {
+            got = self.queue.pop(); // the spin, reduced to one poll
         }
+        self.spinners.fetch_sub(1, S);
         let m = match got {
             Some(m) => m,
             None => self.park(),
@@ -104,11 +100,11 @@ impl Pool {
         m
     }
 
-    fn worker(&self, spins: bool) {
+    fn worker(&self) {
         loop {
             let m = match self.queue.pop() {
                 Some(m) => m,
-                None => self.wait_idle(spins),
+                None => self.wait_idle(),
             };
             match m {
                 Msg::Run(_) => {
@@ -138,11 +134,10 @@ fn run_with(workers: usize, tasks: u8, clears_waking: bool) {
         ran: AtomicUsize::new(0),
         clears_waking,
     });
-    // The first worker spins, any other has an adaptive budget at zero.
     let hs: Vec<_> = (0..workers)
-        .map(|w| {
+        .map(|_| {
             let p = p.clone();
-            thread::spawn(move || p.worker(w == 0))
+            thread::spawn(move || p.worker())
         })
         .collect();
     for i in 0..tasks {
