@@ -34,3 +34,73 @@ pub fn spin_until(budget: Duration, mut ready: impl FnMut() -> bool) -> bool {
         std::thread::yield_now();
     }
 }
+
+/// An idle thread's spin budget, adapted to how work has been arriving: full after a spin
+/// that found work or a short sleep (work came soon after: spinning would have caught it),
+/// halved after each long sleep, down to no spin at all. A pool fed one task per timer tick
+/// then stops burning a spin per tick; a burst or a back-to-back caller keeps it full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adaptive {
+    budget: Duration,
+}
+
+impl Adaptive {
+    /// A sleep longer than this had nothing to do with the spin just before it.
+    const LONG: Duration = Duration::from_micros(200);
+    /// Below this a spin is not worth its yields.
+    const MIN: Duration = Duration::from_micros(1);
+
+    pub const fn new() -> Adaptive {
+        Adaptive { budget: SPIN }
+    }
+
+    /// How long to spin now (zero: park at once).
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// The spin found work.
+    pub fn found(&mut self) {
+        self.budget = SPIN;
+    }
+
+    /// Nothing came during the spin; the thread then slept `slept` before work came.
+    pub fn slept(&mut self, slept: Duration) {
+        self.budget = if slept < Self::LONG {
+            SPIN
+        } else if self.budget / 2 < Self::MIN {
+            Duration::ZERO
+        } else {
+            self.budget / 2
+        };
+    }
+}
+
+impl Default for Adaptive {
+    fn default() -> Self {
+        Adaptive::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_sleeps_shrink_the_budget_to_nothing_and_work_restores_it() {
+        let mut a = Adaptive::new();
+        assert_eq!(a.budget(), SPIN);
+        let mut budgets = Vec::new();
+        for _ in 0..6 {
+            a.slept(Duration::from_millis(1));
+            budgets.push(a.budget());
+        }
+        assert!(budgets.windows(2).all(|w| w[1] < w[0] || w[1].is_zero()), "{budgets:?}");
+        assert_eq!(a.budget(), Duration::ZERO);
+        a.slept(Duration::from_micros(50));
+        assert_eq!(a.budget(), SPIN, "work soon after parking: spin again");
+        a.slept(Duration::from_millis(1));
+        a.found();
+        assert_eq!(a.budget(), SPIN);
+    }
+}

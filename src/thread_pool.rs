@@ -18,6 +18,10 @@
 //!   sequential submit+result reuses it.
 //! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
 //!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
+//!   Each worker adapts its budget (`spin::Adaptive`): after parks that lasted long and
+//!   ended on a lone task (e.g. one per timer tick) it halves down to no spin; a spin that
+//!   found work, a short park, or a park that ended in a burst (more queued: batches such as
+//!   a map's chunks, whose next batch the spin after this one finds) restores it.
 //! - **Park.** Under `park_lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
 //!   `push` does: queue push, SeqCst fence, then reads `parked` and `spinners`. The two
 //!   fences order "announce parked, then look" against "publish message, then look": at
@@ -415,6 +419,7 @@ impl Shared {
     fn work(&self, slot: &Slot) -> bool {
         // True when this worker counted itself idle before publishing its last result.
         let mut idle = false;
+        let mut spin = crate::spin::Adaptive::new();
         loop {
             if self.foreign() {
                 return true;
@@ -426,7 +431,7 @@ impl Shared {
                     }
                     m
                 }
-                None => match self.wait_idle(idle) {
+                None => match self.wait_idle(idle, &mut spin) {
                     Some(m) => m,
                     None => return false, // retired
                 },

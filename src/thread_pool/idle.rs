@@ -5,7 +5,7 @@ use std::sync::atomic::{fence, Ordering};
 use std::time::Instant;
 
 use super::{Msg, Shared};
-use crate::spin::{spin_until, SPIN};
+use crate::spin::{spin_until, Adaptive};
 
 impl Shared {
     /// Called by a worker that just took a message: if more work is queued and nobody is
@@ -59,25 +59,47 @@ impl Shared {
     /// first if no other worker is spinning, then parked. `None`: the worker retired (idle
     /// for `idle_timeout`).
     /// `already_idle`: the worker counted itself idle before publishing its last result.
-    pub(super) fn wait_idle(&self, already_idle: bool) -> Option<Msg> {
+    /// `spin`: this worker's budget, adapted to how its waits ended.
+    pub(super) fn wait_idle(&self, already_idle: bool, spin: &mut Adaptive) -> Option<Msg> {
         let mut counted = already_idle;
         loop {
             if !counted {
                 self.idle.fetch_add(1, Ordering::AcqRel);
             }
             let mut got = None;
-            if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
-                spin_until(SPIN, || match self.queue.pop() {
-                    Some(m) => {
-                        got = Some(m);
-                        true
-                    }
-                    None => false,
-                });
+            let budget = spin.budget();
+            if !budget.is_zero() {
+                if self.spinners.fetch_add(1, Ordering::SeqCst) == 0 {
+                    spin_until(budget, || match self.queue.pop() {
+                        Some(m) => {
+                            got = Some(m);
+                            true
+                        }
+                        None => false,
+                    });
+                }
+                self.spinners.fetch_sub(1, Ordering::SeqCst);
             }
-            self.spinners.fetch_sub(1, Ordering::SeqCst);
-            let until = self.idle_timeout.map(|d| Instant::now() + d);
-            if let Some(m) = got.or_else(|| self.park(until)) {
+            let m = match got {
+                Some(m) => {
+                    spin.found();
+                    Some(m)
+                }
+                None => {
+                    let start = Instant::now();
+                    let until = self.idle_timeout.map(|d| start + d);
+                    let m = self.park(until);
+                    // Woken into a burst (more is queued): work comes in batches here, and
+                    // the spin after a batch is what finds the next one.
+                    if m.is_some() && !self.queue.is_empty() {
+                        spin.found();
+                    } else {
+                        spin.slept(start.elapsed());
+                    }
+                    m
+                }
+            };
+            if let Some(m) = m {
                 self.pass_baton();
                 self.withdraw_idle();
                 return Some(m);

@@ -277,3 +277,24 @@ fn wait_all_from_a_task_runs_the_group_inline() {
     let got = outer.outcome().and_then(|o| o.ok()).and_then(|v| v.downcast_ref::<std::result::Result<bool, Status>>().copied());
     assert_eq!(got, Some(Ok(true)));
 }
+
+/// Tasks that come one per idle period (a timer tick): the workers' spin budgets shrink to
+/// nothing, so each task finds its worker parked, and every one still runs, on the same
+/// workers (nothing retires or is started for them).
+#[test]
+#[cfg_attr(miri, ignore = "wall-clock idle periods")]
+fn tasks_after_long_idle_periods_find_their_parked_workers() {
+    let p = pool(2);
+    p.submit_fn(|_| 0).unwrap().wait(Deadline::Never);
+    for i in 0..12u32 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let f = p.submit_fn(move |s| {
+            s.set_bytes(&i.to_le_bytes());
+            0
+        })
+        .unwrap();
+        let v = f.result(Deadline::Never).unwrap();
+        assert!(matches!(v, Value::Bytes(b) if **b == i.to_le_bytes()));
+    }
+    assert_eq!(p.threads_started(), 1, "one worker served every tick");
+}

@@ -86,12 +86,16 @@ impl Pool {
         }
     }
 
-    fn wait_idle(&self) -> Msg {
+    /// `spins`: false for a worker whose adaptive budget fell to zero (it parks at once
+    /// and never counts itself a spinner).
+    fn wait_idle(&self, spins: bool) -> Msg {
         let mut got = None;
-        if self.spinners.fetch_add(1, S) == 0 {
-            got = self.queue.pop(); // the spin, reduced to one poll
+        if spins {
+            if self.spinners.fetch_add(1, S) == 0 {
+                got = self.queue.pop(); // the spin, reduced to one poll
+            }
+            self.spinners.fetch_sub(1, S);
         }
-        self.spinners.fetch_sub(1, S);
         let m = match got {
             Some(m) => m,
             None => self.park(),
@@ -100,11 +104,11 @@ impl Pool {
         m
     }
 
-    fn worker(&self) {
+    fn worker(&self, spins: bool) {
         loop {
             let m = match self.queue.pop() {
                 Some(m) => m,
-                None => self.wait_idle(),
+                None => self.wait_idle(spins),
             };
             match m {
                 Msg::Run(_) => {
@@ -134,10 +138,11 @@ fn run_with(workers: usize, tasks: u8, clears_waking: bool) {
         ran: AtomicUsize::new(0),
         clears_waking,
     });
+    // The first worker spins, any other has an adaptive budget at zero.
     let hs: Vec<_> = (0..workers)
-        .map(|_| {
+        .map(|w| {
             let p = p.clone();
-            thread::spawn(move || p.worker())
+            thread::spawn(move || p.worker(w == 0))
         })
         .collect();
     for i in 0..tasks {
