@@ -53,7 +53,8 @@ pub struct ChunkMemory {
 /// The loop prefetches the items and slots it will reach a few hundred items on (one
 /// prefetch per cache line): an item function the compiler cannot see is a call the
 /// out-of-order core cannot look past, so without this every cache line of a large map
-/// is a full memory-latency stall (1 M int64 squares on two threads: 1.13 → 0.56 ms).
+/// is a full memory-latency stall (a C loop of such calls over 10 M in-place int64 squares:
+/// 28.6 ms on one core without, 15.7 ms with).
 pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, report_base: usize, stop: impl Fn() -> bool) -> ChunkReport {
     let mut report = ChunkReport::default();
     if range.is_empty() {
