@@ -40,7 +40,7 @@ use crate::future::Job;
 use crate::flow::Admit;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
-use crate::sync::{Condvar, Mutex, Padded};
+use crate::sync::{Condvar, Mutex};
 use crate::thread_pool::ThreadPool;
 use crate::time::Deadline;
 
@@ -122,6 +122,10 @@ impl Body {
         Body { data: f as *const F as *const (), call: call_body::<F> }
     }
 }
+
+/// Keeps a hot atomic on its own cache line.
+#[repr(align(128))]
+struct Padded<T>(T);
 
 enum Failure {
     Code(i32),

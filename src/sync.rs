@@ -113,16 +113,3 @@ impl<T: Default> Default for Mutex<T> {
         Mutex::new(T::default())
     }
 }
-
-/// A value on cache lines of its own (128 bytes: the adjacent-line prefetcher pairs lines),
-/// so that writes to a hot atomic do not slow readers of its neighbours.
-#[repr(align(128))]
-#[derive(Default)]
-pub struct Padded<T>(pub T);
-
-impl<T> Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}

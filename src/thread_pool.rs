@@ -51,7 +51,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::sync::{Condvar, Mutex, Padded};
+use crate::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::flow::{Admit, Room, WhenFull};
@@ -152,22 +152,18 @@ struct Shared {
     /// not exist, so it refuses work and never joins.
     fork_gen: u64,
     queue: Queue<Msg>,
-    // The hot atomics each sit on lines of their own (`Padded`): submitters and workers
-    // write them on every hand-off, and they must not drag the read-only fields above and
-    // below (or each other) between cores. Unpadded, a one-shot submit spent most of its
-    // time on the line `gate` shared with the worker-written counters.
     /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
-    gate: Padded<AtomicUsize>,
+    gate: AtomicUsize,
     /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
-    idle: Padded<AtomicUsize>,
+    idle: AtomicUsize,
     /// Idle workers spinning on the queue (at most one at a time).
-    spinners: Padded<AtomicUsize>,
+    spinners: AtomicUsize,
     /// Idle workers asleep on `park_cond`; only `push` and a worker passing the baton
     /// wake them, and only when no spinner will take the work.
-    parked: Padded<AtomicUsize>,
+    parked: AtomicUsize,
     /// A worker was notified and has not yet left `park_cond.wait` (set and cleared under
     /// `park_lock`): until it looks at the queue, pushes wake nobody else.
-    waking: Padded<AtomicBool>,
+    waking: AtomicBool,
     park_lock: Mutex<()>,
     park_cond: Condvar,
     /// Workers alive or starting (a retiring worker leaves it under `threads`).
@@ -225,11 +221,11 @@ impl ThreadPool {
                 inline_waits: opts.inline_waits,
                 fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
-                gate: Padded(AtomicUsize::new(0)),
-                idle: Padded(AtomicUsize::new(0)),
-                spinners: Padded(AtomicUsize::new(0)),
-                parked: Padded(AtomicUsize::new(0)),
-                waking: Padded(AtomicBool::new(false)),
+                gate: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                spinners: AtomicUsize::new(0),
+                parked: AtomicUsize::new(0),
+                waking: AtomicBool::new(false),
                 park_lock: Mutex::new(()),
                 park_cond: Condvar::new(),
                 started: AtomicUsize::new(0),
