@@ -3,6 +3,7 @@ package cfutures
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,13 +51,19 @@ func TestRequestCancelPending(t *testing.T) {
 	ex, _ := NewThreadPool(WithMaxWorkers(1))
 	defer ex.Close()
 	release := make(chan struct{})
-	busy := Submit(ex, func() (int, error) { <-release; return 0, nil })
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	defer open() // before Close: a failed check must not leave the worker blocked
+	// Both on the library path (SubmitCtx), so the one worker thread is busy and the second
+	// task stays queued. (A plain Submit runs on a runner goroutine, whose bound is separate:
+	// the second task could then start at once and win the race with RequestCancel.)
+	busy := SubmitCtx(ex, func(ctx context.Context) (int, error) { <-release; return 0, nil })
 	ran := atomic.Bool{}
 	queued := SubmitCtx(ex, func(ctx context.Context) (int, error) { ran.Store(true); return 0, nil })
 	if !queued.RequestCancel() || !queued.Cancelled() {
 		t.Fatal("a pending future is cancelled at once")
 	}
-	close(release)
+	open()
 	busy.Result(context.Background())
 	if ran.Load() {
 		t.Fatal("a cancelled task ran")
