@@ -309,7 +309,8 @@ static void churn_process_pool(void) {
 
 /* ---- sampling ------------------------------------------------------------------------- */
 
-typedef struct sample { double t; long rss_kb, threads, fds, zombies; } sample;
+/* RSS split as anonymous (heap, stacks) and file-backed (code pages touched so far). */
+typedef struct sample { double t; long rss_kb, threads, fds, zombies, anon_kb, file_kb; } sample;
 enum { MAX_SAMPLES = 100000 };
 static sample samples[MAX_SAMPLES];
 static int nsamples;
@@ -317,12 +318,14 @@ static atomic_bool stop_sampler;
 static atomic_long rounds;
 static FILE *csv;
 
-static void status_fields(long *rss, long *threads) {
+static void status_fields(sample *s) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     while (f && fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld", rss);
-        sscanf(line, "Threads: %ld", threads);
+        sscanf(line, "VmRSS: %ld", &s->rss_kb);
+        sscanf(line, "RssAnon: %ld", &s->anon_kb);
+        sscanf(line, "RssFile: %ld", &s->file_kb);
+        sscanf(line, "Threads: %ld", &s->threads);
     }
     if (f) fclose(f);
 }
@@ -363,12 +366,13 @@ static long zombies(void) {
 static void *sampler(void *p) {
     double t0 = *(double *)p;
     while (!atomic_load(&stop_sampler) && nsamples < MAX_SAMPLES) {
-        sample s = {now_s() - t0, 0, 0, 0, 0};
-        status_fields(&s.rss_kb, &s.threads);
+        sample s = {now_s() - t0, 0, 0, 0, 0, 0, 0};
+        status_fields(&s);
         s.fds = count_dir("/proc/self/fd");
         s.zombies = zombies();
         samples[nsamples++] = s;
-        fprintf(csv, "%.1f,%ld,%ld,%ld,%ld,%ld\n", s.t, s.rss_kb, s.threads, s.fds, s.zombies, atomic_load(&rounds));
+        fprintf(csv, "%.1f,%ld,%ld,%ld,%ld,%ld,%ld,%ld\n", s.t, s.rss_kb, s.threads, s.fds, s.zombies, atomic_load(&rounds),
+                s.anon_kb, s.file_kb);
         fflush(csv);
         sleep(1);
     }
@@ -395,7 +399,7 @@ int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 600;
     csv = fopen(argc > 2 ? argv[2] : "soak.csv", "w");
     if (!csv) return 2;
-    fprintf(csv, "t_s,rss_kb,threads,fds,zombies,rounds\n");
+    fprintf(csv, "t_s,rss_kb,threads,fds,zombies,rounds,rss_anon_kb,rss_file_kb\n");
     rng_state ^= (uint64_t)getpid() << 20;
 
     cfut_executor *tp, *pp;

@@ -1,0 +1,109 @@
+/* Process-pool maps in a loop (`make -C tests/soak maps`; see README.md, "RSS is not quite
+ * flat"): argv[1] maps (default 40 000) of 300 items, random chunk sizes 1-40, half with
+ * max_in_flight 4, a quarter dropped half-way, on 2 workers with max_tasks_per_child 40.
+ * Every argv[2] maps (default 5 000) it prints glibc's heap counters and the resident
+ * anonymous and file-backed kB. Run it under heaptrack for the live heap, or with
+ * GLIBC_TUNABLES=glibc.malloc.tcache_count=0 to see the counters without the per-thread
+ * caches. Every result is checked. */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cfutures.h"
+
+static long passed, failed;
+#define CHECK(c)                                                                 \
+    do {                                                                         \
+        if (c) {                                                                 \
+            passed++;                                                            \
+        } else {                                                                 \
+            if (failed++ < 20) fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+        }                                                                        \
+    } while (0)
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(uint32_t n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* Items 13, 110 and 207 fail (as in soak.c). */
+static int32_t m_add(const void *ctx, const void *item, void *slot) {
+    long k = *(const long *)ctx;
+    *(long *)slot = *(const long *)item + k;
+    return *(const long *)item % 97 == 13 ? 5 : 0;
+}
+
+/* Resident kB of anonymous memory (heap, stacks) and of mapped files (code pages). */
+static void rss_kb(long *anon, long *file) {
+    char line[256];
+    *anon = *file = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "RssAnon: %ld", anon);
+        sscanf(line, "RssFile: %ld", file);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    long total = argc > 1 ? atol(argv[1]) : 40000;
+    long every = argc > 2 ? atol(argv[2]) : 5000;
+    if (total < 1 || every < 1) {
+        fprintf(stderr, "usage: maps [maps] [print every]\n");
+        return 2;
+    }
+    cfut_process_pool_options po;
+    cfut_process_pool_options_init(&po);
+    po.max_workers = 2;
+    po.max_tasks_per_child = 40;
+    po.task_timeout_ns = CFUT_SECONDS(2);
+    cfut_executor *pp;
+    if (cfut_process_pool_new(&po, &pp) != CFUT_OK) return 2;
+
+    enum { M = 300 };
+    static long items[M], results[M];
+    for (long i = 0; i < M; i++) items[i] = i;
+    long k = 5;
+    printf("maps,uordblks_kb,fordblks_kb,arena_kb,rss_anon_kb,rss_file_kb\n");
+    for (long r = 1; r <= total; r++) {
+        cfut_map_options o;
+        cfut_map_options_init(&o);
+        o.chunksize = 1 + rnd(40);
+        o.max_in_flight = rnd(2) ? 0 : 4;
+        cfut_map *m;
+        cfut_status st = cfut_executor_map(pp, m_add, &k, sizeof k, items, M, sizeof(long), results, sizeof(long), &o, &m);
+        CHECK(st == CFUT_OK);
+        if (st != CFUT_OK) break;
+        if (rnd(4) == 0) {
+            cfut_map_free(m); /* dropped half-way */
+        } else {
+            size_t idx, n = 0, bad = 0;
+            cfut_error e;
+            cfut_status s;
+            while ((s = cfut_map_next(m, &idx, &e)) != CFUT_EXHAUSTED) {
+                if (s == CFUT_OK) CHECK(results[idx] == items[idx] + k);
+                else bad++;
+                n++;
+            }
+            CHECK(n == M);
+            CHECK(bad == 3);
+            cfut_map_free(m);
+        }
+        if (r % every == 0) {
+            struct mallinfo2 mi = mallinfo2();
+            long anon, file;
+            rss_kb(&anon, &file);
+            printf("%ld,%zu,%zu,%zu,%ld,%ld\n", r, mi.uordblks / 1024, mi.fordblks / 1024, mi.arena / 1024, anon, file);
+            fflush(stdout);
+        }
+    }
+    cfut_executor_free(pp);
+    printf("%ld passed, %ld failed\n", passed, failed);
+    return failed != 0;
+}
