@@ -12,31 +12,7 @@
 #include <stdlib.h>
 
 #include "cfutures.h"
-
-static long passed, failed;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (c) {                                                                 \
-            passed++;                                                            \
-        } else {                                                                 \
-            if (failed++ < 20) fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-        }                                                                        \
-    } while (0)
-
-static uint64_t rng_state = 88172645463325252ull;
-static uint32_t rnd(uint32_t n) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
-
-/* Items 13, 110 and 207 fail (as in soak.c). */
-static int32_t m_add(const void *ctx, const void *item, void *slot) {
-    long k = *(const long *)ctx;
-    *(long *)slot = *(const long *)item + k;
-    return *(const long *)item % 97 == 13 ? 5 : 0;
-}
+#include "soak_util.h"
 
 /* Resident kB of anonymous memory (heap, stacks) and of mapped files (code pages). */
 static void rss_kb(long *anon, long *file) {
@@ -104,6 +80,6 @@ int main(int argc, char **argv) {
         }
     }
     cfut_executor_free(pp);
-    printf("%ld passed, %ld failed\n", passed, failed);
-    return failed != 0;
+    printf("%ld passed, %ld failed\n", g_passed, g_failed);
+    return g_failed != 0;
 }

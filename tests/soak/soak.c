@@ -21,30 +21,12 @@
 #include <unistd.h>
 
 #include "cfutures.h"
-
-static int g_failed, g_passed;
-#define CHECK(c)                                                                           \
-    do {                                                                                   \
-        if (c) {                                                                           \
-            g_passed++;                                                                    \
-        } else {                                                                           \
-            g_failed++;                                                                    \
-            if (g_failed < 20) fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-        }                                                                                  \
-    } while (0)
+#include "soak_util.h"
 
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t rng_state = 88172645463325252ull;
-static uint32_t rnd(uint32_t n) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
 }
 
 /* ---- arguments dropped exactly once ---------------------------------------------------- */
@@ -114,11 +96,6 @@ static int32_t p_poll_cancel(const void *in, size_t len, cfut_result *out) {
         usleep(1000);
     }
     return 0;
-}
-static int32_t m_add(const void *ctx, const void *item, void *slot) {
-    long k = ctx ? *(const long *)ctx : 1;
-    *(long *)slot = *(const long *)item + k;
-    return *(const long *)item % 97 == 13 ? 5 : 0;
 }
 
 /* ---- one round of each call kind -------------------------------------------------------- */
@@ -454,6 +431,6 @@ int main(int argc, char **argv) {
     CHECK(b.threads_max <= a.threads_max + 4);
     CHECK(b.fds_max <= a.fds_max + 8);
     CHECK(b.zombies_max <= 3);
-    printf("%d passed, %d failed\n", g_passed, g_failed);
+    printf("%ld passed, %ld failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }
