@@ -42,35 +42,9 @@ int main(int argc, char **argv) {
     cfut_executor *pp;
     if (cfut_process_pool_new(&po, &pp) != CFUT_OK) return 2;
 
-    enum { M = 300 };
-    static long items[M], results[M];
-    for (long i = 0; i < M; i++) items[i] = i;
-    long k = 5;
     printf("maps,uordblks_kb,fordblks_kb,arena_kb,rss_anon_kb,rss_file_kb\n");
     for (long r = 1; r <= total; r++) {
-        cfut_map_options o;
-        cfut_map_options_init(&o);
-        o.chunksize = 1 + rnd(40);
-        o.max_in_flight = rnd(2) ? 0 : 4;
-        cfut_map *m;
-        cfut_status st = cfut_executor_map(pp, m_add, &k, sizeof k, items, M, sizeof(long), results, sizeof(long), &o, &m);
-        CHECK(st == CFUT_OK);
-        if (st != CFUT_OK) break;
-        if (rnd(4) == 0) {
-            cfut_map_free(m); /* dropped half-way */
-        } else {
-            size_t idx, n = 0, bad = 0;
-            cfut_error e;
-            cfut_status s;
-            while ((s = cfut_map_next(m, &idx, &e)) != CFUT_EXHAUSTED) {
-                if (s == CFUT_OK) CHECK(results[idx] == items[idx] + k);
-                else bad++;
-                n++;
-            }
-            CHECK(n == M);
-            CHECK(bad == 3);
-            cfut_map_free(m);
-        }
+        if (!round_map(pp, true)) break;
         if (r % every == 0) {
             struct mallinfo2 mi = mallinfo2();
             long anon, file;

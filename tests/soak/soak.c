@@ -182,34 +182,6 @@ static void round_process(cfut_executor *pp, bool hang) {
     cfut_future_release(c);
 }
 
-static void round_map(cfut_executor *ex, bool process) {
-    enum { M = 300 };
-    static long items[M], results[M];
-    for (long i = 0; i < M; i++) items[i] = i;
-    long k = 5;
-    cfut_map_options o;
-    cfut_map_options_init(&o);
-    o.chunksize = 1 + rnd(40);
-    o.max_in_flight = rnd(2) ? 0 : 4;
-    cfut_map *m;
-    CHECK(cfut_executor_map(ex, m_add, &k, process ? sizeof k : 0, items, M, sizeof(long), results, sizeof(long), &o, &m) == CFUT_OK);
-    if (rnd(4) == 0) {
-        cfut_map_free(m); /* dropped half-way */
-        return;
-    }
-    size_t idx, n = 0, failed = 0;
-    cfut_error e;
-    cfut_status s;
-    while ((s = cfut_map_next(m, &idx, &e)) != CFUT_EXHAUSTED) {
-        if (s == CFUT_OK) CHECK(results[idx] == items[idx] + k);
-        else failed++;
-        n++;
-    }
-    CHECK(n == M);
-    CHECK(failed == 3); /* 13, 110, 207 */
-    cfut_map_free(m);
-}
-
 static void round_group(cfut_executor *tp) {
     cfut_group *g;
     uint32_t flags = rnd(2) ? CFUT_GROUP_CANCEL_ON_FAILURE : 0;
