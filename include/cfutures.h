@@ -413,6 +413,24 @@ typedef struct cfut_thread_pool_options {
    * demand, as at first (`cfut_executor_stats` counts them in `worker_restarts`).
    */
   uint64_t idle_timeout_ns;
+  /**
+   * Since 0.2; false by default. Waiting threads help: a blocking wait from any thread
+   * that is not one of this pool's workers (`cfut_future_result`, `_result_bytes`,
+   * `_error`, `_wait`, `cfut_wait`, `cfut_as_completed_next`, `cfut_map_next`,
+   * `cfut_map_wait`, `cfut_group_wait`) on a task of this pool that has not started runs
+   * it right there, on the waiting thread, as `inline_waits` does on workers (the worker
+   * that dequeues it later skips it). A caller that submits and then waits gets its
+   * result without two cross-core hand-offs (a one-shot submit+result then costs about
+   * a function call), and a caller waiting for many results works through the pending
+   * ones beside the workers. The cost: such a task may run on any waiting thread, not
+   * only on workers (thread-locals set by `initializer` are not there; the thread
+   * names differ), and, as with `inline_waits`, a task started by a wait is not
+   * interrupted by that wait's timeout. Leave false where tasks need the worker
+   * threads. `cfut_executor_shutdown(wait)` also waits for tasks running on helping
+   * threads; from inside such a task it returns `CFUT_WOULD_DEADLOCK` (the shutdown
+   * still happens), as it does on a worker.
+   */
+  bool inline_waits_any_thread;
 } cfut_thread_pool_options;
 
 /**
@@ -943,7 +961,8 @@ void cfut_thread_pool_options_init(struct cfut_thread_pool_options *opts);
  * owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an
  * unknown `when_full`, or an unknown `struct_size` (older sizes are accepted: the 0.1 size,
  * without `inline_waits`, turns inline waits on; a size without the flow-control and
- * worker life-cycle fields leaves them at their defaults).
+ * worker life-cycle fields, or without `inline_waits_any_thread`, leaves them at their
+ * defaults).
  */
 cfut_status cfut_thread_pool_new(const struct cfut_thread_pool_options *opts,
                                  struct cfut_executor **executor_out);

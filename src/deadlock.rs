@@ -9,6 +9,11 @@
 //!   waiting thread. Only the awaited tasks run, never other queued work, so locks and
 //!   thread-locals the waiter holds are not re-entered by unrelated tasks (rayon #1174,
 //!   #765). A task run inline is not interrupted by the waiter's timeout.
+//! - **Helping waiters.** A pool with `inline_waits_any_thread` lets every other thread's
+//!   blocking wait do the same with its pending tasks (`thread_pool::help`): a caller that
+//!   submits and waits then runs its task itself instead of paying two cross-core
+//!   hand-offs. A helped task runs as a task of the waiting thread, so a wait inside it
+//!   takes part in the cycle check below.
 //! - **Cycles.** A task thread that must block registers what it runs (its stack of tasks,
 //!   inline runs included) and what it waits on, in one process-wide table, and checks
 //!   under the same lock whether its wait closes a cycle: each awaited future running on a
@@ -20,6 +25,7 @@
 //!   nothing while it waits, so a blocking wait there on an unfinished future is refused.
 
 use crate::current;
+use crate::thread_pool::help;
 use crate::error::{Error, Result};
 use crate::future::{Future, State};
 use crate::status::Status;
@@ -168,36 +174,40 @@ pub fn wait_all(futs: &[&Future], deadline: Deadline) -> Result<bool> {
     Ok(futs.iter().all(|f| f.wait(deadline)))
 }
 
-/// True on a task thread whose pool runs awaited tasks inline (a cheap thread-local test
-/// for collective waits that prepare the futures in their input order only then).
+/// True when a blocking wait here may run awaited tasks: on a task thread whose pool runs
+/// them inline, or anywhere while a pool lets waiters help (cheap tests, for collective
+/// waits that prepare the futures in their input order only then).
 pub fn may_run_inline() -> bool {
-    current::in_task() && current::inline_pool() != 0
+    (current::in_task() && current::inline_pool() != 0) || help::enabled()
 }
 
 /// What a blocking wait over several futures does before it blocks (the entry point of
-/// collective waits: `cfut_wait`, `as_completed`, maps, groups). On a task thread: runs the
-/// pending futures of its own pool inline, in the order given, until `enough()` says the
-/// wait is satisfied; then, if it still is not, registers the wait on the unfinished ones
-/// and checks it for a cycle. `Ok(None)`: nothing to register (not a task thread, or
+/// collective waits: `cfut_wait`, `as_completed`, maps, groups). Runs pending futures here,
+/// in the order given, until `enough()` says the wait is satisfied: on a task thread those
+/// of its own pool (inline waits), on any thread those of pools that let waiters help
+/// (`help`). Then, on a task thread, if the wait still is not satisfied, registers it on
+/// the unfinished ones and checks it for a cycle. `Ok(None)`: nothing to register (not a task thread, or
 /// satisfied); `Ok(Some(r))`: block now and drop `r` when the wait ends;
 /// `Err(WouldDeadlock)`: the wait can never end. The caller handles `Deadline::Poll` and
 /// the manager thread itself.
 pub fn before_blocking(futs: &[&Future], need: Need, mut enough: impl FnMut() -> bool) -> Result<Option<Registration>> {
-    if !current::in_task() {
-        return Ok(None);
-    }
-    let own = current::inline_pool();
-    if own != 0 {
+    let in_task = current::in_task();
+    let own = if in_task { current::inline_pool() } else { 0 };
+    if own != 0 || help::enabled() {
         for f in futs {
             if enough() {
                 return Ok(None);
             }
-            if f.pool() == own && f.state() == State::Pending {
-                run_inline(f);
+            if f.state() == State::Pending {
+                if own != 0 && f.pool() == own {
+                    run_inline(f);
+                } else {
+                    help::run_pending(f);
+                }
             }
         }
     }
-    if enough() {
+    if !in_task || enough() {
         return Ok(None);
     }
     let targets: Vec<usize> = futs.iter().filter(|f| !f.done()).map(|f| f.id()).collect();

@@ -100,8 +100,10 @@ impl Slot {
     }
 }
 
-/// Counters moved on slow paths by any thread (shared atomics are fine there).
+/// Counters moved on slow paths by any thread (shared atomics are fine there). On lines of
+/// their own: helping waiters count here on every task they run.
 #[derive(Default)]
+#[repr(align(128))]
 pub struct Rare {
     /// Tasks accepted without passing through a worker's take (caller runs, inline runs of
     /// a full queue, tasks drained at shutdown or when the pool broke).
@@ -111,6 +113,8 @@ pub struct Rare {
     pub cancelled: AtomicU64,
     pub rejected: AtomicU64,
     pub peak: AtomicU64,
+    /// Tasks running now on threads that are not workers (waiters that help).
+    pub running: AtomicU64,
 }
 
 impl Rare {
@@ -136,6 +140,7 @@ impl Rare {
         s.failed += self.failed.load(Relaxed);
         s.cancelled += self.cancelled.load(Relaxed);
         s.rejected += self.rejected.load(Relaxed);
+        s.running += self.running.load(Relaxed);
         s.peak_queued = s.peak_queued.max(self.peak.load(Relaxed));
     }
 }

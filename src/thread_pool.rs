@@ -78,6 +78,10 @@ pub struct ThreadPoolOptions {
     /// A worker's blocking wait on a pending future of this pool runs its task inline
     /// (`crate::deadlock`); false waits as CPython does. Default true.
     pub inline_waits: bool,
+    /// A blocking wait from any other thread on a pending task of this pool runs it on the
+    /// waiting thread (`help`), as Java's `ForkJoinTask::join` and TBB's waits do. Default
+    /// false: tasks run on workers only, as in CPython.
+    pub inline_waits_any_thread: bool,
     /// Tasks accepted but not started at most; 0 = unbounded.
     pub max_queued: usize,
     /// What a submit does when `max_queued` tasks wait.
@@ -94,6 +98,7 @@ impl Default for ThreadPoolOptions {
             thread_name_prefix: None,
             initializer: None,
             inline_waits: true,
+            inline_waits_any_thread: false,
             max_queued: 0,
             when_full: WhenFull::Block,
             on_worker_exit: None,
@@ -168,6 +173,10 @@ struct Shared {
     park_cond: Condvar,
     /// Workers alive or starting (a retiring worker leaves it under `threads`).
     started: AtomicUsize,
+    /// Other threads running one of its tasks now (`help`).
+    helpers: AtomicUsize,
+    /// A shutdown waits in `join`: the last helper to finish notifies `threads_cond`.
+    joining: AtomicBool,
     /// Free places in a bounded queue (`max_queued`); `None`: unbounded.
     room: Option<Room>,
     when_full: WhenFull,
@@ -214,7 +223,7 @@ impl ThreadPool {
     pub fn new(opts: ThreadPoolOptions) -> ThreadPool {
         let id = POOL_IDS.fetch_add(1, Ordering::Relaxed) + 1;
         let max_workers = if opts.max_workers == 0 { default_max_workers() } else { opts.max_workers };
-        ThreadPool {
+        let pool = ThreadPool {
             shared: Arc::new(Shared {
                 id,
                 tag: Tag::take(),
@@ -229,6 +238,8 @@ impl ThreadPool {
                 park_lock: Mutex::new(()),
                 park_cond: Condvar::new(),
                 started: AtomicUsize::new(0),
+                helpers: AtomicUsize::new(0),
+                joining: AtomicBool::new(false),
                 room: (opts.max_queued > 0).then(|| Room::new(opts.max_queued)),
                 when_full: opts.when_full,
                 on_worker_exit: opts.on_worker_exit,
@@ -242,7 +253,11 @@ impl ThreadPool {
                 threads: Mutex::new(Threads::default()),
                 threads_cond: Condvar::new(),
             }),
+        };
+        if opts.inline_waits_any_thread {
+            help::register(&pool.shared);
         }
+        pool
     }
 
     /// Submits a Rust closure.
@@ -530,9 +545,11 @@ impl Shared {
         }
     }
 
+    /// Waits for every worker to exit and for other threads running its tasks (`help`).
     fn join(&self) {
         let mut t = self.threads.lock();
-        while t.live > 0 {
+        self.joining.store(true, Ordering::SeqCst);
+        while t.live > 0 || self.helpers.load(Ordering::SeqCst) > 0 {
             self.threads_cond.wait(&mut t);
         }
         let handles = std::mem::take(&mut t.handles);
@@ -605,7 +622,7 @@ impl ThreadPool {
             s.push(Msg::Stop);
         }
         if wait {
-            if crate::current::pool() == s.id {
+            if crate::current::pool() == s.id || help::helping(s.id) {
                 return Err(Status::WouldDeadlock.into());
             }
             s.join();
@@ -643,10 +660,12 @@ impl ThreadPool {
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         let _ = self.shutdown(true, false);
+        help::unregister(&self.shared);
     }
 }
 
 mod bounded;
+pub mod help;
 mod idle;
 #[cfg(test)]
 mod tests;

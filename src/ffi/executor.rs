@@ -76,6 +76,22 @@ pub struct cfut_thread_pool_options {
     /// `on_worker_exit`), so a pool idle for longer holds no threads. Workers start again on
     /// demand, as at first (`cfut_executor_stats` counts them in `worker_restarts`).
     pub idle_timeout_ns: u64,
+    /// Since 0.2; false by default. Waiting threads help: a blocking wait from any thread
+    /// that is not one of this pool's workers (`cfut_future_result`, `_result_bytes`,
+    /// `_error`, `_wait`, `cfut_wait`, `cfut_as_completed_next`, `cfut_map_next`,
+    /// `cfut_map_wait`, `cfut_group_wait`) on a task of this pool that has not started runs
+    /// it right there, on the waiting thread, as `inline_waits` does on workers (the worker
+    /// that dequeues it later skips it). A caller that submits and then waits gets its
+    /// result without two cross-core hand-offs (a one-shot submit+result then costs about
+    /// a function call), and a caller waiting for many results works through the pending
+    /// ones beside the workers. The cost: such a task may run on any waiting thread, not
+    /// only on workers (thread-locals set by `initializer` are not there; the thread
+    /// names differ), and, as with `inline_waits`, a task started by a wait is not
+    /// interrupted by that wait's timeout. Leave false where tasks need the worker
+    /// threads. `cfut_executor_shutdown(wait)` also waits for tasks running on helping
+    /// threads; from inside such a task it returns `CFUT_WOULD_DEADLOCK` (the shutdown
+    /// still happens), as it does on a worker.
+    pub inline_waits_any_thread: bool,
 }
 
 /// The size of `cfut_thread_pool_options` in 0.1 (before `inline_waits`).
@@ -84,6 +100,8 @@ const THREAD_POOL_OPTIONS_0_1: usize = std::mem::offset_of!(cfut_thread_pool_opt
 /// (its tail padding is not copied).
 const THREAD_POOL_OPTIONS_INLINE: usize = THREAD_POOL_OPTIONS_0_1 + 1;
 const THREAD_POOL_OPTIONS_INLINE_SIZE: usize = THREAD_POOL_OPTIONS_INLINE.next_multiple_of(std::mem::align_of::<cfut_thread_pool_options>());
+/// Its size before `inline_waits_any_thread` (up to `idle_timeout_ns`).
+const THREAD_POOL_OPTIONS_0_2: usize = std::mem::offset_of!(cfut_thread_pool_options, inline_waits_any_thread);
 
 fn thread_pool_defaults() -> cfut_thread_pool_options {
     cfut_thread_pool_options {
@@ -98,6 +116,7 @@ fn thread_pool_defaults() -> cfut_thread_pool_options {
         on_worker_exit: None,
         on_worker_exit_arg: std::ptr::null_mut(),
         idle_timeout_ns: 0,
+        inline_waits_any_thread: false,
     }
 }
 
@@ -140,7 +159,8 @@ pub extern "C" fn cfut_thread_pool_options_init(opts: *mut cfut_thread_pool_opti
 /// owned by the caller. Returns `CFUT_INVALID_ARGUMENT` for a NULL `executor_out`, an
 /// unknown `when_full`, or an unknown `struct_size` (older sizes are accepted: the 0.1 size,
 /// without `inline_waits`, turns inline waits on; a size without the flow-control and
-/// worker life-cycle fields leaves them at their defaults).
+/// worker life-cycle fields, or without `inline_waits_any_thread`, leaves them at their
+/// defaults).
 #[no_mangle]
 pub extern "C" fn cfut_thread_pool_new(
     opts: *const cfut_thread_pool_options,
@@ -149,10 +169,15 @@ pub extern "C" fn cfut_thread_pool_new(
     guard_status(|| {
         non_null(executor_out)?;
         let mut o = ThreadPoolOptions::default();
-        let older = [(THREAD_POOL_OPTIONS_0_1, THREAD_POOL_OPTIONS_0_1), (THREAD_POOL_OPTIONS_INLINE_SIZE, THREAD_POOL_OPTIONS_INLINE)];
+        let older = [
+            (THREAD_POOL_OPTIONS_0_1, THREAD_POOL_OPTIONS_0_1),
+            (THREAD_POOL_OPTIONS_INLINE_SIZE, THREAD_POOL_OPTIONS_INLINE),
+            (THREAD_POOL_OPTIONS_0_2, THREAD_POOL_OPTIONS_0_2),
+        ];
         if let Some(c) = read_options_grown(opts, thread_pool_defaults(), &older)? {
             o.max_workers = c.max_workers as usize;
             o.inline_waits = c.inline_waits;
+            o.inline_waits_any_thread = c.inline_waits_any_thread;
             o.max_queued = c.max_queued as usize;
             o.when_full = super::flow::when_full(c.when_full)?;
             o.idle_timeout = (c.idle_timeout_ns != 0).then(|| std::time::Duration::from_nanos(c.idle_timeout_ns));

@@ -121,6 +121,110 @@ static void old_options_size_gets_inline_waits(void) {
     CHECK_ST(cfut_thread_pool_new(&o, &ex), CFUT_INVALID_ARGUMENT);
 }
 
+/* ---- inline_waits_any_thread: any waiting thread runs the pool's pending tasks ---- */
+
+static int32_t wait_gate_task(void *arg, cfut_result *out) {
+    (void)out;
+    gate *g = arg;
+    gate_add(g, 1); /* started */
+    return gate_wait(g, HANG_MS) ? 0 : 1;
+}
+
+typedef struct where {
+    pthread_t thread;
+    atomic_int runs;
+} where;
+
+static int32_t record_thread(void *arg, cfut_result *out) {
+    (void)out;
+    where *w = arg;
+    w->thread = pthread_self();
+    atomic_fetch_add(&w->runs, 1);
+    return 0;
+}
+
+/* A one-worker pool whose worker blocks on `g` until opened (the pool returns it busy). */
+static cfut_executor *busy_pool(cfut_thread_pool_options *o, gate *g, cfut_future **blocker) {
+    o->max_workers = 1;
+    cfut_executor *ex = NULL;
+    CHECK_ST(cfut_thread_pool_new(o, &ex), CFUT_OK);
+    gate_init(g);
+    CHECK_ST(cfut_executor_submit(ex, wait_gate_task, g, NULL, blocker), CFUT_OK);
+    CHECK(gate_wait_count(g, 1, HANG_MS));
+    return ex;
+}
+
+static void any_thread_waits_run_pending_tasks(void) {
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    CHECK(!o.inline_waits_any_thread);
+    o.inline_waits_any_thread = true;
+    gate g;
+    cfut_future *blocker = NULL;
+    cfut_executor *ex = busy_pool(&o, &g, &blocker);
+    where w[4];
+    cfut_future *fs[4];
+    for (int i = 0; i < 4; i++) {
+        atomic_init(&w[i].runs, 0);
+        CHECK_ST(cfut_executor_submit(ex, record_thread, &w[i], NULL, &fs[i]), CFUT_OK);
+    }
+    /* the worker is busy: the caller's result runs the task here */
+    void *v = NULL;
+    CHECK_ST(cfut_future_result(fs[0], MS(HANG_MS), &v), CFUT_OK);
+    CHECK(pthread_equal(w[0].thread, pthread_self()));
+    /* and so does a collective wait, for every pending one */
+    size_t n = 0;
+    CHECK_ST(cfut_wait(fs + 1, 3, MS(HANG_MS), CFUT_ALL_COMPLETED, NULL, &n), CFUT_OK);
+    CHECK_EQ(n, 3);
+    for (int i = 1; i < 4; i++) {
+        CHECK(pthread_equal(w[i].thread, pthread_self()));
+    }
+    gate_open(&g);
+    CHECK_ST(cfut_future_wait(blocker, MS(HANG_MS)), CFUT_OK);
+    CHECK_ST(cfut_executor_shutdown(ex, true, false), CFUT_OK);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(atomic_load(&w[i].runs), 1); /* the worker skipped them */
+        cfut_future_release(fs[i]);
+    }
+    cfut_executor_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_ST(cfut_executor_stats_get(ex, &st), CFUT_OK);
+    CHECK_EQ(st.submitted, 5);
+    CHECK_EQ(st.completed, 5);
+    CHECK_EQ(st.running, 0);
+    cfut_future_release(blocker);
+    cfut_executor_free(ex);
+    gate_destroy(&g);
+}
+
+/* Off by default, and for a program built against the options before the field. */
+static void without_any_thread_waits_tasks_stay_on_workers(void) {
+    for (int old = 0; old < 2; old++) {
+        cfut_thread_pool_options o;
+        cfut_thread_pool_options_init(&o);
+        if (old) {
+            o.struct_size = (uint32_t)offsetof(cfut_thread_pool_options, inline_waits_any_thread);
+            o.inline_waits_any_thread = true; /* beyond the old size: not read */
+        }
+        gate g;
+        cfut_future *blocker = NULL;
+        cfut_executor *ex = busy_pool(&o, &g, &blocker);
+        where w;
+        atomic_init(&w.runs, 0);
+        cfut_future *f = NULL;
+        CHECK_ST(cfut_executor_submit(ex, record_thread, &w, NULL, &f), CFUT_OK);
+        CHECK_ST(cfut_future_wait(f, MS(30)), CFUT_TIMEOUT);
+        gate_open(&g);
+        CHECK_ST(cfut_future_wait(f, MS(HANG_MS)), CFUT_OK);
+        CHECK(!pthread_equal(w.thread, pthread_self()));
+        cfut_future_release(f);
+        cfut_future_release(blocker);
+        cfut_executor_free(ex);
+        gate_destroy(&g);
+    }
+}
+
 /* The waiter's timeout bounds the waiting, not a task it already runs inline. */
 static int32_t slow_square(void *arg, cfut_result *out) {
     usleep(100 * 1000);
@@ -507,6 +611,8 @@ void test_inline(void) {
     RUN(nested_submit_runs_inline);
     RUN(nested_without_inline_times_out);
     RUN(old_options_size_gets_inline_waits);
+    RUN(any_thread_waits_run_pending_tasks);
+    RUN(without_any_thread_waits_tasks_stay_on_workers);
     RUN(inline_run_outlives_timeout);
     RUN(mutual_wait_one_pool);
     RUN(cycles_across_two_pools);

@@ -1,8 +1,11 @@
 /* cfutures, empty tasks from C on the default thread pool: (1) 100 000 submits, then
  * cfut_future_result on each in order; (2) one-shot submit -> result latency, p50 over 20 000.
- * Prints "<case> cf <value>" (tasks/s, or seconds). */
+ * Prints "<case> cf <value>" (tasks/s, or seconds). With the argument "help": the pool has
+ * inline_waits_any_thread (a waiting caller runs its pending tasks itself), printed as
+ * "cf_help". */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cfutures.h"
@@ -26,9 +29,13 @@ static int32_t empty(void *arg, cfut_result *out) {
     return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    cfut_thread_pool_options o;
+    cfut_thread_pool_options_init(&o);
+    o.inline_waits_any_thread = argc > 1 && strcmp(argv[1], "help") == 0;
+    const char *impl = o.inline_waits_any_thread ? "cf_help" : "cf";
     cfut_executor *ex;
-    if (cfut_thread_pool_new(NULL, &ex) != CFUT_OK) return 1;
+    if (cfut_thread_pool_new(&o, &ex) != CFUT_OK) return 1;
     cfut_future **fs = malloc(N * sizeof *fs);
     double t[REPS + 1];
     for (int r = 0; r <= REPS; r++) {
@@ -43,7 +50,7 @@ int main(void) {
         t[r] = now_s() - s;
     }
     qsort(t + 1, REPS, sizeof *t, cmp); /* the first round warms the heap */
-    printf("empty100k cf %.1f\n", N / t[1 + REPS / 2]);
+    printf("empty100k %s %.1f\n", impl, N / t[1 + REPS / 2]);
     double *lat = malloc(SHOTS * sizeof *lat);
     for (int i = 0; i < SHOTS; i++) {
         cfut_future *f;
@@ -55,7 +62,7 @@ int main(void) {
         cfut_future_release(f);
     }
     qsort(lat, SHOTS, sizeof *lat, cmp);
-    printf("oneshot_p50 cf %.9f\n", lat[SHOTS / 2]);
+    printf("oneshot_p50 %s %.9f\n", impl, lat[SHOTS / 2]);
     cfut_executor_free(ex);
     free(fs);
     free(lat);
