@@ -840,6 +840,10 @@ bool cfut_future_done(const struct cfut_future *f);
  *   queued work, so locks and thread-locals held by the waiter are not re-entered by
  *   unrelated tasks. The timeout bounds the waiting, not a task already started: a task run
  *   inline runs to its end, and the call then reports the finished future.
+ * - **runs it on the waiting thread** in the same way when called from any other thread
+ *   (not one of the pool's workers) and the pool has `inline_waits_any_thread` (off by
+ *   default): a caller that submits and then waits runs its own task if no worker has
+ *   taken it yet.
  * - returns **`CFUT_WOULD_DEADLOCK`** at once, instead of blocking, when the wait would close
  *   a cycle of running tasks waiting on each other (a task waiting on its own future; task a
  *   waiting for b while b waits for a; longer cycles, across any pools). At least the wait
@@ -849,7 +853,8 @@ bool cfut_future_done(const struct cfut_future *f);
  *   done-callback of a process-pool future): while that thread waits, the pool completes
  *   nothing, so a wait on another of its futures would never end.
  *
- * Waits from threads that run no task (the usual caller) just block.
+ * Waits from threads that run no task (the usual caller) just block, unless the pool has
+ * `inline_waits_any_thread`.
  */
 cfut_status cfut_future_wait(struct cfut_future *f, uint64_t timeout_ns);
 
@@ -1058,7 +1063,8 @@ uint32_t cfut_executor_max_workers(const struct cfut_executor *ex);
  * From a task on a thread pool's worker (with `inline_waits`), the pending futures of that
  * pool run inline on the waiting worker first, in array order, until the condition holds
  * (`CFUT_FIRST_COMPLETED`: one; `CFUT_ALL_COMPLETED`: all of them); then the call waits
- * for the rest. The timeout does not interrupt a task run inline.
+ * for the rest. The timeout does not interrupt a task run inline. Any other thread does
+ * the same with the pending futures of pools that have `inline_waits_any_thread`.
  */
 cfut_status cfut_wait(struct cfut_future *const *futures,
                       size_t count,
@@ -1091,7 +1097,8 @@ cfut_status cfut_as_completed_new(struct cfut_future *const *futures,
  *
  * From a task on a thread pool's worker (with `inline_waits`), when no future is done
  * yet, the first pending future of that pool (in array order) runs inline on the waiting
- * worker and is yielded; the timeout does not interrupt it.
+ * worker and is yielded; the timeout does not interrupt it. Any other thread does the same
+ * with the pending futures of pools that have `inline_waits_any_thread`.
  */
 cfut_status cfut_as_completed_next(struct cfut_as_completed *it, size_t *index_out);
 
@@ -1176,7 +1183,7 @@ cfut_status cfut_executor_map(struct cfut_executor *ex,
  *
  * From a task on a worker of the map's thread pool (with `inline_waits`), the chunk
  * holding the next item runs inline on the waiting worker if it has not started; the map's
- * timeout does not interrupt it.
+ * timeout does not interrupt it. With `inline_waits_any_thread` any waiting thread does.
  *
  * For an item, `*index_out` and `*error_out` (may be NULL) are written whatever its
  * status. A message in `error_out` stays valid until the next call on this map or its
@@ -1192,7 +1199,7 @@ cfut_status cfut_map_next(struct cfut_map *m, size_t *index_out, struct cfut_err
  * cancelled); `CFUT_WOULD_DEADLOCK` as `cfut_map_next` (the items before the chunk in the
  * cycle are consumed); `CFUT_INVALID_ARGUMENT` for NULL. From a task on a worker of the
  * map's thread pool (with `inline_waits`), chunks not yet started run inline on the waiting
- * worker, in order.
+ * worker, in order; with `inline_waits_any_thread`, on any waiting thread.
  */
 cfut_status cfut_map_wait(struct cfut_map *m, size_t *first_failed_index_out);
 

@@ -57,7 +57,8 @@ def main():
     a = ap.parse_args()
     progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
     tasks = os.path.join(a.build, "tasks_go")
-    progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_tbb")], [tasks],
+    progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_ours"), "help"],
+              [os.path.join(a.build, "tasks_tbb")], [tasks],
               [tasks, "cf"], [tasks, "cf_direct"], [tasks, "pfor"]]
     env = dict(os.environ)
     # Every implementation uses all the machine's CPUs (its default); OpenMP threads sleep
@@ -108,10 +109,11 @@ def main():
                   f"(min {min(rs):.2f}x, max {max(rs):.2f}x)"]
     lines += ["", "Empty tasks (100 000 submitted, then each result waited in order) and one-shot "
               "submit->result p50; medians over rounds, ratios of per-round values (> 1 = the first better):", "",
-              "| case | cfutures C | oneTBB task_arena::enqueue + atomic flag | Go channel pool | "
-              "cfutures Go Submit | Go Submit WithDirectGoTasks | C vs TBB | C vs Go pool | Go Submit vs Go pool |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    timps = ["cf", "tbb", "go", "go_cf", "go_cf_direct"]
+              "| case | cfutures C | cfutures C, waiters help | oneTBB task_arena::enqueue + atomic flag | "
+              "Go channel pool | cfutures Go Submit | Go Submit WithDirectGoTasks | C vs TBB | C vs Go pool | "
+              "C, waiters help, vs TBB | C, waiters help, vs Go pool | Go Submit vs Go pool |",
+              "|---|" + "---:|" * 11]
+    timps = ["cf", "cf_help", "tbb", "go", "go_cf", "go_cf_direct"]
     for case, higher in (("empty100k", True), ("oneshot_p50", False)):
         vals = [[t[(case, i)] for t in rounds if (case, i) in t] for i in timps]
         fmt = (lambda v: f"{v / 1e6:.2f} M/s") if higher else (lambda v: f"{v * 1e6:.2f} us")
@@ -121,7 +123,8 @@ def main():
             rs = [(t[(case, x)] / t[(case, y)]) if higher else (t[(case, y)] / t[(case, x)])
                   for t in rounds if (case, x) in t and (case, y) in t]
             return f"{statistics.median(rs):.2f}x" if rs else "—"
-        cells += [ratio("cf", "tbb"), ratio("cf", "go"), ratio("go_cf", "go")]
+        cells += [ratio("cf", "tbb"), ratio("cf", "go"), ratio("cf_help", "tbb"), ratio("cf_help", "go"),
+                  ratio("go_cf", "go")]
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)

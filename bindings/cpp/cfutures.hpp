@@ -1383,6 +1383,13 @@ struct ThreadPoolOptions {
   /// retirement, shutdown): detach the thread from runtimes here. An exception is reported
   /// to the callback error handler, never propagated.
   std::function<void()> on_worker_exit{};
+  /// Waiting threads help: a get() / wait from any thread that is not one of this pool's
+  /// workers, on a task of this pool that has not started, runs it on the waiting thread
+  /// (the worker that dequeues it later skips it). A caller that submits and then waits
+  /// gets its result without two cross-core hand-offs. Tasks may then run on any waiting
+  /// thread, not only on workers (no initializer state there), and a timeout does not
+  /// interrupt a task a wait started. Off by default, as in CPython.
+  bool inline_waits_any_thread = false;
 };
 
 /// Python's ThreadPoolExecutor. Move-only; the destructor shuts down and waits.
@@ -1397,6 +1404,7 @@ class ThreadPool : public Executor {
     cfut_thread_pool_options_init(&o);
     o.max_workers = opts.max_workers;
     o.inline_waits = opts.inline_waits;
+    o.inline_waits_any_thread = opts.inline_waits_any_thread;
     if (!opts.thread_name_prefix.empty()) o.thread_name_prefix = opts.thread_name_prefix.c_str();
     if (opts.initializer) {
       // Must outlive the pool's workers: owned here, freed after cfut_executor_free.

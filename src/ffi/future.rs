@@ -168,6 +168,10 @@ fn blocking(fut: &Future, timeout_ns: u64) -> Result<(), crate::error::Error> {
 ///   queued work, so locks and thread-locals held by the waiter are not re-entered by
 ///   unrelated tasks. The timeout bounds the waiting, not a task already started: a task run
 ///   inline runs to its end, and the call then reports the finished future.
+/// - **runs it on the waiting thread** in the same way when called from any other thread
+///   (not one of the pool's workers) and the pool has `inline_waits_any_thread` (off by
+///   default): a caller that submits and then waits runs its own task if no worker has
+///   taken it yet.
 /// - returns **`CFUT_WOULD_DEADLOCK`** at once, instead of blocking, when the wait would close
 ///   a cycle of running tasks waiting on each other (a task waiting on its own future; task a
 ///   waiting for b while b waits for a; longer cycles, across any pools). At least the wait
@@ -177,7 +181,8 @@ fn blocking(fut: &Future, timeout_ns: u64) -> Result<(), crate::error::Error> {
 ///   done-callback of a process-pool future): while that thread waits, the pool completes
 ///   nothing, so a wait on another of its futures would never end.
 ///
-/// Waits from threads that run no task (the usual caller) just block.
+/// Waits from threads that run no task (the usual caller) just block, unless the pool has
+/// `inline_waits_any_thread`.
 #[no_mangle]
 pub extern "C" fn cfut_future_wait(f: *mut cfut_future, timeout_ns: u64) -> cfut_status {
     guard_error(|| {

@@ -173,7 +173,7 @@ fn map_mut<'a>(m: *mut cfut_map) -> Result<&'a mut cfut_map, Status> {
 ///
 /// From a task on a worker of the map's thread pool (with `inline_waits`), the chunk
 /// holding the next item runs inline on the waiting worker if it has not started; the map's
-/// timeout does not interrupt it.
+/// timeout does not interrupt it. With `inline_waits_any_thread` any waiting thread does.
 ///
 /// For an item, `*index_out` and `*error_out` (may be NULL) are written whatever its
 /// status. A message in `error_out` stays valid until the next call on this map or its
@@ -206,7 +206,7 @@ pub extern "C" fn cfut_map_next(m: *mut cfut_map, index_out: *mut usize, error_o
 /// cancelled); `CFUT_WOULD_DEADLOCK` as `cfut_map_next` (the items before the chunk in the
 /// cycle are consumed); `CFUT_INVALID_ARGUMENT` for NULL. From a task on a worker of the
 /// map's thread pool (with `inline_waits`), chunks not yet started run inline on the waiting
-/// worker, in order.
+/// worker, in order; with `inline_waits_any_thread`, on any waiting thread.
 #[no_mangle]
 pub extern "C" fn cfut_map_wait(m: *mut cfut_map, first_failed_index_out: *mut usize) -> cfut_status {
     guard_status(|| match map_mut(m)?.inner.wait_all()? {

@@ -37,7 +37,8 @@ pub const CFUT_ALL_COMPLETED: u32 = 2;
 /// From a task on a thread pool's worker (with `inline_waits`), the pending futures of that
 /// pool run inline on the waiting worker first, in array order, until the condition holds
 /// (`CFUT_FIRST_COMPLETED`: one; `CFUT_ALL_COMPLETED`: all of them); then the call waits
-/// for the rest. The timeout does not interrupt a task run inline.
+/// for the rest. The timeout does not interrupt a task run inline. Any other thread does
+/// the same with the pending futures of pools that have `inline_waits_any_thread`.
 #[no_mangle]
 pub extern "C" fn cfut_wait(
     futures: *const *mut cfut_future,
@@ -104,7 +105,8 @@ pub extern "C" fn cfut_as_completed_new(
 ///
 /// From a task on a thread pool's worker (with `inline_waits`), when no future is done
 /// yet, the first pending future of that pool (in array order) runs inline on the waiting
-/// worker and is yielded; the timeout does not interrupt it.
+/// worker and is yielded; the timeout does not interrupt it. Any other thread does the same
+/// with the pending futures of pools that have `inline_waits_any_thread`.
 #[no_mangle]
 pub extern "C" fn cfut_as_completed_next(it: *mut cfut_as_completed, index_out: *mut usize) -> cfut_status {
     guard_status(|| {

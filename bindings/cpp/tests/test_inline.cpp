@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -135,4 +136,52 @@ TEST(InlineWaits, MapFromATaskRunsInline) {
     return s;
   });
   EXPECT_EQ(total.get_for(20s), 9900);
+}
+
+namespace {
+
+/// A one-shot gate a blocking task waits on (std::promise's shared_future: an event, not a sleep).
+struct Gate {
+  std::promise<void> p;
+  std::shared_future<void> f = p.get_future().share();
+};
+
+}  // namespace
+
+TEST(InlineWaitsAnyThread, TheWaitingCallerRunsItsPendingTasks) {
+  cfut::ThreadPoolOptions o;
+  o.max_workers = 1;
+  EXPECT_FALSE(o.inline_waits_any_thread);
+  o.inline_waits_any_thread = true;
+  cfut::ThreadPool p(o);
+  Gate gate, started;
+  auto blocker = p.submit([&] {
+    started.p.set_value();
+    gate.f.wait();
+  });
+  started.f.wait();
+  auto me = std::this_thread::get_id();
+  auto where = [] { return std::this_thread::get_id(); };
+  EXPECT_EQ(p.submit(where).get_for(20s), me);
+  std::vector<cfut::Future<std::thread::id>> more;
+  for (int i = 0; i < 3; i++) more.push_back(p.submit(where));
+  EXPECT_TRUE(cfut::wait(more, cfut::ALL_COMPLETED).condition_met);
+  for (auto &f : more) EXPECT_EQ(f.get(), me);
+  gate.p.set_value();
+  blocker.get_for(20s);
+}
+
+TEST(InlineWaitsAnyThread, OffByDefaultTasksStayOnWorkers) {
+  cfut::ThreadPool p(1);
+  Gate gate, started;
+  auto blocker = p.submit([&] {
+    started.p.set_value();
+    gate.f.wait();
+  });
+  started.f.wait();
+  auto f = p.submit([] { return std::this_thread::get_id(); });
+  EXPECT_EQ(f.wait_for(30ms), std::future_status::timeout);
+  gate.p.set_value();
+  EXPECT_NE(f.get_for(20s), std::this_thread::get_id());
+  blocker.get_for(20s);
 }
