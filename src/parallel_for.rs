@@ -178,6 +178,7 @@ impl Loop {
 
     /// Runs ranges until none is left to claim.
     fn work(&self) {
+        crate::spin::note_loop_work();
         if self.div == SPLIT {
             // Alone: one call, nothing to balance.
             if let Some((lo, hi)) = self.claim_all() {

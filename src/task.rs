@@ -60,6 +60,7 @@ pub unsafe fn run_map_chunk(f: MapFn, mem: ChunkMemory, range: Range<usize>, rep
     if range.is_empty() {
         return report;
     }
+    crate::spin::note_loop_work();
     let ctx = mem.ctx;
     let mut i = range.start;
     let mut item = mem.items.wrapping_add(range.start * mem.item_size);

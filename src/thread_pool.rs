@@ -485,6 +485,9 @@ impl Shared {
                     }
                 })
             });
+            if crate::spin::take_loop_work() {
+                spin.ran_loop();
+            }
             if !ran {
                 slot.running.sub(1);
                 // Cancelled (or failed) while queued: nobody ran it, so count it here. One
