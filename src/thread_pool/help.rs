@@ -57,7 +57,11 @@ pub(super) fn unregister(pool: &Arc<Shared>) {
         return;
     }
     entry.pool.store(std::ptr::null_mut(), Ordering::SeqCst);
-    spin_until(std::time::Duration::MAX, || entry.window.load(Ordering::SeqCst) == 0);
+    // In a child forked after the pool's creation the window may count a parent thread
+    // that was inside it at the fork and does not exist here: nobody else can be in it.
+    if !pool.foreign() {
+        spin_until(std::time::Duration::MAX, || entry.window.load(Ordering::SeqCst) == 0);
+    }
     REGISTERED.fetch_sub(1, Ordering::SeqCst);
 }
 
@@ -81,6 +85,9 @@ pub fn run_pending(fut: &Future) -> bool {
     // A task queued before the host forked belongs to the parent's pool, whatever pool
     // holds its tag in this child: it fails instead (see `Future::wait`).
     fut.fail_if_orphaned();
+    if fut.state() != State::Pending {
+        return false;
+    }
     let entry = &TABLE[tag];
     if entry.pool.load(Ordering::Relaxed).is_null() {
         return false;

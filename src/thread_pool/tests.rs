@@ -135,34 +135,43 @@ fn thread_names_use_the_prefix() {
 }
 
 /// In the child, checks the inherited pool and the parent's futures; returns an exit code.
-fn fork_child_checks(p: &ThreadPool, running: &Future, queued: &Future) -> i32 {
-    let fresh = pool(2);
+fn fork_child_checks(p: &ThreadPool, running: &Future, queued: &Future, help: bool) -> i32 {
+    let fresh = ThreadPool::new(ThreadPoolOptions { max_workers: 2, inline_waits_any_thread: help, ..Default::default() });
     let f = match fresh.submit_fn(|_| 0) {
         Ok(f) => f,
         Err(_) => return 10,
     };
-    if f.result(Deadline::Never).is_err() {
+    if crate::deadlock::wait(&f, Deadline::Never) != Ok(true) || f.result(Deadline::Poll).is_err() {
         return 11;
     }
     drop(fresh);
     if p.submit_fn(|_| 0).err().map(|e| e.status()) != Some(Status::Unsupported) {
         return 20;
     }
+    // A waiting thread never runs a task the parent queued, helping pool or not: it fails.
     for f in [running, queued] {
-        if f.result(Deadline::Never).err() != Some(Status::Broken) {
+        if crate::deadlock::wait(f, Deadline::Never) != Ok(true) || f.result(Deadline::Poll).err() != Some(Status::Broken) {
             return 21;
         }
     }
     if p.shutdown(true, false).is_err() {
         return 22;
     }
+    // What dropping the inherited pool does after its shutdown: returns at once.
+    super::help::unregister(&p.shared);
     0
 }
 
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot fork")]
 fn inherited_pool_is_dead_in_a_forked_child() {
-    let p = pool(1);
+    for help in [false, true] {
+        inherited_pool_case(help);
+    }
+}
+
+fn inherited_pool_case(help: bool) {
+    let p = ThreadPool::new(ThreadPoolOptions { max_workers: 1, inline_waits_any_thread: help, ..Default::default() });
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
     let started = Arc::new(Barrier::new(2));
     let (g, s2) = (gate.clone(), started.clone());
@@ -183,7 +192,7 @@ fn inherited_pool_is_dead_in_a_forked_child() {
     assert!(pid >= 0);
     if pid == 0 {
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            fork_child_checks(&p, &running, &queued)
+            fork_child_checks(&p, &running, &queued, help)
         }))
         .unwrap_or(30);
         // SAFETY: ends the child without running the parent's destructors or atexit.
