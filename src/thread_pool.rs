@@ -146,6 +146,18 @@ impl Drop for Tag {
     }
 }
 
+/// The admission word on cache lines of its own: every submit writes it twice, and workers
+/// write the counters that would otherwise share its line.
+#[repr(align(128))]
+struct Gate(AtomicUsize);
+
+impl std::ops::Deref for Gate {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.0
+    }
+}
+
 struct Shared {
     /// The pool's id, counting pools in this process (workers know it: `crate::current`).
     id: usize,
@@ -158,7 +170,7 @@ struct Shared {
     fork_gen: u64,
     queue: Queue<Msg>,
     /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
-    gate: AtomicUsize,
+    gate: Gate,
     /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
     idle: AtomicUsize,
     /// Idle workers spinning on the queue (at most one at a time).
@@ -230,7 +242,7 @@ impl ThreadPool {
                 inline_waits: opts.inline_waits,
                 fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
-                gate: AtomicUsize::new(0),
+                gate: Gate(AtomicUsize::new(0)),
                 idle: AtomicUsize::new(0),
                 spinners: AtomicUsize::new(0),
                 parked: AtomicUsize::new(0),
