@@ -5,13 +5,14 @@
 //! at `fork` would block a child forever): a helper announces itself in the entry's
 //! `window`, reads the pointer, and takes a strong reference before leaving the window;
 //! `unregister` clears the pointer and then waits for the window to empty. Of the two
-//! SeqCst sequences (window += 1, read pointer / clear pointer, read window) at least one
-//! sees the other, so a helper either finds the pointer gone or holds its reference before
+//! sequences (window += 1, fence, read pointer / clear pointer, fence, read window; SeqCst
+//! fences, as in the pool's wake-up protocol, so the loom model checks the same code) at
+//! least one sees the other, so a helper either finds the pointer gone or holds its reference before
 //! the pool's handle lets go of its own. The window covers no user code: the wait is a few
 //! instructions long.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::Shared;
@@ -57,6 +58,7 @@ pub(super) fn unregister(pool: &Arc<Shared>) {
         return;
     }
     entry.pool.store(std::ptr::null_mut(), Ordering::SeqCst);
+    fence(Ordering::SeqCst);
     // In a child forked after the pool's creation the window may count a parent thread
     // that was inside it at the fork and does not exist here: nobody else can be in it.
     if !pool.foreign() {
@@ -93,6 +95,7 @@ pub fn run_pending(fut: &Future) -> bool {
         return false;
     }
     entry.window.fetch_add(1, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
     let p = entry.pool.load(Ordering::SeqCst);
     let pool = (!p.is_null()).then(|| {
         // SAFETY: `p` came from `Arc::as_ptr` of a registered pool. We entered the window

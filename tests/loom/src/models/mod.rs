@@ -5,6 +5,7 @@
 
 mod cq;
 mod future;
+mod help_registry;
 mod pool_retire;
 mod pool_wake;
 mod queue;
