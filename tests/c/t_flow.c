@@ -181,18 +181,6 @@ static void flow_try_submit_timeout(void) {
 }
 
 /* CALLER_RUNS: a full queue runs the task on the submitting thread. */
-typedef struct where {
-    pthread_t thread;
-    atomic_int set;
-} where;
-
-static int32_t record_thread(void *arg, cfut_result *out) {
-    (void)out;
-    where *w = arg;
-    w->thread = pthread_self();
-    atomic_store(&w->set, 1);
-    return 0;
-}
 
 static void flow_caller_runs(void) {
     cfut_executor *ex = bounded_pool(1, 1, CFUT_WHEN_FULL_CALLER_RUNS);
@@ -201,11 +189,11 @@ static void flow_caller_runs(void) {
     CHECK_ST(cfut_executor_submit(ex, blocking_task, &b, NULL, NULL), CFUT_OK);
     CHECK(gate_wait_count(&b.started, 1, HANG_MS));
     CHECK_ST(cfut_executor_submit(ex, counting_task, NULL, NULL, NULL), CFUT_OK);
-    where w = {.set = 0};
+    where w = {.runs = 0};
     cfut_future *f = NULL;
     CHECK_ST(cfut_executor_submit(ex, record_thread, &w, NULL, &f), CFUT_OK);
     CHECK(cfut_future_done(f)); /* ran before the submit returned */
-    CHECK(atomic_load(&w.set) == 1 && pthread_equal(w.thread, pthread_self()));
+    CHECK(atomic_load(&w.runs) == 1 && pthread_equal(w.thread, pthread_self()));
     CHECK_ST(cfut_future_result(f, 0, NULL), CFUT_OK);
     cfut_future_release(f);
     cfut_executor_stats s = stats_of(ex);

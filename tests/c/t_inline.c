@@ -130,18 +130,6 @@ static int32_t wait_gate_task(void *arg, cfut_result *out) {
     return gate_wait(g, HANG_MS) ? 0 : 1;
 }
 
-typedef struct where {
-    pthread_t thread;
-    atomic_int runs;
-} where;
-
-static int32_t record_thread(void *arg, cfut_result *out) {
-    (void)out;
-    where *w = arg;
-    w->thread = pthread_self();
-    atomic_fetch_add(&w->runs, 1);
-    return 0;
-}
 
 /* A one-worker pool whose worker blocks on `g` until opened (the pool returns it busy). */
 static cfut_executor *busy_pool(cfut_thread_pool_options *o, gate *g, cfut_future **blocker) {

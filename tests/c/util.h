@@ -128,6 +128,16 @@ void gate_add(gate *g, int n); /* count += n, wakes waiters */
 bool gate_wait_count(gate *g, int n, long timeout_ms);
 int gate_count(gate *g);
 
+/* ---- where a task ran ------------------------------------------------------------- */
+
+typedef struct where {
+    pthread_t thread; /* the thread of the last run */
+    atomic_int runs;
+} where;
+
+/* A cfut_task_fn that records its thread in `arg` (a `where`) and counts its runs. */
+int32_t record_thread(void *arg, cfut_result *out);
+
 /* ---- threads and time ------------------------------------------------------------ */
 
 uint64_t now_ns(void);
