@@ -186,8 +186,8 @@ pub fn may_run_inline() -> bool {
 /// in the order given, until `enough()` says the wait is satisfied: on a task thread those
 /// of its own pool (inline waits), on any thread those of pools that let waiters help
 /// (`help`). Then, on a task thread, if the wait still is not satisfied, registers it on
-/// the unfinished ones and checks it for a cycle. `Ok(None)`: nothing to register (not a task thread, or
-/// satisfied); `Ok(Some(r))`: block now and drop `r` when the wait ends;
+/// the unfinished ones and checks it for a cycle. `Ok(None)`: nothing to register (not a
+/// task thread, or satisfied); `Ok(Some(r))`: block now and drop `r` when the wait ends;
 /// `Err(WouldDeadlock)`: the wait can never end. The caller handles `Deadline::Poll` and
 /// the manager thread itself.
 pub fn before_blocking(futs: &[&Future], need: Need, mut enough: impl FnMut() -> bool) -> Result<Option<Registration>> {

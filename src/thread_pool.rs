@@ -680,7 +680,7 @@ impl Drop for ThreadPool {
 }
 
 mod bounded;
-pub mod help;
+pub(crate) mod help;
 mod idle;
 #[cfg(test)]
 mod tests;

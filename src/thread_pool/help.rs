@@ -6,10 +6,10 @@
 //! `window`, reads the pointer, and takes a strong reference before leaving the window;
 //! `unregister` clears the pointer and then waits for the window to empty. Of the two
 //! sequences (window += 1, fence, read pointer / clear pointer, fence, read window; SeqCst
-//! fences, as in the pool's wake-up protocol, so the loom model checks the same code) at
-//! least one sees the other, so a helper either finds the pointer gone or holds its reference before
-//! the pool's handle lets go of its own. The window covers no user code: the wait is a few
-//! instructions long.
+//! fences, as in the pool's wake-up protocol, so the loom model `help_registry` checks the
+//! same sequence) at least one sees the other, so a helper either finds the pointer gone or
+//! holds its reference before the pool's handle lets go of its own. The window covers no
+//! user code: the wait is a few instructions long.
 
 use std::cell::RefCell;
 use std::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
@@ -108,8 +108,10 @@ pub fn run_pending(fut: &Future) -> bool {
     });
     entry.window.fetch_sub(1, Ordering::SeqCst);
     match pool {
-        // A pool that later took this tag never queued this future; its own are the ones
-        // still pending, and `start` below refuses anything else.
+        // Tags are unique among live pools, and a tag is freed only with its pool's last
+        // reference, after every future it queued ended: a pending future's tag names the
+        // pool that queued it (in a forked child, `fail_if_orphaned` above took care of the
+        // parent's).
         Some(pool) if !pool.foreign() => pool.run_helped(fut),
         _ => false,
     }
