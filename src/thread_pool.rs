@@ -497,9 +497,6 @@ impl Shared {
                     }
                 })
             });
-            if crate::spin::take_loop_work() {
-                spin.ran_loop();
-            }
             if !ran {
                 slot.running.sub(1);
                 // Cancelled (or failed) while queued: nobody ran it, so count it here. One

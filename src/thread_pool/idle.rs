@@ -61,6 +61,11 @@ impl Shared {
     /// `already_idle`: the worker counted itself idle before publishing its last result.
     /// `spin`: this worker's budget, adapted to how its waits ended.
     pub(super) fn wait_idle(&self, already_idle: bool, spin: &mut Adaptive) -> Option<Msg> {
+        // Looked at here, once per idle period, not after every task: any loop work since
+        // the last idle period means the next loop is likely near.
+        if crate::spin::take_loop_work() {
+            spin.ran_loop();
+        }
         let mut counted = already_idle;
         loop {
             if !counted {
