@@ -644,8 +644,9 @@ typedef struct cfut_executor_stats {
   uint64_t rejected;
   /**
    * The most tasks ever queued at once: exact with `max_queued` (and never above it);
-   * without a bound, a thread pool samples the queue's length as each task ends (a lower
-   * bound, off by at most the tasks taken meanwhile, and never larger than the truth).
+   * without a bound, a thread pool samples the queue's length as tasks end with work
+   * still queued (every 16th such task per worker, and the next one while samples rise)
+   * and as this call reads it: a lower bound, never larger than the truth.
    */
   uint64_t peak_queued;
   /**

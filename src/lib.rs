@@ -26,6 +26,7 @@ pub mod wait;
 
 mod current;
 mod queue;
+mod ring;
 mod spin;
 mod sync;
 mod waiter;

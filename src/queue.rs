@@ -9,7 +9,7 @@
 //! batches, so one producer's messages keep their order.
 
 use std::collections::VecDeque;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crate::ring::Ring;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
 
@@ -26,8 +26,7 @@ const RING: usize = 64;
 const RING: usize = 2;
 
 pub struct Queue<T> {
-    tx: Sender<T>,
-    rx: Receiver<T>,
+    ring: Ring<T>,
     overflow: Mutex<VecDeque<T>>,
     /// Messages in `overflow` (read without its lock to keep the common path lock-free).
     overflowed: AtomicUsize,
@@ -41,10 +40,14 @@ impl<T> Default for Queue<T> {
 
 impl<T> Queue<T> {
     pub fn new() -> Queue<T> {
-        let (tx, rx) = crossbeam_channel::bounded(RING);
+        Queue::with_ring(RING)
+    }
+
+    /// A queue whose ring has `slots` places (a power of two); the loom models of the pool's
+    /// wake-up protocol use one no burst of theirs overflows.
+    pub fn with_ring(slots: usize) -> Queue<T> {
         Queue {
-            tx,
-            rx,
+            ring: Ring::new(slots),
             overflow: Mutex::new(VecDeque::new()),
             overflowed: AtomicUsize::new(0),
         }
@@ -52,9 +55,9 @@ impl<T> Queue<T> {
 
     pub fn push(&self, msg: T) {
         let msg = if self.overflowed.load(Ordering::SeqCst) == 0 {
-            match self.tx.try_send(msg) {
+            match self.ring.push(msg) {
                 Ok(()) => return,
-                Err(TrySendError::Full(m)) | Err(TrySendError::Disconnected(m)) => m,
+                Err(m) => m,
             }
         } else {
             msg
@@ -66,28 +69,35 @@ impl<T> Queue<T> {
 
     /// The oldest message, if any.
     pub fn pop(&self) -> Option<T> {
-        if let Ok(m) = self.rx.try_recv() {
+        if let Some(m) = self.ring.pop() {
             return Some(m);
         }
         if self.overflowed.load(Ordering::SeqCst) == 0 {
             return None;
         }
         let mut o = self.overflow.lock();
-        // The ring may have been refilled by another consumer meanwhile: its messages are
-        // older than the overflow's.
-        if let Ok(m) = self.rx.try_recv() {
-            return Some(m);
+        // Ring messages are older than the overflow's (another consumer may also have refilled
+        // the ring meanwhile): take them first, including one whose push took its place but
+        // has not stored it yet (that push runs no user code and takes no lock).
+        loop {
+            if let Some(m) = self.ring.pop() {
+                return Some(m);
+            }
+            if self.ring.len() == 0 {
+                break;
+            }
+            crate::sync::yield_now();
         }
         let first = o.pop_front()?;
         self.overflowed.fetch_sub(1, Ordering::SeqCst);
         // Move a batch into the ring so the next consumers need no lock. Each message is in
         // the ring before it leaves the count, so the queue never looks empty while it is not.
         while let Some(m) = o.pop_front() {
-            match self.tx.try_send(m) {
+            match self.ring.push(m) {
                 Ok(()) => {
                     self.overflowed.fetch_sub(1, Ordering::SeqCst);
                 }
-                Err(TrySendError::Full(m)) | Err(TrySendError::Disconnected(m)) => {
+                Err(m) => {
                     o.push_front(m);
                     break;
                 }
@@ -98,7 +108,14 @@ impl<T> Queue<T> {
 
     /// How many messages are queued (exact when nothing is pushed or popped concurrently).
     pub fn len(&self) -> usize {
-        self.rx.len() + self.overflowed.load(Ordering::SeqCst)
+        self.ring.len() + self.overflowed.load(Ordering::SeqCst)
+    }
+
+    /// Whether a message waits to be popped, read without touching the producers' lines (the
+    /// ring's head slot and the overflow count, which only changes once the ring is full).
+    /// It can miss a push still in progress: that pusher's own wake-up check covers it.
+    pub fn ready(&self) -> bool {
+        self.ring.ready() || self.overflowed.load(Ordering::SeqCst) > 0
     }
 
     pub fn is_empty(&self) -> bool {

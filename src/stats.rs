@@ -85,8 +85,8 @@ pub struct Slot {
     pub cancelled: Own,
     /// Tasks this worker runs now (an inline run nests a second one).
     pub running: Own,
-    /// The longest queue this worker saw as it finished a task (an unbounded pool's peak:
-    /// sampled where the worker reads the length anyway, so it costs nothing extra).
+    /// The longest queue this worker sampled as it finished a task (an unbounded pool's
+    /// peak; `thread_pool` says when it samples).
     pub peak: Own,
 }
 

@@ -13,6 +13,12 @@ pub mod atomic {
     pub use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 }
 
+/// Lets other threads run while this one waits for a store it must see (loom's build
+/// schedules them instead).
+pub fn yield_now() {
+    std::thread::yield_now();
+}
+
 /// An `UnsafeCell` reached only through `with` / `with_mut`, loom's shape: the loom build
 /// checks every access against the happens-before order.
 pub mod cell {

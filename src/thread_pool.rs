@@ -56,6 +56,7 @@ use crate::sync::{Condvar, Mutex};
 use crate::error::{Error, Result};
 use crate::flow::{Admit, Room, WhenFull};
 use crate::future::{Future, Job, TaskError};
+use crate::ring::Line;
 use crate::stats::{Rare, Slot};
 use crate::queue::Queue;
 use crate::spin::spin_until;
@@ -118,6 +119,9 @@ const BROKEN: usize = 2;
 /// Submitters in flight are counted above the flag bits.
 const SUBMITTER: usize = 4;
 
+/// Tasks between an unbounded pool's peak samples while the samples do not rise.
+const PEAK_EVERY: u32 = 16;
+
 static POOL_IDS: AtomicUsize = AtomicUsize::new(0);
 
 /// A pool's future tag, 16 bits (a future has no room for more), unique among live pools.
@@ -146,18 +150,6 @@ impl Drop for Tag {
     }
 }
 
-/// The admission word on cache lines of its own: every submit writes it twice, and workers
-/// write the counters that would otherwise share its line.
-#[repr(align(128))]
-struct Gate(AtomicUsize);
-
-impl std::ops::Deref for Gate {
-    type Target = AtomicUsize;
-    fn deref(&self) -> &AtomicUsize {
-        &self.0
-    }
-}
-
 struct Shared {
     /// The pool's id, counting pools in this process (workers know it: `crate::current`).
     id: usize,
@@ -169,12 +161,15 @@ struct Shared {
     /// not exist, so it refuses work and never joins.
     fork_gen: u64,
     queue: Queue<Msg>,
-    /// SHUTDOWN | BROKEN | submitters * SUBMITTER.
-    gate: Gate,
+    /// SHUTDOWN | BROKEN | submitters * SUBMITTER. On lines of its own, as `idle` and
+    /// `spinners`: every submit writes it twice, and workers write those two between tasks;
+    /// sharing a line with each other or with the read-mostly fields would make submits and
+    /// workers miss on it.
+    gate: Line<AtomicUsize>,
     /// Idle workers not yet claimed by a submit (CPython's idle semaphore).
-    idle: AtomicUsize,
+    idle: Line<AtomicUsize>,
     /// Idle workers spinning on the queue (at most one at a time).
-    spinners: AtomicUsize,
+    spinners: Line<AtomicUsize>,
     /// Idle workers asleep on `park_cond`; only `push` and a worker passing the baton
     /// wake them, and only when no spinner will take the work.
     parked: AtomicUsize,
@@ -242,9 +237,9 @@ impl ThreadPool {
                 inline_waits: opts.inline_waits,
                 fork_gen: crate::fork::generation(),
                 queue: Queue::new(),
-                gate: Gate(AtomicUsize::new(0)),
-                idle: AtomicUsize::new(0),
-                spinners: AtomicUsize::new(0),
+                gate: Line(AtomicUsize::new(0)),
+                idle: Line(AtomicUsize::new(0)),
+                spinners: Line(AtomicUsize::new(0)),
                 parked: AtomicUsize::new(0),
                 waking: AtomicBool::new(false),
                 park_lock: Mutex::new(()),
@@ -447,6 +442,7 @@ impl Shared {
         // True when this worker counted itself idle before publishing its last result.
         let mut idle = false;
         let mut spin = crate::spin::Adaptive::new();
+        let mut sample_in = 1;
         loop {
             if self.foreign() {
                 return true;
@@ -483,17 +479,14 @@ impl Shared {
                 f.run_then_complete(true, |ended| {
                     slot.count(ended);
                     slot.running.sub(1);
-                    // The queue's length is read here anyway (for the idle claim); it doubles
-                    // as the unbounded pool's peak sample, less shutdown's `Stop` (a bounded
-                    // pool counts its peak exactly when places are taken).
-                    let left = self.queue.len();
-                    if self.room.is_none() {
-                        let stop = self.stop_pushed.load(Ordering::Relaxed) as usize;
-                        slot.peak.raise(left.saturating_sub(stop) as u64);
-                    }
-                    if left == 0 {
+                    // `ready` reads the head slot, not the submitters' position: when tasks come
+                    // one at a time, reading that after every task took the line a submitter
+                    // was pushing with.
+                    if !self.queue.ready() {
                         self.idle.fetch_add(1, Ordering::AcqRel);
                         idle = true;
+                    } else if self.room.is_none() {
+                        self.sample_peak(slot, &mut sample_in);
                     }
                 })
             });
@@ -508,6 +501,22 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// An unbounded pool's peak: the queue's length, less shutdown's `Stop`, sampled as tasks
+    /// end with work queued: every `PEAK_EVERY` tasks, and at the next task while samples
+    /// keep rising (a bounded pool counts its peak exactly as places are taken). Not every
+    /// task: the length reads the submitters' position, a line they keep writing.
+    fn sample_peak(&self, slot: &Slot, sample_in: &mut u32) {
+        *sample_in -= 1;
+        if *sample_in > 0 {
+            return;
+        }
+        let stop = self.stop_pushed.load(Ordering::Relaxed) as usize;
+        let left = self.queue.len().saturating_sub(stop) as u64;
+        let rising = left > slot.peak.get();
+        slot.peak.raise(left);
+        *sample_in = if rising { 1 } else { PEAK_EVERY };
     }
 
     /// Queues a message and wakes a parked worker unless a spinning or waking one will

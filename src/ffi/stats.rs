@@ -36,8 +36,9 @@ pub struct cfut_executor_stats {
     /// Since creation: submits that returned `CFUT_QUEUE_FULL`.
     pub rejected: u64,
     /// The most tasks ever queued at once: exact with `max_queued` (and never above it);
-    /// without a bound, a thread pool samples the queue's length as each task ends (a lower
-    /// bound, off by at most the tasks taken meanwhile, and never larger than the truth).
+    /// without a bound, a thread pool samples the queue's length as tasks end with work
+    /// still queued (every 16th such task per worker, and the next one while samples rise)
+    /// and as this call reads it: a lower bound, never larger than the truth.
     pub peak_queued: u64,
     /// Workers started in place of ones that exited: thread pools, after idle retirement
     /// (`idle_timeout_ns`); process pools, replacements of dead, timed-out or retired

@@ -13,7 +13,7 @@ impl Shared {
     pub(super) fn pass_baton(&self) {
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) > 0
-            && !self.queue.is_empty()
+            && self.queue.ready()
             && self.spinners.load(Ordering::SeqCst) == 0
             && !self.waking.load(Ordering::SeqCst)
         {

@@ -25,6 +25,8 @@ pub mod foreign;
 pub mod fork;
 #[path = "../../../src/waiter.rs"]
 pub mod waiter;
+#[path = "../../../src/ring.rs"]
+pub mod ring;
 #[path = "../../../src/queue.rs"]
 pub mod queue;
 #[path = "../../../src/future/mod.rs"]

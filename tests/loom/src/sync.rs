@@ -8,6 +8,10 @@ pub mod atomic {
     pub use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 }
 
+pub fn yield_now() {
+    loom::thread::yield_now();
+}
+
 pub mod cell {
     pub struct UnsafeCell<T>(loom::cell::UnsafeCell<T>);
 

@@ -11,9 +11,15 @@ mod pool_wake;
 mod queue;
 
 pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(3, f)
+}
+
+/// `model` with another default preemption bound, for a model whose threads run enough
+/// atomic steps that bound 3 takes minutes (`LOOM_MAX_PREEMPTIONS` still overrides it).
+pub(crate) fn model_bounded(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(3);
+        b.preemption_bound = Some(bound);
     }
     b.check(f);
 }

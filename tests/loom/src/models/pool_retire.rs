@@ -73,7 +73,7 @@ impl Pool {
                 }
                 counted = false;
                 // Finished with nothing queued: count idle before the result is visible.
-                if self.queue.is_empty() {
+                if !self.queue.ready() {
                     self.idle.fetch_add(1, S);
                     counted = true;
                 }
@@ -98,7 +98,7 @@ impl Pool {
 
 fn run(checks_started: bool) {
     let p = Arc::new(Pool {
-        queue: Queue::new(),
+        queue: Queue::with_ring(4), // no overflow: the queue models check that path
         idle: AtomicUsize::new(1),
         started: AtomicUsize::new(1),
         spawned: AtomicUsize::new(0),

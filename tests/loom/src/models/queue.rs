@@ -65,3 +65,31 @@ fn a_queued_message_is_never_invisible() {
         assert!(q.is_empty());
     });
 }
+
+/// The ring's `ready` (the workers' "is more queued" check): with one consumer, `ready`
+/// true means its next pop finds a message; a push that finished before the check is seen.
+#[test]
+fn ready_means_the_next_pop_finds_a_message() {
+    model(|| {
+        let r = Arc::new(crate::ring::Ring::new(2));
+        let r1 = r.clone();
+        let p = thread::spawn(move || {
+            for i in 0..3 {
+                let _ = r1.push(i);
+            }
+        });
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            if r.ready() {
+                got.push(r.pop().expect("ready, but the pop found nothing"));
+            }
+        }
+        p.join().unwrap();
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+        while let Some(m) = r.pop() {
+            got.push(m);
+        }
+        // The third push may have found the two-slot ring full.
+        assert!(got.len() >= 2 && r.len() == 0 && !r.ready(), "{got:?}");
+    });
+}
