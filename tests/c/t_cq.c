@@ -4,11 +4,27 @@
  * pool's crashed-worker case is in tests/process. */
 #include "util.h"
 
+#include <errno.h>
 #include <poll.h>
 
+/* poll for POLLIN on the queue's fd for up to timeout_ms, again after a signal (the fault
+ * suite's interval timer interrupts every blocking call): 1 readable, 0 timed out. */
+static int poll_in(cfut_cq *cq, long timeout_ms) {
+    uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        struct pollfd p = {.fd = cfut_cq_fd(cq), .events = POLLIN};
+        uint64_t now = now_ns();
+        int left = now >= end ? 0 : (int)((end - now) / 1000000u);
+        int r = poll(&p, 1, left);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        return r == 1 && (p.revents & POLLIN);
+    }
+}
+
 static bool readable(cfut_cq *cq) {
-    struct pollfd p = {.fd = cfut_cq_fd(cq), .events = POLLIN};
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    return poll_in(cq, 0) == 1;
 }
 
 static int32_t empty_task(void *arg, cfut_result *out) {
@@ -114,8 +130,7 @@ static void cq_released_pool_futures(void) {
     int got = 0, dup = 0, wakes = 0;
     uint64_t tags[64];
     while (got < N) {
-        struct pollfd p = {.fd = cfut_cq_fd(cq), .events = POLLIN};
-        if (poll(&p, 1, HANG_MS) != 1) {
+        if (poll_in(cq, HANG_MS) != 1) {
             break;
         }
         wakes++;
