@@ -8,6 +8,9 @@ static uint64_t *OUT, *IDX;
 static cfut_executor *EX;
 
 /* ---- per-item map ---- */
+/* The same square from a shared library (items_lib.c): the call distance row. */
+int32_t pfor_sq_item_lib(const void *ctx, const void *item, void *slot);
+
 static int32_t sq_item(const void *ctx, const void *item, void *slot) {
     (void)ctx;
     int64_t x = *(const int64_t *)item;
@@ -79,8 +82,10 @@ int main(void) {
     sum_ctx s = {.a = A};
 
     MEASURE("sq1m", "c_map", reset(A, N_SMALL), map(sq_item, A, A, N_SMALL), check_squares(A, N_SMALL));
+    MEASURE("sq1m", "c_map_lib", reset(A, N_SMALL), map(pfor_sq_item_lib, A, A, N_SMALL), check_squares(A, N_SMALL));
     MEASURE("sq1m", "c_pfor", reset(A, N_SMALL), pfor(sq_range, A, N_SMALL), check_squares(A, N_SMALL));
     MEASURE("sq10m", "c_map", reset(A, N_LARGE), map(sq_item, A, A, N_LARGE), check_squares(A, N_LARGE));
+    MEASURE("sq10m", "c_map_lib", reset(A, N_LARGE), map(pfor_sq_item_lib, A, A, N_LARGE), check_squares(A, N_LARGE));
     MEASURE("sq10m", "c_pfor", reset(A, N_LARGE), pfor(sq_range, A, N_LARGE), check_squares(A, N_LARGE));
     reset(A, N_LARGE);
     MEASURE("sum10m", "c_pfor", s.total = 0, pfor(sum_range, &s, N_LARGE),

@@ -26,10 +26,11 @@ ROWS = {
     "spike": "uneven: 1 item in 100 costs 1000x (1 M items)",
     "map1m": "C++ pool.map, 1 M int64 squares into a new vector",
 }
-OURS = ["c_map", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
+OURS = ["c_map", "c_map_lib", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
 PEERS = ["omp_static", "omp_dynamic", "tbb", "rayon_chunks", "rayon_iter", "go_chunks"]
 NAMES = {
     "c_map": "cfutures C per-item map",
+    "c_map_lib": "cfutures C per-item map, callback in a shared library",
     "c_pfor": "cfutures C parallel_for",
     "cpp_pfor": "cfutures C++ parallel_for",
     "go_pfor": "cfutures Go ParallelFor",
