@@ -166,3 +166,30 @@ fn submitters_racing_retirement_lose_nothing() {
     let s = p.stats();
     assert_eq!((s.submitted, s.completed, s.workers), (1200, 1200, 0));
 }
+
+/// Without a bound, the peak outlives the queue only through the workers' samples: the
+/// one taken as the blocking task ends, with all 40 still queued.
+#[test]
+fn unbounded_peak_is_sampled_as_tasks_end() {
+    let p = ThreadPool::new(ThreadPoolOptions { max_workers: 1, ..Default::default() });
+    let started = Arc::new(Barrier::new(2));
+    let release = Arc::new(Barrier::new(2));
+    let (s2, r2) = (started.clone(), release.clone());
+    let first = p
+        .submit(Job::boxed(move |_| {
+            s2.wait();
+            r2.wait();
+            0
+        }))
+        .unwrap();
+    started.wait();
+    let queued: Vec<_> = (0..40).map(|_| p.submit(Job::boxed(|_| 0)).unwrap()).collect();
+    assert_eq!(p.stats().peak_queued, 40, "the length read by stats itself");
+    release.wait();
+    for f in queued.iter().chain([&first]) {
+        assert!(f.wait(Deadline::Never));
+    }
+    p.shutdown(true, false).unwrap();
+    let s = p.stats();
+    assert_eq!((s.queued, s.completed, s.peak_queued), (0, 41, 40));
+}
