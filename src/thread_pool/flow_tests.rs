@@ -21,13 +21,13 @@ fn hold(b: &Arc<Barrier>) -> Job {
     })
 }
 
-#[test]
-fn reject_hands_the_job_back() {
-    let p = bounded(1, 2, WhenFull::Reject);
+/// Submits a task that holds `p`'s worker and returns once it runs: its future, and the
+/// barrier whose `wait` releases it.
+fn held(p: &ThreadPool) -> (crate::future::Future, Arc<Barrier>) {
     let started = Arc::new(Barrier::new(2));
     let release = Arc::new(Barrier::new(2));
     let (s2, r2) = (started.clone(), release.clone());
-    let first = p
+    let f = p
         .submit(Job::boxed(move |_| {
             s2.wait();
             r2.wait();
@@ -35,6 +35,13 @@ fn reject_hands_the_job_back() {
         }))
         .unwrap();
     started.wait();
+    (f, release)
+}
+
+#[test]
+fn reject_hands_the_job_back() {
+    let p = bounded(1, 2, WhenFull::Reject);
+    let (first, release) = held(&p);
     let queued: Vec<_> = (0..2).map(|_| p.submit(Job::boxed(|_| 0)).unwrap()).collect();
     let refused = p.submit_with(Job::boxed(|_| 0), Admit::Policy).err().expect("full");
     assert_eq!(refused.error.status(), Status::QueueFull);
@@ -172,17 +179,7 @@ fn submitters_racing_retirement_lose_nothing() {
 #[test]
 fn unbounded_peak_is_sampled_as_tasks_end() {
     let p = ThreadPool::new(ThreadPoolOptions { max_workers: 1, ..Default::default() });
-    let started = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let (s2, r2) = (started.clone(), release.clone());
-    let first = p
-        .submit(Job::boxed(move |_| {
-            s2.wait();
-            r2.wait();
-            0
-        }))
-        .unwrap();
-    started.wait();
+    let (first, release) = held(&p);
     let queued: Vec<_> = (0..40).map(|_| p.submit(Job::boxed(|_| 0)).unwrap()).collect();
     assert_eq!(p.stats().peak_queued, 40, "the length read by stats itself");
     release.wait();
