@@ -32,32 +32,38 @@ pub fn take_loop_work() -> bool {
     LOOP_WORK.with(|l| l.replace(false))
 }
 
-/// PAUSE iterations before the first yield (~25 ns each here). Kept short: when the CPUs are
-/// busy the thread we wait for often shares our vCPU, and every PAUSE delays it (a one-shot
-/// submit->result p50 grew by ~30 ns per iteration: 1.2 µs at 0, 2.4 µs at 40, 14 µs at
-/// 400, two context switches each); on idle CPUs a yield returns in ~0.25 µs anyway.
-const BURST: u32 = 4;
+/// How long a spin polls with PAUSE alone before it starts yielding. A yield costs ~0.5 µs
+/// here even with nobody else to run, and a hand-off that lands during one waits that long:
+/// with both sides of a one-shot submit->result (the waiting caller, the idle worker)
+/// yielding from the start its p50 was 0.75 µs, with this phase 0.27 µs (a Go channel pool:
+/// 0.29 µs). Kept to about one hand-off round trip, because the thread we wait for may share
+/// our CPU and wait for this phase to end; beyond it we yield.
+pub const PAUSE_PHASE: Duration = Duration::from_micros(1);
 
 /// Polls `ready` for up to `budget`; true as soon as it returns true.
 pub fn spin_until(budget: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
+    let pause = PAUSE_PHASE.min(budget);
     let mut i: u32 = 0;
     loop {
         if ready() {
             return true;
         }
         i = i.wrapping_add(1);
-        if i < BURST {
+        if i < PAUSE_POLLS_UNTIMED || start.elapsed() < pause {
             std::hint::spin_loop();
             continue;
         }
-        // Past the first burst, yield so a thread we wait for on this CPU can run.
+        // Past the PAUSE phase, yield so a thread we wait for on this CPU can run.
         if i % 16 == 0 && start.elapsed() >= budget {
             return false;
         }
         std::thread::yield_now();
     }
 }
+
+/// Polls before the clock is first read (a read costs about one PAUSE).
+const PAUSE_POLLS_UNTIMED: u32 = 4;
 
 /// An idle thread's spin budget, adapted to how work has been arriving: full after a spin
 /// that found work or a short sleep (work came soon after: spinning would have caught it),
