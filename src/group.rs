@@ -184,9 +184,7 @@ impl Group {
         if wake {
             self.cond.notify_all();
         }
-        for f in to_cancel {
-            f.request_cancel();
-        }
+        cancel_all(&to_cancel);
     }
 
     /// Cancels the tasks not started, requests cancellation of the running ones; later
@@ -197,9 +195,7 @@ impl Group {
             st.cancelled = true;
             st.live.values().cloned().collect()
         };
-        for f in live {
-            f.request_cancel();
-        }
+        cancel_all(&live);
     }
 
     /// Blocks until no task is outstanding. `Timeout`, or `WouldDeadlock` where blocking
@@ -314,6 +310,18 @@ fn failure_error(e: &TaskError) -> Error {
     match &e.message {
         Some(m) => Error::new(e.status, m.to_string_lossy().into_owned()),
         None => e.status.into(),
+    }
+}
+
+/// Cancels the pending tasks among `tasks`, then asks the running ones to stop. Pending
+/// first: a running task that stops on request frees its worker, which would otherwise
+/// start a pending task of the same group before its turn to be cancelled came.
+fn cancel_all(tasks: &[Future]) {
+    for f in tasks {
+        f.cancel();
+    }
+    for f in tasks {
+        f.request_cancel();
     }
 }
 

@@ -96,3 +96,32 @@ fn release_from_a_task_returns_at_once() {
     drop(g);
     done.wait();
 }
+
+/// A running task that stops on request frees its worker; a pending task of the group must
+/// be cancelled before that worker can start it. The hook below holds the cancelling thread
+/// between the running task's request and the rest until the pending task is done, which
+/// it becomes by running if cancellation asks the running task first.
+#[test]
+fn cancel_ends_pending_tasks_before_asking_running_ones() {
+    let g = Group::new(pool(1), 0).unwrap();
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    let b = gate.clone();
+    let running = g
+        .submit(Job::boxed(move |s| {
+            b.wait();
+            while !s.cancel_requested() {
+                std::thread::yield_now();
+            }
+            0
+        }))
+        .unwrap();
+    let pending = g.submit(Job::boxed(|_| 0)).unwrap();
+    gate.wait();
+    let p = pending.clone();
+    running.on_cancel_request(Box::new(move || {
+        p.wait(Deadline::after_ns(5_000_000_000));
+    }));
+    g.cancel();
+    assert!(pending.cancelled(), "the pending task ran: {:?}", pending.state());
+    assert_eq!(g.wait(Deadline::Never).unwrap_err().status(), Status::Cancelled);
+}
