@@ -201,15 +201,19 @@ impl Future {
     }
 
     fn build(job: Option<Job>, fork_gen: u32, pool: u16) -> Future {
-        let inner = Inner::fresh(job, fork_gen, pool);
         if let Some(mut arc) = spare::take() {
-            // A spare is unique (its last handle went) and holds a blank future.
+            // A spare is unique (its last handle went) and holds a blank future
+            // (`Inner::reset`): only the fields a new one sets are written, in place. Moving
+            // a whole fresh `Inner` in cost a tenth of a submit (its copies through the stack
+            // stalled on store forwarding).
             if let Some(slot) = Arc::get_mut(&mut arc) {
-                *slot = inner;
+                slot.fork_gen = fork_gen;
+                slot.pool = pool;
+                slot.guarded.get_mut().job = job;
                 return Future(arc);
             }
         }
-        Future(Arc::new(inner))
+        Future(Arc::new(Inner::fresh(job, fork_gen, pool)))
     }
 
     /// An identity usable as a key while a reference is held.
@@ -578,6 +582,13 @@ impl Future {
 impl Drop for Inner {
     /// The last reference went: a failure nobody read goes to the unobserved-error hook.
     fn drop(&mut self) {
+        self.report_unobserved();
+    }
+}
+
+impl Inner {
+    /// A failure nobody read goes to the unobserved-error hook (the last reference is going).
+    fn report_unobserved(&mut self) {
         // Loads rather than `get_mut`: loom's atomics have none (the cost is the same).
         if self.state.load(Ordering::Acquire) != FAILED || self.sleepers.load(Ordering::Relaxed) & OBSERVED != 0 {
             return;
@@ -588,9 +599,23 @@ impl Drop for Inner {
             unobserved::report(e);
         }
     }
-}
 
-impl Inner {
+    /// Empties a block whose last reference is going, as dropping it would, and leaves it
+    /// blank for `build` (the state `Inner::fresh(None, u32::MAX, 0)` makes), field by
+    /// field: moving a whole blank `Inner` in goes through the stack.
+    fn reset(&mut self) {
+        self.report_unobserved();
+        self.state.store(PENDING, Ordering::Relaxed);
+        self.cancel_requested.store(false, Ordering::Relaxed);
+        self.sleepers.store(0, Ordering::Relaxed);
+        self.fork_gen = u32::MAX;
+        self.pool = 0;
+        self.outcome = Published::empty();
+        let g = self.guarded.get_mut();
+        g.job = None;
+        g.hooks = Vec::new();
+    }
+
     fn fresh(job: Option<Job>, fork_gen: u32, pool: u16) -> Inner {
         Inner {
             state: AtomicU8::new(PENDING),
@@ -616,7 +641,7 @@ impl Drop for Future {
             return;
         }
         let Some(inner) = Arc::get_mut(&mut self.0) else { return };
-        *inner = Inner::fresh(None, u32::MAX, 0);
+        inner.reset();
         // The cache's clone outlives the field's drop, which follows this function.
         spare::put(self.0.clone());
     }
