@@ -6,7 +6,7 @@
 //!
 //! Counters in `Shared`: `idle` (idle workers not yet claimed by a submit), `spinners`
 //! (idle workers polling the queue; at most one spins at a time), `parked` (workers asleep
-//! on `park_cond`, changed only under `park_lock`), and `gate` (SHUTDOWN | BROKEN | admitted
+//! on `park.cond`, changed only under `park.lock`), and `gate` (SHUTDOWN | BROKEN | admitted
 //! submitters).
 //!
 //! - **Claim.** `submit` first claims one `idle` count (CAS, AcqRel), then pushes. Claiming
@@ -22,13 +22,13 @@
 //!   ended on a lone task (e.g. one per timer tick) it halves down to no spin; a spin that
 //!   found work, a short park, or a park that ended in a burst (more queued: batches such as
 //!   a map's chunks, whose next batch the spin after this one finds) restores it.
-//! - **Park.** Under `park_lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
+//! - **Park.** Under `park.lock`: `parked += 1`, SeqCst fence, pop once more, then wait.
 //!   `push` does: queue push, SeqCst fence, then reads `parked` and `spinners`. The two
 //!   fences order "announce parked, then look" against "publish message, then look": at
 //!   least one side sees the other, so a message is never left with every worker asleep.
 //!   `push` wakes one parked worker only if nobody spins and no notified worker is still
 //!   on its way (`waking`, set by the notifier and cleared by whichever worker leaves
-//!   `wait`, under `park_lock`, before its SeqCst fence and pop): during a burst the
+//!   `wait`, under `park.lock`, before its SeqCst fence and pop): during a burst the
 //!   submitter then pays at most one futex wake per wake-up latency, not one per push.
 //! - **Baton.** A worker that just took a message (after spin or park) runs `pass_baton`:
 //!   SeqCst fence, and if work is still queued, workers are parked, none spins and none is
@@ -170,14 +170,9 @@ struct Shared {
     idle: Line<AtomicUsize>,
     /// Idle workers spinning on the queue (at most one at a time).
     spinners: Line<AtomicUsize>,
-    /// Idle workers asleep on `park_cond`; only `push` and a worker passing the baton
-    /// wake them, and only when no spinner will take the work.
-    parked: AtomicUsize,
-    /// A worker was notified and has not yet left `park_cond.wait` (set and cleared under
-    /// `park_lock`): until it looks at the queue, pushes wake nobody else.
-    waking: AtomicBool,
-    park_lock: Mutex<()>,
-    park_cond: Condvar,
+    /// Where idle workers sleep. On lines of its own: workers write it at every park and
+    /// wake, and the read-mostly fields every submit reads (the tag, `room`) sat on its line.
+    park: Line<Park>,
     /// Workers alive or starting (a retiring worker leaves it under `threads`).
     started: AtomicUsize,
     /// Other threads running one of its tasks now (`help`).
@@ -199,6 +194,18 @@ struct Shared {
     broken: OnceLock<(i32, String)>,
     threads: Mutex<Threads>,
     threads_cond: Condvar,
+}
+
+/// The parking side of the wake-up protocol.
+struct Park {
+    /// Idle workers asleep on `cond`; only `push` and a worker passing the baton wake
+    /// them, and only when no spinner will take the work.
+    parked: AtomicUsize,
+    /// A worker was notified and has not yet left `cond.wait` (set and cleared under
+    /// `lock`): until it looks at the queue, pushes wake nobody else.
+    waking: AtomicBool,
+    lock: Mutex<()>,
+    cond: Condvar,
 }
 
 #[derive(Default)]
@@ -240,10 +247,12 @@ impl ThreadPool {
                 gate: Line(AtomicUsize::new(0)),
                 idle: Line(AtomicUsize::new(0)),
                 spinners: Line(AtomicUsize::new(0)),
-                parked: AtomicUsize::new(0),
-                waking: AtomicBool::new(false),
-                park_lock: Mutex::new(()),
-                park_cond: Condvar::new(),
+                park: Line(Park {
+                    parked: AtomicUsize::new(0),
+                    waking: AtomicBool::new(false),
+                    lock: Mutex::new(()),
+                    cond: Condvar::new(),
+                }),
                 started: AtomicUsize::new(0),
                 helpers: AtomicUsize::new(0),
                 joining: AtomicBool::new(false),
@@ -347,6 +356,17 @@ impl Shared {
             self.push(Msg::Stop);
         }
         out
+    }
+
+    /// Whether the pool runs `max_workers` threads. The idle count exists to decide whether
+    /// a submit starts a thread, so a full pool neither claims nor counts: in a burst that
+    /// the workers keep up with, the count moved a line between the submitter and the
+    /// workers at every task. A worker that counted itself before the pool filled still
+    /// withdraws its count; one that did not count while a peer retired at worst lets a
+    /// submit start a thread that was not needed.
+    #[inline]
+    fn full(&self) -> bool {
+        self.started.load(Ordering::Relaxed) >= self.max_workers
     }
 
     /// Claims one idle worker for a task about to be queued; false if none is idle.
@@ -482,7 +502,7 @@ impl Shared {
                     // `ready` reads the head slot, not the submitters' position: when tasks come
                     // one at a time, reading that after every task took the line a submitter
                     // was pushing with.
-                    if !self.queue.ready() {
+                    if !self.queue.ready() && !self.full() {
                         self.idle.fetch_add(1, Ordering::AcqRel);
                         idle = true;
                     } else if self.room.is_none() {
@@ -526,22 +546,22 @@ impl Shared {
         // Pairs with the fences in `park` / `pass_baton`: either they see the message or
         // this sees them parked, no longer spinning, or no longer waking.
         fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::SeqCst) > 0
+        if self.park.parked.load(Ordering::SeqCst) > 0
             && self.spinners.load(Ordering::SeqCst) == 0
-            && !self.waking.load(Ordering::SeqCst)
+            && !self.park.waking.load(Ordering::SeqCst)
         {
             self.wake_one();
         }
     }
 
-    /// Notifies one parked worker unless one is already on its way. Under `park_lock`,
+    /// Notifies one parked worker unless one is already on its way. Under `park.lock`,
     /// `parked` counts exactly the workers inside `wait`, so one of them leaves it and
     /// clears `waking` (a worker found gone has already left and looks at the queue).
     fn wake_one(&self) {
-        let _g = self.park_lock.lock();
-        if self.parked.load(Ordering::SeqCst) > 0 && !self.waking.load(Ordering::SeqCst) {
-            self.waking.store(true, Ordering::SeqCst);
-            self.park_cond.notify_one();
+        let _g = self.park.lock.lock();
+        if self.park.parked.load(Ordering::SeqCst) > 0 && !self.park.waking.load(Ordering::SeqCst) {
+            self.park.waking.store(true, Ordering::SeqCst);
+            self.park.cond.notify_one();
         }
     }
 
@@ -599,13 +619,15 @@ impl ThreadPool {
             return Err(e.into());
         }
         let f = Future::with_job_in(job, s.tag.0);
-        let claimed = s.claim_idle();
+        // A full pool starts no thread, so it keeps no idle count to claim (see `full`).
+        let full = s.full();
+        let claimed = !full && s.claim_idle();
         s.push(Msg::Run(f.clone()));
         // A claim is not a worker: between claim and push the claimed worker may take
         // another message, count itself idle afresh and retire, and so may every other.
         // `retire` lowers `started`, fences, then looks at the queue; `push` fenced after
         // publishing, so reading `started` here pairs with it: one side sees the other.
-        let failed = if !claimed || s.started.load(Ordering::SeqCst) == 0 {
+        let failed = if !(claimed || full) || s.started.load(Ordering::SeqCst) == 0 {
             s.adjust_workers()
         } else {
             None

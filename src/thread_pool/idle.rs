@@ -12,10 +12,10 @@ impl Shared {
     /// spinning for it, wake a parked worker for it (bursts fan out one wake at a time).
     pub(super) fn pass_baton(&self) {
         fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::SeqCst) > 0
+        if self.park.parked.load(Ordering::SeqCst) > 0
             && self.queue.ready()
             && self.spinners.load(Ordering::SeqCst) == 0
-            && !self.waking.load(Ordering::SeqCst)
+            && !self.park.waking.load(Ordering::SeqCst)
         {
             self.wake_one();
         }
@@ -24,26 +24,26 @@ impl Shared {
     /// Sleeps until a message arrives, or until `until` passes (`None`: then nothing came).
     pub(super) fn park(&self, until: Option<Instant>) -> Option<Msg> {
         loop {
-            let mut g = self.park_lock.lock();
-            self.parked.fetch_add(1, Ordering::SeqCst);
+            let mut g = self.park.lock.lock();
+            self.park.parked.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             // Announced as parked: a push from now on wakes us, so look once more first.
             if let Some(m) = self.queue.pop() {
-                self.parked.fetch_sub(1, Ordering::SeqCst);
+                self.park.parked.fetch_sub(1, Ordering::SeqCst);
                 return Some(m);
             }
             let timed_out = match until {
                 None => {
-                    self.park_cond.wait(&mut g);
+                    self.park.cond.wait(&mut g);
                     false
                 }
-                Some(t) => self.park_cond.wait_until(&mut g, t).timed_out(),
+                Some(t) => self.park.cond.wait_until(&mut g, t).timed_out(),
             };
-            self.parked.fetch_sub(1, Ordering::SeqCst);
+            self.park.parked.fetch_sub(1, Ordering::SeqCst);
             // Whoever leaves `wait` (notified, timed out or spurious) ends the pending wake,
             // then looks at the queue after a fence: a push that saw `waking` set (and woke
             // nobody) or saw us parked has its message seen here.
-            self.waking.store(false, Ordering::SeqCst);
+            self.park.waking.store(false, Ordering::SeqCst);
             drop(g);
             fence(Ordering::SeqCst);
             if let Some(m) = self.queue.pop() {
@@ -68,8 +68,9 @@ impl Shared {
         }
         let mut counted = already_idle;
         loop {
-            if !counted {
+            if !counted && !self.full() {
                 self.idle.fetch_add(1, Ordering::AcqRel);
+                counted = true;
             }
             let mut got = None;
             let budget = spin.budget();
@@ -106,13 +107,14 @@ impl Shared {
             };
             if let Some(m) = m {
                 self.pass_baton();
-                self.withdraw_idle();
+                if counted {
+                    self.withdraw_idle();
+                }
                 return Some(m);
             }
             // Idle for the whole timeout: retire, unless a task is on its way to us.
-            if !self.try_withdraw_idle() {
-                counted = true; // a submitter claimed an idle worker: stay for its task
-                continue;
+            if counted && !self.try_withdraw_idle() {
+                continue; // a submitter claimed an idle worker: stay for its task
             }
             counted = false;
             if self.retire() {
