@@ -190,3 +190,20 @@ fn unbounded_peak_is_sampled_as_tasks_end() {
     let s = p.stats();
     assert_eq!((s.queued, s.completed, s.peak_queued), (0, 41, 40));
 }
+
+/// A full pool neither claims nor counts idle workers (no submit could start a thread); one
+/// with room counts its worker idle before the result is visible, so a sequential submitter
+/// reuses it.
+#[test]
+fn a_full_pool_keeps_no_idle_count() {
+    let full = ThreadPool::new(ThreadPoolOptions { max_workers: 1, ..Default::default() });
+    let room = ThreadPool::new(ThreadPoolOptions { max_workers: 2, ..Default::default() });
+    for p in [&full, &room] {
+        for _ in 0..20 {
+            assert!(p.submit_fn(|_| 0).unwrap().result(Deadline::Never).is_ok());
+        }
+    }
+    assert_eq!(full.shared.idle.load(Ordering::SeqCst), 0);
+    assert_eq!(room.shared.idle.load(Ordering::SeqCst), 1);
+    assert_eq!((full.threads_started(), room.threads_started()), (1, 1));
+}
