@@ -317,11 +317,9 @@ impl Future {
     /// PENDING → RUNNING. Returns the job to run (`Some(None)` for a standalone future), or
     /// `None` when the future was cancelled or is not pending: the caller must not run it.
     pub fn start(&self) -> Option<Option<Job>> {
-        // A future that left PENDING never returns to it: a worker dequeuing a task that a
-        // waiter already ran inline (or that was cancelled) skips it without the lock.
-        if self.0.state.load(Ordering::Acquire) != PENDING {
-            return None;
-        }
+        // Straight to the lock, no unlocked look at the state first: the worker's first touch
+        // of a block the submitter just wrote then takes its line exclusive at once, where
+        // a load first fetched it shared and the lock fetched it again.
         let mut g = self.0.guarded.lock();
         if self.0.state.load(Ordering::Relaxed) != PENDING {
             return None;
