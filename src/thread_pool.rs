@@ -15,9 +15,10 @@
 //!   up to `max_workers`); so does one that claimed but finds `started == 0` after its push
 //!   (with `idle_timeout`, every worker may have retired in between). A worker that
 //!   finishes with an empty queue counts itself idle *before* its result is visible, so a
-//!   sequential submit+result reuses it.
+//!   sequential submit+result reuses it. A pool at `max_workers` neither claims nor counts
+//!   (`full`): no submit could start a thread.
 //! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
-//!   before parking; on a VM a hand-off then costs a cache-line transfer, not a futex wake.
+//!   before parking (PAUSE alone for the first microsecond, then yielding); on a VM a hand-off then costs a cache-line transfer, not a futex wake.
 //!   Each worker adapts its budget (`spin::Adaptive`): after parks that lasted long and
 //!   ended on a lone task (e.g. one per timer tick) it halves down to no spin; a spin that
 //!   found work, a short park, or a park that ended in a burst (more queued: batches such as
@@ -502,9 +503,11 @@ impl Shared {
                     // `ready` reads the head slot, not the submitters' position: when tasks come
                     // one at a time, reading that after every task took the line a submitter
                     // was pushing with.
-                    if !self.queue.ready() && !self.full() {
-                        self.idle.fetch_add(1, Ordering::AcqRel);
-                        idle = true;
+                    if !self.queue.ready() {
+                        if !self.full() {
+                            self.idle.fetch_add(1, Ordering::AcqRel);
+                            idle = true;
+                        }
                     } else if self.room.is_none() {
                         self.sample_peak(slot, &mut sample_in);
                     }
