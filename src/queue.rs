@@ -53,6 +53,12 @@ impl<T> Queue<T> {
         }
     }
 
+    /// See `Ring::prefetch_push`.
+    #[inline]
+    pub fn prefetch_push(&self) {
+        self.ring.prefetch_push();
+    }
+
     pub fn push(&self, msg: T) {
         let msg = if self.overflowed.load(Ordering::SeqCst) == 0 {
             match self.ring.push(msg) {

@@ -24,6 +24,21 @@ impl<T> std::ops::Deref for Line<T> {
     }
 }
 
+/// Asks the CPU to fetch `p`'s cache line for writing: a hint (PREFETCHW) that lets a miss
+/// on a line another thread wrote last overlap with the work before the write that needs
+/// it. A no-op off x86-64 and under Miri and loom.
+#[inline]
+pub fn prefetch_write<T>(p: &T) {
+    #[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
+    // SAFETY: PREFETCHW reads no value, writes nothing and cannot fault; a CPU without it
+    // runs it as a no-op.
+    unsafe {
+        std::arch::asm!("prefetchw [{}]", in(reg) p as *const T, options(nostack, preserves_flags, readonly))
+    };
+    #[cfg(not(all(target_arch = "x86_64", not(loom), not(miri))))]
+    let _ = p;
+}
+
 struct Slot<T> {
     /// `pos`: free for the push at position `pos`; `pos + 1`: holds the message pushed at
     /// `pos`. A pop at `pos` frees the slot for `pos + capacity`.
@@ -61,6 +76,13 @@ impl<T> Ring<T> {
             slots,
             mask: capacity - 1,
         }
+    }
+
+    /// Prefetches, for writing, the slot the next push will take (a consumer wrote it last,
+    /// and the idle consumer polls it).
+    #[inline]
+    pub fn prefetch_push(&self) {
+        prefetch_write(&self.slots[self.tail.load(Ordering::Relaxed) & self.mask]);
     }
 
     /// Appends `msg`, or gives it back when the ring is full (or its oldest message is being
