@@ -2,10 +2,12 @@
 //! `thread_pool`): the baton, spinning, parking, and retirement after `idle_timeout`.
 
 use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Msg, Shared};
+use super::{Msg, Shared, Sleeper};
 use crate::spin::{spin_until, Adaptive};
+use crate::sync::Condvar;
 
 impl Shared {
     /// Called by a worker that just took a message: if more work is queued and nobody is
@@ -22,7 +24,13 @@ impl Shared {
     }
 
     /// Sleeps until a message arrives, or until `until` passes (`None`: then nothing came).
+    /// The worker sleeps on its own condvar, pushed on `park.lock`'s stack so that a wake
+    /// takes the most recently parked worker.
     pub(super) fn park(&self, until: Option<Instant>) -> Option<Msg> {
+        thread_local! {
+            static ME: Arc<Sleeper> = Arc::new(Sleeper { cond: Condvar::new() });
+        }
+        let me = ME.with(|m| m.clone());
         loop {
             let mut g = self.park.lock.lock();
             self.park.parked.fetch_add(1, Ordering::SeqCst);
@@ -32,14 +40,18 @@ impl Shared {
                 self.park.parked.fetch_sub(1, Ordering::SeqCst);
                 return Some(m);
             }
+            g.push(me.clone());
             let timed_out = match until {
                 None => {
-                    self.park.cond.wait(&mut g);
+                    me.cond.wait(&mut g);
                     false
                 }
-                Some(t) => self.park.cond.wait_until(&mut g, t).timed_out(),
+                Some(t) => me.cond.wait_until(&mut g, t).timed_out(),
             };
             self.park.parked.fetch_sub(1, Ordering::SeqCst);
+            if let Some(i) = g.iter().rposition(|s| Arc::ptr_eq(s, &me)) {
+                g.remove(i);
+            }
             // Whoever leaves `wait` (notified, timed out or spurious) ends the pending wake,
             // then looks at the queue after a fence: a push that saw `waking` set (and woke
             // nobody) or saw us parked has its message seen here.

@@ -1,5 +1,6 @@
 //! Reduced model of the thread pool's hand-off (src/thread_pool.rs `push`, `wait_idle`,
-//! `park`, `pass_baton`) over the real queue: the same counters, fences and lock, the
+//! `park`, `pass_baton`) over the real queue: the same counters, fences and lock (each
+//! parked worker on its own condvar, the most recently parked woken first), the
 //! spin reduced to one poll. The real pool starts OS threads and counts time, which loom
 //! cannot run; this copy must follow any change to those four functions.
 //!
@@ -29,8 +30,8 @@ struct Pool {
     spinners: AtomicUsize,
     parked: AtomicUsize,
     waking: AtomicBool,
-    park_lock: Mutex<()>,
-    park_cond: Condvar,
+    /// The parked workers' condvars, most recently parked last (a wake takes the last).
+    park_lock: Mutex<Vec<Arc<Condvar>>>,
     ran: AtomicUsize,
     /// False only in the mutation check below: a woken worker that never clears `waking`.
     clears_waking: bool,
@@ -46,10 +47,12 @@ impl Pool {
     }
 
     fn wake_one(&self) {
-        let _g = self.park_lock.lock();
+        let mut g = self.park_lock.lock();
         if self.parked.load(S) > 0 && !self.waking.load(S) {
             self.waking.store(true, S);
-            self.park_cond.notify_one();
+            if let Some(c) = g.pop() {
+                c.notify_one();
+            }
         }
     }
 
@@ -64,7 +67,7 @@ impl Pool {
         }
     }
 
-    fn park(&self) -> Msg {
+    fn park(&self, me: &Arc<Condvar>) -> Msg {
         loop {
             let mut g = self.park_lock.lock();
             self.parked.fetch_add(1, S);
@@ -73,8 +76,12 @@ impl Pool {
                 self.parked.fetch_sub(1, S);
                 return m;
             }
-            self.park_cond.wait(&mut g);
+            g.push(me.clone());
+            me.wait(&mut g);
             self.parked.fetch_sub(1, S);
+            if let Some(i) = g.iter().rposition(|c| Arc::ptr_eq(c, me)) {
+                g.remove(i);
+            }
             if self.clears_waking {
                 self.waking.store(false, S);
             }
@@ -88,7 +95,7 @@ impl Pool {
 
     /// `spins`: false for a worker whose adaptive budget fell to zero (it parks at once
     /// and never counts itself a spinner).
-    fn wait_idle(&self, spins: bool) -> Msg {
+    fn wait_idle(&self, spins: bool, me: &Arc<Condvar>) -> Msg {
         let mut got = None;
         if spins {
             if self.spinners.fetch_add(1, S) == 0 {
@@ -98,17 +105,18 @@ impl Pool {
         }
         let m = match got {
             Some(m) => m,
-            None => self.park(),
+            None => self.park(me),
         };
         self.pass_baton();
         m
     }
 
     fn worker(&self, spins: bool) {
+        let me = Arc::new(Condvar::new());
         loop {
             let m = match self.queue.pop() {
                 Some(m) => m,
-                None => self.wait_idle(spins),
+                None => self.wait_idle(spins, &me),
             };
             match m {
                 Msg::Run(_) => {
@@ -133,8 +141,7 @@ fn run_with(workers: usize, tasks: u8, clears_waking: bool) {
         spinners: AtomicUsize::new(0),
         parked: AtomicUsize::new(0),
         waking: AtomicBool::new(false),
-        park_lock: Mutex::new(()),
-        park_cond: Condvar::new(),
+        park_lock: Mutex::new(Vec::new()),
         ran: AtomicUsize::new(0),
         clears_waking,
     });
