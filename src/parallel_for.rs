@@ -38,6 +38,7 @@ use std::sync::{Arc, OnceLock};
 use crate::error::{Error, Result};
 use crate::future::Job;
 use crate::flow::Admit;
+use crate::ring::Line;
 use crate::spin::{spin_until, SPIN};
 use crate::status::Status;
 use crate::sync::{Condvar, Mutex};
@@ -123,10 +124,6 @@ impl Body {
     }
 }
 
-/// Keeps a hot atomic on its own cache line.
-#[repr(align(128))]
-struct Padded<T>(T);
-
 enum Failure {
     Code(i32),
     Panic(String),
@@ -139,9 +136,9 @@ struct Loop {
     grain: usize,
     div: usize,
     /// Items handed out so far (never above `n`).
-    next: Padded<AtomicUsize>,
+    next: Line<AtomicUsize>,
     /// Items not yet run or skipped; the caller returns at 0.
-    left: Padded<AtomicUsize>,
+    left: Line<AtomicUsize>,
     /// Set with the first failure: claimed ranges not yet started are skipped.
     stop: AtomicBool,
     /// The caller sleeps on `cond` (set under `lock`); the range that ends the loop wakes it.
@@ -165,8 +162,8 @@ impl Loop {
             n,
             grain: grain.max(1),
             div: SPLIT * threads,
-            next: Padded(AtomicUsize::new(0)),
-            left: Padded(AtomicUsize::new(n)),
+            next: Line(AtomicUsize::new(0)),
+            left: Line(AtomicUsize::new(n)),
             stop: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -197,7 +194,7 @@ impl Loop {
 
     /// The next range as offsets `[lo, hi)` from `begin`, or `None` once all are handed out.
     fn claim(&self) -> Option<(usize, usize)> {
-        let next = &self.next.0;
+        let next = &self.next;
         let mut cur = next.load(Ordering::Relaxed);
         loop {
             if cur >= self.n {
@@ -213,7 +210,7 @@ impl Loop {
     }
 
     fn claim_all(&self) -> Option<(usize, usize)> {
-        let lo = self.next.0.swap(self.n, Ordering::Relaxed);
+        let lo = self.next.swap(self.n, Ordering::Relaxed);
         (lo < self.n).then_some((lo, self.n))
     }
 
@@ -238,7 +235,7 @@ impl Loop {
             }
         }
         self.stop.store(true, Ordering::Relaxed);
-        let taken = self.next.0.swap(self.n, Ordering::Relaxed);
+        let taken = self.next.swap(self.n, Ordering::Relaxed);
         if taken < self.n {
             self.done(self.n - taken);
         }
@@ -248,7 +245,7 @@ impl Loop {
     fn done(&self, k: usize) {
         // SeqCst pairs with `wait`: either it sees 0 or this sees it asleep. Release also
         // publishes the range's writes to the caller.
-        if self.left.0.fetch_sub(k, Ordering::SeqCst) == k && self.sleeping.load(Ordering::SeqCst) {
+        if self.left.fetch_sub(k, Ordering::SeqCst) == k && self.sleeping.load(Ordering::SeqCst) {
             let _g = self.lock.lock();
             self.cond.notify_all();
         }
@@ -256,7 +253,7 @@ impl Loop {
 
     /// Waits for ranges still running on other threads (never for a helper to start).
     fn wait(&self) {
-        let left = &self.left.0;
+        let left = &self.left;
         if left.load(Ordering::Acquire) == 0 || spin_until(SPIN, || left.load(Ordering::Acquire) == 0) {
             return;
         }

@@ -3,8 +3,8 @@
 //! A linked-block queue (crossbeam's unbounded channel) allocates its blocks on the submitting
 //! thread and frees them on the workers; with glibc every such free takes the submitter's
 //! arena lock, and the submitter then pays futex wake-ups in its own `malloc`. Here a fixed
-//! lock-free ring (`crate::ring`) takes the messages while it has room, and an overflow deque, touched only
-//! when the ring is full, takes the rest. Once anything overflows, new messages go to the
+//! lock-free ring (`crate::ring`) takes the messages while it has room, and an overflow
+//! deque, touched only when the ring is full, takes the rest. Once anything overflows, new messages go to the
 //! overflow until it is empty again, and consumers move overflow messages into the ring in
 //! batches, so one producer's messages keep their order.
 

@@ -18,7 +18,8 @@
 //!   sequential submit+result reuses it. A pool at `max_workers` neither claims nor counts
 //!   (`full`): no submit could start a thread.
 //! - **Spin.** An idle worker that finds `spinners == 0` polls the queue for `SPIN` (~10 µs)
-//!   before parking (PAUSE alone for the first microsecond, then yielding); on a VM a hand-off then costs a cache-line transfer, not a futex wake.
+//!   before parking (PAUSE alone for the first microsecond, then yielding); on a VM a
+//!   hand-off then costs a cache-line transfer, not a futex wake.
 //!   Each worker adapts its budget (`spin::Adaptive`): after parks that lasted long and
 //!   ended on a lone task (e.g. one per timer tick) it halves down to no spin; a spin that
 //!   found work, a short park, or a park that ended in a burst (more queued: batches such as
@@ -631,8 +632,10 @@ impl ThreadPool {
         // while the pool can grow): fetch them now, so their misses overlap with each other
         // and with the gate and the future's block instead of coming one after the other
         // (a one-shot submit->result took 12 % less).
+        // A full pool starts no thread, so it keeps no idle count to claim (see `full`).
+        let full = s.full();
         s.queue.prefetch_push();
-        if !s.full() {
+        if !full {
             crate::ring::prefetch_write(&*s.idle);
         }
         if let Err(e) = s.enter() {
@@ -642,8 +645,6 @@ impl ThreadPool {
             return Err(e.into());
         }
         let f = Future::with_job_in(job, s.tag.0);
-        // A full pool starts no thread, so it keeps no idle count to claim (see `full`).
-        let full = s.full();
         let claimed = !full && s.claim_idle();
         s.push(Msg::Run(f.clone()));
         // A claim is not a worker: between claim and push the claimed worker may take

@@ -307,3 +307,42 @@ fn tasks_after_long_idle_periods_find_their_parked_workers() {
     }
     assert_eq!(p.threads_started(), 1, "one worker served every tick");
 }
+
+/// A wake takes the worker parked last (it ran most recently, so its CPU is likeliest
+/// free): two workers park one after the other, and the next task runs on the second.
+#[test]
+fn a_wake_takes_the_most_recently_parked_worker() {
+    use std::sync::Mutex as StdMutex;
+    let p = pool(2);
+    let ran_on = Arc::new(StdMutex::new(vec![String::new(); 3]));
+    let gates = [Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2))];
+    let record = |i: usize, gate: Option<Arc<Barrier>>| {
+        let ran_on = ran_on.clone();
+        p.submit_fn(move |_| {
+            ran_on.lock().unwrap()[i] = std::thread::current().name().unwrap_or("").to_string();
+            if let Some(g) = gate {
+                g.wait();
+            }
+            0
+        })
+        .unwrap()
+    };
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !done() {
+            assert!(std::time::Instant::now() < give_up, "{what}");
+            std::thread::yield_now();
+        }
+    };
+    let held: Vec<_> = gates.iter().enumerate().map(|(i, g)| record(i, Some(g.clone()))).collect();
+    until("both workers running", &|| ran_on.lock().unwrap()[..2].iter().all(|n| !n.is_empty()));
+    for (i, g) in gates.iter().enumerate() {
+        g.wait();
+        assert!(held[i].wait(Deadline::Never));
+        until("the worker parked", &|| p.shared.park.parked.load(Ordering::SeqCst) == i + 1);
+    }
+    assert!(record(2, None).wait(Deadline::Never));
+    let names = ran_on.lock().unwrap().clone();
+    assert_ne!(names[0], names[1]);
+    assert_eq!(names[2], names[1], "the task went to the worker parked last");
+}
