@@ -34,6 +34,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::future::Job;
@@ -50,6 +51,11 @@ pub type RangeOutcome = std::result::Result<(), i32>;
 
 /// Claims take `left / (SPLIT · threads)` items (at least `grain`).
 const SPLIT: usize = 4;
+
+/// A helper not started this long after the loop began (an idle worker starts one within
+/// a microsecond or two, a parked one within ~50) makes the caller wake a parked worker
+/// (`ThreadPool::wake_for_queued`). Checked after each of the caller's ranges.
+const HELPER_LATE: Duration = Duration::from_micros(20);
 
 /// `end < begin`: the one argument error of a loop.
 pub fn check_range(begin: usize, end: usize) -> Result<usize> {
@@ -76,19 +82,32 @@ where
     pool.check_open()?;
     let threads = threads_for(pool, n, grain);
     let lp = Arc::new(Loop::new(begin, n, grain, threads, Body::of(body)));
+    let since = Instant::now();
+    let mut helpers = 0;
     for _ in 1..threads {
         let helper = lp.clone();
         // A pool shut down meanwhile, or a bounded queue with no room, refuses at once
         // (never waits, never runs the helper here): this thread then does the rest.
         let job = Job::boxed(move |_| {
-            helper.work();
+            helper.joined.fetch_add(1, Ordering::Relaxed);
+            helper.work(|| {});
             0
         });
         if pool.submit_with(job, Admit::Wait(Deadline::Poll)).is_err() {
             break;
         }
+        helpers += 1;
     }
-    lp.work();
+    // No helper started well after an idle worker would have: wake a parked one (once).
+    let mut watch = helpers > 0;
+    lp.work(|| {
+        if watch && (lp.joined.load(Ordering::Relaxed) >= helpers || since.elapsed() >= HELPER_LATE) {
+            watch = false;
+            if lp.joined.load(Ordering::Relaxed) < helpers {
+                pool.wake_for_queued();
+            }
+        }
+    });
     lp.wait();
     lp.outcome()
 }
@@ -141,6 +160,8 @@ struct Loop {
     left: Line<AtomicUsize>,
     /// Set with the first failure: claimed ranges not yet started are skipped.
     stop: AtomicBool,
+    /// Helpers that started (the caller's watch for late ones).
+    joined: AtomicUsize,
     /// The caller sleeps on `cond` (set under `lock`); the range that ends the loop wakes it.
     sleeping: AtomicBool,
     failure: Mutex<Option<Failure>>,
@@ -165,6 +186,7 @@ impl Loop {
             next: Line(AtomicUsize::new(0)),
             left: Line(AtomicUsize::new(n)),
             stop: AtomicBool::new(false),
+            joined: AtomicUsize::new(0),
             sleeping: AtomicBool::new(false),
             failure: Mutex::new(None),
             lock: Mutex::new(()),
@@ -173,8 +195,8 @@ impl Loop {
         }
     }
 
-    /// Runs ranges until none is left to claim.
-    fn work(&self) {
+    /// Runs ranges until none is left to claim, calling `after` after each.
+    fn work(&self, mut after: impl FnMut()) {
         crate::spin::note_loop_work();
         if self.div == SPLIT {
             // Alone: one call, nothing to balance.
@@ -189,6 +211,7 @@ impl Loop {
                 self.run(lo, hi);
             }
             self.done(hi - lo);
+            after();
         }
     }
 

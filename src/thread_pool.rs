@@ -718,9 +718,38 @@ impl ThreadPool {
         Ok(())
     }
 
+    /// Wakes a parked worker if a message is still queued: for a caller that expected an
+    /// idle worker to have taken its task by now. The worker spinning for the queue (which
+    /// keeps submits from waking anyone) can sit runnable behind a thread that keeps the
+    /// same CPU, while parked workers sleep beside an idle one; a woken worker goes there.
+    pub(crate) fn wake_for_queued(&self) {
+        let s = &self.shared;
+        fence(Ordering::SeqCst);
+        if s.park.parked.load(Ordering::SeqCst) > 0 && s.queue.ready() {
+            s.wake_one();
+        }
+    }
+
     /// True on one of this pool's own worker threads.
     pub(crate) fn on_own_worker(&self) -> bool {
         crate::current::pool() == self.shared.id
+    }
+}
+
+#[cfg(test)]
+impl ThreadPool {
+    /// Counts a spinner that never polls, so submits wake nobody: as when the real one sits
+    /// runnable behind a busy thread on its CPU.
+    pub(crate) fn hold_phantom_spinner(&self, on: bool) {
+        if on {
+            self.shared.spinners.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.shared.spinners.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn parked_workers(&self) -> usize {
+        self.shared.park.parked.load(Ordering::SeqCst)
     }
 }
 

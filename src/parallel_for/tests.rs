@@ -185,6 +185,42 @@ fn the_caller_works_when_workers_are_busy() {
     assert!(blocker.result(crate::time::Deadline::Never).is_ok());
 }
 
+/// A helper that does not start (the idle spinner cannot run: here a phantom one keeps the
+/// submit from waking anyone) makes the caller wake a parked worker after `HELPER_LATE`.
+#[test]
+fn a_caller_whose_helper_is_late_wakes_a_parked_worker() {
+    let p = pool(1);
+    assert!(p.submit_fn(|_| 0).unwrap().wait(crate::time::Deadline::Never));
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while p.parked_workers() == 0 {
+        assert!(Instant::now() < give_up, "the worker never parked");
+        std::thread::yield_now();
+    }
+    p.hold_phantom_spinner(true);
+    let caller = std::thread::current().id();
+    let helper_ran = AtomicBool::new(false);
+    let start = Instant::now();
+    let r = parallel_for(&p, 0, 1000, 1, &|b, _| {
+        if std::thread::current().id() != caller {
+            helper_ran.store(true, Ordering::SeqCst);
+            return 0;
+        }
+        // The caller's first range outlasts HELPER_LATE; its later ones need the helper.
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while if b == 0 { start.elapsed() < 2 * HELPER_LATE } else { !helper_ran.load(Ordering::SeqCst) } {
+            if Instant::now() > give_up {
+                return 1;
+            }
+            std::hint::spin_loop();
+        }
+        0
+    });
+    p.hold_phantom_spinner(false);
+    let helped = threads_for(&p, 1000, 1) > 1;
+    assert_eq!(r.unwrap(), Ok(()));
+    assert_eq!(helper_ran.load(Ordering::SeqCst), helped, "a parked worker was woken for the helper");
+}
+
 #[test]
 fn many_threads_call_at_once() {
     let p = Arc::new(pool(3));
