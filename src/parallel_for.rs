@@ -83,7 +83,7 @@ where
     let threads = threads_for(pool, n, grain);
     let lp = Arc::new(Loop::new(begin, n, grain, threads, Body::of(body)));
     let since = Instant::now();
-    let mut helpers = 0;
+    let mut helpers: usize = 0;
     for _ in 1..threads {
         let helper = lp.clone();
         // A pool shut down meanwhile, or a bounded queue with no room, refuses at once
@@ -98,14 +98,18 @@ where
         }
         helpers += 1;
     }
-    // No helper started well after an idle worker would have: wake a parked one (once).
+    // A helper still not started well after an idle worker would have: wake a parked
+    // worker, once. Looked at between this thread's ranges.
     let mut watch = helpers > 0;
     lp.work(|| {
-        if watch && (lp.joined.load(Ordering::Relaxed) >= helpers || since.elapsed() >= HELPER_LATE) {
+        if !watch {
+            return;
+        }
+        if lp.joined.load(Ordering::Relaxed) >= helpers {
             watch = false;
-            if lp.joined.load(Ordering::Relaxed) < helpers {
-                pool.wake_for_queued();
-            }
+        } else if since.elapsed() >= HELPER_LATE {
+            watch = false;
+            pool.wake_for_queued();
         }
     });
     lp.wait();

@@ -49,8 +49,9 @@ pub struct ChunkMemory {
 /// the range's end is checked per block (one compare less per item: 1.09-1.12x on in-place
 /// int64 squares). The item and slot pointers advance by their sizes (no multiply), and a
 /// failure's report is pushed out of line. (Asking `stop` per block instead would gain
-/// another ~10% but let a map of slow items run up to 8 of them after a cancel.) A zero `item_size` passes the same item pointer `range.len()`
-/// times, as the index-based loop did.
+/// another ~10% but let a map of slow items run up to 8 of them after a cancel.) A zero
+/// `item_size` passes the same item pointer `range.len()` times, as the index-based loop
+/// did.
 ///
 /// The loop prefetches the items and slots it will reach a few hundred items on (one
 /// prefetch per cache line): an item function the compiler cannot see is a call the

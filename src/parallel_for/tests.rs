@@ -199,14 +199,15 @@ fn a_caller_whose_helper_is_late_wakes_a_parked_worker() {
     p.hold_phantom_spinner(true);
     let caller = std::thread::current().id();
     let helper_ran = AtomicBool::new(false);
-    let start = Instant::now();
     let r = parallel_for(&p, 0, 1000, 1, &|b, _| {
         if std::thread::current().id() != caller {
             helper_ran.store(true, Ordering::SeqCst);
             return 0;
         }
-        // The caller's first range outlasts HELPER_LATE; its later ones need the helper.
-        let give_up = Instant::now() + Duration::from_secs(20);
+        // The caller's first range outlasts HELPER_LATE (the watch looks between ranges);
+        // its later ones need the helper.
+        let start = Instant::now();
+        let give_up = start + Duration::from_secs(20);
         while if b == 0 { start.elapsed() < 2 * HELPER_LATE } else { !helper_ran.load(Ordering::SeqCst) } {
             if Instant::now() > give_up {
                 return 1;
