@@ -27,7 +27,7 @@ ROWS = {
     "map1m": "C++ pool.map, 1 M int64 squares into a new vector",
 }
 OURS = ["c_map", "c_map_lib", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
-PEERS = ["omp_static", "omp_dynamic", "tbb", "rayon_chunks", "rayon_iter", "go_chunks"]
+PEERS = ["omp_static", "omp_dynamic", "tbb", "tbb_call", "tbb_call_lib", "rayon_chunks", "rayon_iter", "go_chunks"]
 NAMES = {
     "c_map": "cfutures C per-item map",
     "c_map_lib": "cfutures C per-item map, callback in a shared library",
@@ -39,6 +39,8 @@ NAMES = {
     "omp_static": "OpenMP static",
     "omp_dynamic": "OpenMP dynamic",
     "tbb": "oneTBB parallel_for",
+    "tbb_call": "oneTBB parallel_for, a C item call per item",
+    "tbb_call_lib": "oneTBB parallel_for, a C item call per item, callback in a shared library",
     "rayon_chunks": "rayon par_chunks_mut",
     "rayon_iter": "rayon par_iter(_mut)",
     "go_chunks": "Go chunked goroutines",
