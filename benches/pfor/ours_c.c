@@ -81,11 +81,11 @@ int main(void) {
     for (uint64_t i = 0; i < N_SPIKE; i++) IDX[i] = i;
     sum_ctx s = {.a = A};
 
-    /* The shared-library callback first: once the map's call site has called a function
-     * far away (in the executable), it stays ~1.5x slower on this AMD EPYC for calls to
-     * near ones too, for at least 15 more maps (a one-worker pool, 1 M items: 1.6 ms per
-     * map before, 2.6 after), so this order measures each row as a program that uses only
-     * that kind of callback would see it. */
+    /* The shared-library callback first: run after maps with the executable's callback, its
+     * maps measured ~1.4x slower (4 of 4 processes; after as many maps with its own
+     * callback they did not), for a cause not pinned down (a plain C loop calling far then
+     * near shows nothing of the kind). This order measures the row as a program that uses
+     * only that callback would see it. */
     MEASURE("sq1m", "c_map_lib", reset(A, N_SMALL), map(pfor_sq_item_lib, A, A, N_SMALL), check_squares(A, N_SMALL));
     MEASURE("sq10m", "c_map_lib", reset(A, N_LARGE), map(pfor_sq_item_lib, A, A, N_LARGE), check_squares(A, N_LARGE));
     MEASURE("sq1m", "c_map", reset(A, N_SMALL), map(sq_item, A, A, N_SMALL), check_squares(A, N_SMALL));

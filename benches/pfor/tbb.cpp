@@ -4,7 +4,7 @@
 // (cfut_map_fn's signature) through a pointer the compiler cannot see through, as a TBB
 // program handed a callback by a C API would; "tbb_call_lib" takes the function from a
 // shared library (items_lib.c), as the map row "callback in a shared library" does. The
-// near callback runs first (see ours_c.c: a call site that has called far stays slow).
+// near callback runs first, as in ours_c.c.
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_reduce.h>
