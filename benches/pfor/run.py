@@ -59,10 +59,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     a = ap.parse_args()
     progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
+    progs += [[os.path.join(a.build, "go_peer"), "pfor"]]  # the same binary: the same loop kernels
     tasks = os.path.join(a.build, "tasks_go")
     progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_ours"), "help"],
               [os.path.join(a.build, "tasks_tbb")], [tasks],
-              [tasks, "cf"], [tasks, "cf_direct"], [tasks, "pfor"]]
+              [tasks, "cf"], [tasks, "cf_direct"]]
     env = dict(os.environ)
     # Every implementation uses all the machine's CPUs (its default); OpenMP threads sleep
     # between regions after a short spin, as by default.
