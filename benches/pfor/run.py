@@ -26,11 +26,12 @@ ROWS = {
     "spike": "uneven: 1 item in 100 costs 1000x (1 M items)",
     "map1m": "C++ pool.map, 1 M int64 squares into a new vector",
 }
-OURS = ["c_map", "c_map_lib", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
+OURS = ["c_map", "c_map_lib", "c_map_static", "c_pfor", "cpp_pfor", "go_pfor", "cpp_map", "cpp_map_chunks"]
 PEERS = ["omp_static", "omp_dynamic", "tbb", "tbb_call", "tbb_call_lib", "rayon_chunks", "rayon_iter", "go_chunks"]
 NAMES = {
     "c_map": "cfutures C per-item map",
     "c_map_lib": "cfutures C per-item map, callback in a shared library",
+    "c_map_static": "cfutures C per-item map, libcfutures.a linked in",
     "c_pfor": "cfutures C parallel_for",
     "cpp_pfor": "cfutures C++ parallel_for",
     "go_pfor": "cfutures Go ParallelFor",
@@ -58,7 +59,7 @@ def main():
     ap.add_argument("--rayon", required=True)
     ap.add_argument("--rounds", type=int, default=7)
     a = ap.parse_args()
-    progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
+    progs = [[os.path.join(a.build, p)] for p in ("ours_c", "ours_c_static", "ours_cpp", "omp", "tbb", "go_peer")] + [[a.rayon]]
     progs += [[os.path.join(a.build, "go_peer"), "pfor"]]  # the same binary: the same loop kernels
     tasks = os.path.join(a.build, "tasks_go")
     progs += [[os.path.join(a.build, "tasks_ours")], [os.path.join(a.build, "tasks_ours"), "help"],
