@@ -1119,6 +1119,12 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  * `fn(ctx, &items[i], &results[i])` runs once per item on the executor, in chunks, and
  * `cfut_map_next` yields the items in input order.
  *
+ * Each item costs one call through `fn` that the compiler cannot inline (1.4-2.6 ns on the
+ * benchmarks' AMD EPYC host, the upper end when `fn` and this library sit far apart in the
+ * address space: linking `libcfutures.a` puts the map beside a callback in the
+ * executable). For items of a few nanoseconds, `cfut_parallel_for` hands `fn` whole
+ * ranges that the compiler can vectorise.
+ *
  * - `ctx_len == 0` passes `ctx` itself (thread pools; it must outlive the map);
  *   `ctx_len > 0` copies `ctx_len` bytes first (what a process pool needs).
  * - On a process pool, `fn` runs in the worker processes: each chunk carries a copy of the
