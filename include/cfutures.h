@@ -1122,7 +1122,7 @@ void cfut_map_options_init(struct cfut_map_options *opts);
  * Each item costs one call through `fn` that the compiler cannot inline (1.4-2.6 ns on the
  * benchmarks' AMD EPYC host, the upper end when `fn` and this library sit far apart in the
  * address space: linking `libcfutures.a` puts the map beside a callback in the
- * executable). For items of a few nanoseconds, `cfut_parallel_for` hands `fn` whole
+ * executable). For items of a few nanoseconds, `cfut_parallel_for` hands its body whole
  * ranges that the compiler can vectorise.
  *
  * - `ctx_len == 0` passes `ctx` itself (thread pools; it must outlive the map);
